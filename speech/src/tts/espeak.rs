@@ -17,6 +17,8 @@ const ESPEAK_CHARS_UTF8: c_int = 1;
 const ESPEAK_PHONEMES_IPA: c_int = 0x02;
 const POS_CHARACTER: c_int = 1;
 const EE_OK: c_int = 0;
+/// Clause punctuation Piper voices have phonemes for.
+const TERMINATORS: &str = ".,?!;:";
 
 #[link(name = "espeak-ng")]
 unsafe extern "C" {
@@ -121,7 +123,13 @@ pub fn phonemize(data_dir: Option<&PathBuf>, voice: &str, text: &str) -> Result<
             let out = unsafe { espeak_TextToPhonemes(&mut ptr, ESPEAK_CHARS_UTF8, ESPEAK_PHONEMES_IPA) };
             let after = if ptr.is_null() { bytes.len() } else { (ptr as usize - base as usize).min(bytes.len()) };
             let consumed = String::from_utf8_lossy(&bytes[before.min(after)..after]);
-            let terminator = consumed.trim_end().chars().last().filter(|c| ".,?!;:".contains(*c));
+            // espeak-ng reads one character into the next clause; drop that look-ahead first.
+            let terminator = consumed
+                .trim_end_matches(|c: char| !c.is_whitespace() && !TERMINATORS.contains(c))
+                .trim_end()
+                .chars()
+                .last()
+                .filter(|c| TERMINATORS.contains(*c));
             let phonemes = if out.is_null() {
                 String::new()
             } else {

@@ -102,7 +102,13 @@ impl Tts {
                 Voice::Espeak(name)
             }
         };
-        let text = if self.config.normalize { normalize::normalize(text, Lang::from_code(lang)) } else { text.to_string() };
+        // Romanised text (English, Hinglish) gets our Indian-number normalisation; text in
+        // Devanagari/Gurmukhi keeps its digits for espeak-ng's own rules in that language.
+        let text = if self.config.normalize && mostly_latin(text) {
+            normalize::normalize(text, Lang::from_code(lang))
+        } else {
+            text.to_string()
+        };
         let sentences = split_sentences(&text);
         Ok(SentenceStream { tts: self, voice, sentences, next: 0, output_rate })
     }
@@ -115,6 +121,14 @@ impl Tts {
         }
         Ok(out)
     }
+}
+
+/// True when most letters are Latin (or there are none).
+fn mostly_latin(text: &str) -> bool {
+    let (latin, other) = text.chars().filter(|c| c.is_alphabetic()).fold((0, 0), |(l, o), c| {
+        if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) { (l + 1, o) } else { (l, o + 1) }
+    });
+    latin >= other
 }
 
 /// `en-IN` → [`en-in`, `en`].
@@ -203,6 +217,13 @@ mod tests {
         assert_eq!(lang_keys("en-IN"), vec!["en-in", "en"]);
         assert_eq!(lang_keys("hi"), vec!["hi"]);
         assert_eq!(lang_keys("pa_IN"), vec!["pa-in", "pa"]);
+    }
+
+    #[test]
+    fn script_detection() {
+        assert!(mostly_latin("Aapka total ₹2,50,000 hai"));
+        assert!(mostly_latin("12345"));
+        assert!(!mostly_latin("आपका टोटल ₹2,50,000 है"));
     }
 
     #[test]

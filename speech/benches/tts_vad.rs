@@ -24,12 +24,19 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .unwrap_or_else(|| "Thank you for calling. Your order will be delivered on Friday morning. Is there anything else I can help you with today?".into());
-    let runtime = OnnxRuntimeConfig { library: models.join("onnxruntime/libonnxruntime.so"), ..Default::default() };
+    let runtime = OnnxRuntimeConfig {
+        library: models.join("onnxruntime/libonnxruntime.so"),
+        ..Default::default()
+    };
     let voice = models.join("piper/en_US-joe-medium.onnx");
 
     let mut vad_input = std::collections::HashMap::new();
     for threads in [1usize, 2] {
-        let mut config = TtsConfig { threads, normalize: false, ..Default::default() };
+        let mut config = TtsConfig {
+            threads,
+            normalize: false,
+            ..Default::default()
+        };
         config.voices.insert("en".into(), voice.clone());
         let tts = Tts::new(&runtime, config).expect("load voice (run scripts/install-models)");
         let _ = tts.synthesize(&text, "en", 22050).expect("warm-up");
@@ -71,8 +78,18 @@ fn main() {
         audio.truncate(rate as usize * 60);
         // the Python peer reads the same audio
         let dump = std::env::temp_dir().join(format!("vaarta-bench-vad-{rate}.f32"));
-        std::fs::write(&dump, audio.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-        let vad_config = VadConfig { model: models.join("vad/silero_vad.onnx"), ..Default::default() };
+        std::fs::write(
+            &dump,
+            audio
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        let vad_config = VadConfig {
+            model: models.join("vad/silero_vad.onnx"),
+            ..Default::default()
+        };
         let mut vad = VadStream::open(&runtime, &vad_config, rate).unwrap();
         let frame = rate as usize / 50;
         vad.push(&audio[..frame * 50]).unwrap(); // warm-up

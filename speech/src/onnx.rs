@@ -44,7 +44,9 @@ pub struct OnnxRuntimeConfig {
 impl Default for OnnxRuntimeConfig {
     fn default() -> Self {
         Self {
-            library: default_models_dir().join("onnxruntime").join("libonnxruntime.so"),
+            library: default_models_dir()
+                .join("onnxruntime")
+                .join("libonnxruntime.so"),
             device: OnnxDevice::Cpu,
         }
     }
@@ -53,7 +55,9 @@ impl Default for OnnxRuntimeConfig {
 /// Errors loading ONNX Runtime or a model.
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {
-    #[error("ONNX Runtime library not found at {0}; run scripts/install-models (or set speech.onnxruntime.library)")]
+    #[error(
+        "ONNX Runtime library not found at {0}; run scripts/install-models (or set speech.onnxruntime.library)"
+    )]
     LibraryMissing(PathBuf),
     #[error("cannot load ONNX Runtime from {path}: {message}")]
     LibraryLoad { path: PathBuf, message: String },
@@ -98,7 +102,10 @@ pub fn init(config: &OnnxRuntimeConfig) -> Result<Environment, OnnxError> {
     })?;
     let env = builder.with_name("vaarta").build()?;
     tracing::info!(library = %library.display(), "ONNX Runtime loaded");
-    *guard = Some(Loaded { library: config.library.clone(), env: env.clone() });
+    *guard = Some(Loaded {
+        library: config.library.clone(),
+        env: env.clone(),
+    });
     Ok(env)
 }
 
@@ -112,7 +119,10 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { intra_threads: 1, device: OnnxDevice::Cpu }
+        Self {
+            intra_threads: 1,
+            device: OnnxDevice::Cpu,
+        }
     }
 }
 

@@ -46,7 +46,9 @@ mod tests {
 
     fn sine(rate: u32, hz: f32, secs: f32) -> Vec<f32> {
         let n = (rate as f32 * secs) as usize;
-        (0..n).map(|i| (2.0 * std::f32::consts::PI * hz * i as f32 / rate as f32).sin() * 0.5).collect()
+        (0..n)
+            .map(|i| (2.0 * std::f32::consts::PI * hz * i as f32 / rate as f32).sin() * 0.5)
+            .collect()
     }
 
     /// Frequency estimate from zero crossings: a resampled tone keeps its pitch.
@@ -69,10 +71,16 @@ mod tests {
     #[test]
     fn up_and_same_rate() {
         let x = sine(22050, 300.0, 0.5);
-        assert_eq!(resample(&x, 22050, 48000).unwrap().len(), expected_len(x.len(), 22050, 48000));
+        assert_eq!(
+            resample(&x, 22050, 48000).unwrap().len(),
+            expected_len(x.len(), 22050, 48000)
+        );
         assert_eq!(resample(&x, 16000, 16000).unwrap(), x);
         assert!(resample(&[], 22050, 8000).unwrap().is_empty());
-        assert!(matches!(resample(&x, 0, 8000), Err(ResampleError::BadRate { .. })));
+        assert!(matches!(
+            resample(&x, 0, 8000),
+            Err(ResampleError::BadRate { .. })
+        ));
     }
 
     #[test]

@@ -32,15 +32,31 @@ print(json.dumps([[v.phonemes_to_ids(p) for p in v.phonemize(t)] for t in sys.ar
         .arg(&voice_path)
         .args(SENTENCES)
         .output()
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup --test (installs piper-tts)", python.display()));
-    assert!(out.status.success(), "piper-tts failed (run scripts/setup --test): {}", String::from_utf8_lossy(&out.stderr));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run scripts/setup --test (installs piper-tts)",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "piper-tts failed (run scripts/setup --test): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs: Vec<Vec<Vec<i64>>> = serde_json::from_slice(&out.stdout).unwrap();
 
     let voice = PiperVoice::load(&runtime(), &voice_path, 1).unwrap();
     for (text, theirs) in SENTENCES.iter().zip(theirs) {
-        assert_eq!(theirs.len(), 1, "piper split {text:?} into several sentences");
+        assert_eq!(
+            theirs.len(),
+            1,
+            "piper split {text:?} into several sentences"
+        );
         let clauses = espeak::phonemize(None, &voice.config.espeak.voice, text).unwrap();
         let ours = voice.phoneme_ids(&clauses);
-        assert_eq!(ours, theirs[0], "phoneme ids differ for {text:?} (ours from {clauses:?})");
+        assert_eq!(
+            ours, theirs[0],
+            "phoneme ids differ for {text:?} (ours from {clauses:?})"
+        );
     }
 }

@@ -8,10 +8,14 @@ use std::time::Duration;
 use tts_support::*;
 use vaarta_speech::vad::{VadConfig, VadEvent, VadStream};
 
-const TEXT: &str = "Hello, thank you for calling. Your order has been shipped and will arrive on Monday.";
+const TEXT: &str =
+    "Hello, thank you for calling. Your order has been shipped and will arrive on Monday.";
 
 fn vad_config() -> VadConfig {
-    VadConfig { model: models_dir().join("vad/silero_vad.onnx"), ..Default::default() }
+    VadConfig {
+        model: models_dir().join("vad/silero_vad.onnx"),
+        ..Default::default()
+    }
 }
 
 fn run_vad(samples: &[f32], rate: u32) -> Vec<VadEvent> {
@@ -37,18 +41,46 @@ fn check_bounds(rate: u32) {
     let true_end = Duration::from_secs_f64((lead + last) as f64 / rate as f64);
 
     let events = run_vad(&audio, rate);
-    let starts: Vec<_> = events.iter().filter_map(|e| match e { VadEvent::SpeechStart { at } => Some(*at), _ => None }).collect();
-    let ends: Vec<_> = events.iter().filter_map(|e| match e { VadEvent::SpeechEnd { at } => Some(*at), _ => None }).collect();
-    assert!(!starts.is_empty() && !ends.is_empty(), "no speech found at {rate} Hz: {events:?}");
+    let starts: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            VadEvent::SpeechStart { at } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    let ends: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            VadEvent::SpeechEnd { at } => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !starts.is_empty() && !ends.is_empty(),
+        "no speech found at {rate} Hz: {events:?}"
+    );
     let (start, end) = (starts[0], *ends.last().unwrap());
     let tol = 0.100;
     let ds = start.as_secs_f64() - true_start.as_secs_f64();
     let de = end.as_secs_f64() - true_end.as_secs_f64();
-    eprintln!("{rate} Hz: true {true_start:?}..{true_end:?}, vad {start:?}..{end:?} ({} segments)", starts.len());
-    assert!(ds.abs() <= tol, "{rate} Hz start off by {ds:.3} s ({start:?} vs {true_start:?})");
-    assert!(de.abs() <= tol, "{rate} Hz end off by {de:.3} s ({end:?} vs {true_end:?})");
+    eprintln!(
+        "{rate} Hz: true {true_start:?}..{true_end:?}, vad {start:?}..{end:?} ({} segments)",
+        starts.len()
+    );
+    assert!(
+        ds.abs() <= tol,
+        "{rate} Hz start off by {ds:.3} s ({start:?} vs {true_start:?})"
+    );
+    assert!(
+        de.abs() <= tol,
+        "{rate} Hz end off by {de:.3} s ({end:?} vs {true_end:?})"
+    );
     // the speech in between is one utterance: no split longer than the configured min silence
-    assert_eq!(starts.len(), 1, "speech split into several segments: {events:?}");
+    assert_eq!(
+        starts.len(),
+        1,
+        "speech split into several segments: {events:?}"
+    );
 }
 
 #[test]
@@ -65,9 +97,15 @@ fn speech_bounds_at_16khz() {
 fn silence_and_noise_give_no_speech() {
     for rate in [8000, 16000] {
         let silence = vec![0.0f32; rate as usize * 3];
-        assert!(run_vad(&silence, rate).is_empty(), "speech in silence at {rate} Hz");
+        assert!(
+            run_vad(&silence, rate).is_empty(),
+            "speech in silence at {rate} Hz"
+        );
         let hiss = noise(rate as usize * 3, 0.05);
-        assert!(run_vad(&hiss, rate).is_empty(), "speech in white noise at {rate} Hz");
+        assert!(
+            run_vad(&hiss, rate).is_empty(),
+            "speech in white noise at {rate} Hz"
+        );
     }
 }
 
@@ -91,9 +129,16 @@ fn i16_frames_and_odd_frame_sizes_agree_with_float_frames() {
 
 #[test]
 fn bad_rates_and_missing_model_are_clear_errors() {
-    let err = VadStream::open(&runtime(), &vad_config(), 44100).err().expect("44.1 kHz must fail");
+    let err = VadStream::open(&runtime(), &vad_config(), 44100)
+        .err()
+        .expect("44.1 kHz must fail");
     assert!(err.to_string().contains("8000 and 16000"), "{err}");
-    let cfg = VadConfig { model: "/nonexistent/silero.onnx".into(), ..vad_config() };
-    let err = VadStream::open(&runtime(), &cfg, 8000).err().expect("missing model must fail");
+    let cfg = VadConfig {
+        model: "/nonexistent/silero.onnx".into(),
+        ..vad_config()
+    };
+    let err = VadStream::open(&runtime(), &cfg, 8000)
+        .err()
+        .expect("missing model must fail");
     assert!(err.to_string().contains("install-models"), "{err}");
 }

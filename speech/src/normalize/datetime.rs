@@ -5,7 +5,17 @@ use super::Lang;
 use super::numbers::{number_words, ordinal_words};
 
 const MONTHS_EN: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 
@@ -79,10 +89,14 @@ pub fn time_words(hour: u32, minute: u32, pm: Option<bool>, lang: Lang) -> Optio
                 Some(false) => " a m",
                 None => "",
             };
-            if minute == 0 && pm.is_some() { format!("{h}{suffix}") } else { format!("{h}{m}{suffix}") }
+            if minute == 0 && pm.is_some() {
+                format!("{h}{suffix}")
+            } else {
+                format!("{h}{m}{suffix}")
+            }
         }
         Lang::Hi => {
-            let h12 = |h: u32| if h % 12 == 0 { 12 } else { h % 12 };
+            let h12 = |h: u32| if h.is_multiple_of(12) { 12 } else { h % 12 };
             let n = |v: u32| number_words(u64::from(v), lang);
             let (cur, next) = (h12(h24), h12(h24 + 1));
             let clock = match minute {
@@ -117,10 +131,22 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date_words(15, 3, Some(2024), En).unwrap(), "fifteenth March twenty twenty four");
-        assert_eq!(date_words(1, 1, Some(2005), En).unwrap(), "first January two thousand five");
-        assert_eq!(date_words(31, 12, Some(1999), En).unwrap(), "thirty first December nineteen ninety nine");
-        assert_eq!(date_words(15, 3, Some(2024), Hi).unwrap(), "pandrah March do hazaar chaubees");
+        assert_eq!(
+            date_words(15, 3, Some(2024), En).unwrap(),
+            "fifteenth March twenty twenty four"
+        );
+        assert_eq!(
+            date_words(1, 1, Some(2005), En).unwrap(),
+            "first January two thousand five"
+        );
+        assert_eq!(
+            date_words(31, 12, Some(1999), En).unwrap(),
+            "thirty first December nineteen ninety nine"
+        );
+        assert_eq!(
+            date_words(15, 3, Some(2024), Hi).unwrap(),
+            "pandrah March do hazaar chaubees"
+        );
         assert_eq!(date_words(2, 10, None, En).unwrap(), "second October");
         assert_eq!(date_words(32, 1, None, En), None);
         assert_eq!(date_words(1, 13, None, En), None);
@@ -137,7 +163,10 @@ mod tests {
         assert_eq!(time_words(10, 5, None, En).unwrap(), "ten oh five");
         assert_eq!(time_words(10, 0, None, En).unwrap(), "ten o'clock");
         assert_eq!(time_words(18, 0, None, En).unwrap(), "eighteen hundred");
-        assert_eq!(time_words(6, 45, Some(true), En).unwrap(), "six forty five p m");
+        assert_eq!(
+            time_words(6, 45, Some(true), En).unwrap(),
+            "six forty five p m"
+        );
         assert_eq!(time_words(9, 0, Some(false), En).unwrap(), "nine a m");
         assert_eq!(time_words(24, 0, None, En), None);
         assert_eq!(time_words(13, 0, Some(true), En), None);
@@ -147,13 +176,25 @@ mod tests {
     #[test]
     fn hindi_times() {
         assert_eq!(time_words(10, 30, None, Hi).unwrap(), "saadhe das baje");
-        assert_eq!(time_words(10, 30, Some(false), Hi).unwrap(), "subah saadhe das baje");
+        assert_eq!(
+            time_words(10, 30, Some(false), Hi).unwrap(),
+            "subah saadhe das baje"
+        );
         assert_eq!(time_words(1, 30, None, Hi).unwrap(), "dedh baje");
         assert_eq!(time_words(14, 30, None, Hi).unwrap(), "dopahar dhaai baje");
-        assert_eq!(time_words(4, 15, Some(true), Hi).unwrap(), "shaam sava chaar baje");
-        assert_eq!(time_words(8, 45, Some(true), Hi).unwrap(), "raat paune nau baje");
+        assert_eq!(
+            time_words(4, 15, Some(true), Hi).unwrap(),
+            "shaam sava chaar baje"
+        );
+        assert_eq!(
+            time_words(8, 45, Some(true), Hi).unwrap(),
+            "raat paune nau baje"
+        );
         assert_eq!(time_words(11, 45, None, Hi).unwrap(), "paune baarah baje");
-        assert_eq!(time_words(9, 10, None, Hi).unwrap(), "nau bajkar das minute");
+        assert_eq!(
+            time_words(9, 10, None, Hi).unwrap(),
+            "nau bajkar das minute"
+        );
         assert_eq!(time_words(0, 0, None, Hi).unwrap(), "raat baarah baje");
     }
 }

@@ -26,6 +26,10 @@ impl Lang {
     /// `hi`, `hi-IN`, `hi-Latn` → Hindi; everything else → English.
     pub fn from_code(code: &str) -> Self {
         let c = code.trim().to_lowercase();
-        if c == "hi" || c.starts_with("hi-") || c.starts_with("hi_") { Lang::Hi } else { Lang::En }
+        if c == "hi" || c.starts_with("hi-") || c.starts_with("hi_") {
+            Lang::Hi
+        } else {
+            Lang::En
+        }
     }
 }

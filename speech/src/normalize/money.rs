@@ -10,7 +10,11 @@ pub fn rupees_words(rupees: u64, paise: u32, lang: Lang) -> String {
         Lang::En => ("rupee", "rupees", "and"),
         Lang::Hi => ("rupaya", "rupaye", "aur"),
     };
-    let r = format!("{} {}", number_words(rupees, lang), if rupees == 1 { one } else { many });
+    let r = format!(
+        "{} {}",
+        number_words(rupees, lang),
+        if rupees == 1 { one } else { many }
+    );
     let p = format!("{} paise", number_words(u64::from(paise), lang));
     match (rupees, paise) {
         (_, 0) => r,
@@ -52,12 +56,24 @@ mod tests {
 
     #[test]
     fn amounts() {
-        assert_eq!(rupees_words(250_000, 0, En), "two lakh fifty thousand rupees");
-        assert_eq!(rupees_words(250_000, 0, Hi), "do lakh pachaas hazaar rupaye");
+        assert_eq!(
+            rupees_words(250_000, 0, En),
+            "two lakh fifty thousand rupees"
+        );
+        assert_eq!(
+            rupees_words(250_000, 0, Hi),
+            "do lakh pachaas hazaar rupaye"
+        );
         assert_eq!(rupees_words(1, 0, En), "one rupee");
         assert_eq!(rupees_words(1, 0, Hi), "ek rupaya");
-        assert_eq!(rupees_words(99, 50, En), "ninety nine rupees and fifty paise");
-        assert_eq!(rupees_words(99, 50, Hi), "ninyaanve rupaye aur pachaas paise");
+        assert_eq!(
+            rupees_words(99, 50, En),
+            "ninety nine rupees and fifty paise"
+        );
+        assert_eq!(
+            rupees_words(99, 50, Hi),
+            "ninyaanve rupaye aur pachaas paise"
+        );
         assert_eq!(rupees_words(0, 75, En), "seventy five paise");
         assert_eq!(rupees_words(0, 0, En), "zero rupees");
     }

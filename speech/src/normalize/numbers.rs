@@ -3,24 +3,133 @@
 use super::Lang;
 
 const EN_ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const EN_TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const EN_TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 
 /// Hindi has a distinct word for every number below 100 (romanised as commonly written).
 const HI_0_99: [&str; 100] = [
-    "shoonya", "ek", "do", "teen", "chaar", "paanch", "chhah", "saat", "aath", "nau", "das", "gyaarah", "baarah",
-    "terah", "chaudah", "pandrah", "solah", "satrah", "athaarah", "unnees", "bees", "ikkees", "baees", "teis",
-    "chaubees", "pachchees", "chhabbees", "sattaees", "atthaees", "untees", "tees", "ikattees", "battees",
-    "taintees", "chauntees", "paintees", "chhattees", "saintees", "adtees", "untaalees", "chaalees", "iktaalees",
-    "bayaalees", "taintaalees", "chavaalees", "paintaalees", "chhiyaalees", "saintaalees", "adtaalees", "unchaas",
-    "pachaas", "ikyaavan", "baavan", "tirpan", "chauvan", "pachpan", "chhappan", "sattaavan", "atthaavan", "unsath",
-    "saath", "iksath", "baasath", "tirsath", "chaunsath", "painsath", "chhiyaasath", "sarsath", "adsath",
-    "unhattar", "sattar", "ikhattar", "bahattar", "tihattar", "chauhattar", "pachhattar", "chhihattar", "satattar",
-    "athattar", "unaasi", "assi", "ikyaasi", "bayaasi", "tiraasi", "chauraasi", "pachaasi", "chhiyaasi", "sattaasi",
-    "athaasi", "navaasi", "nabbe", "ikyaanve", "baanve", "tiraanve", "chauraanve", "pachaanve", "chhiyaanve",
-    "sattaanve", "atthaanve", "ninyaanve",
+    "shoonya",
+    "ek",
+    "do",
+    "teen",
+    "chaar",
+    "paanch",
+    "chhah",
+    "saat",
+    "aath",
+    "nau",
+    "das",
+    "gyaarah",
+    "baarah",
+    "terah",
+    "chaudah",
+    "pandrah",
+    "solah",
+    "satrah",
+    "athaarah",
+    "unnees",
+    "bees",
+    "ikkees",
+    "baees",
+    "teis",
+    "chaubees",
+    "pachchees",
+    "chhabbees",
+    "sattaees",
+    "atthaees",
+    "untees",
+    "tees",
+    "ikattees",
+    "battees",
+    "taintees",
+    "chauntees",
+    "paintees",
+    "chhattees",
+    "saintees",
+    "adtees",
+    "untaalees",
+    "chaalees",
+    "iktaalees",
+    "bayaalees",
+    "taintaalees",
+    "chavaalees",
+    "paintaalees",
+    "chhiyaalees",
+    "saintaalees",
+    "adtaalees",
+    "unchaas",
+    "pachaas",
+    "ikyaavan",
+    "baavan",
+    "tirpan",
+    "chauvan",
+    "pachpan",
+    "chhappan",
+    "sattaavan",
+    "atthaavan",
+    "unsath",
+    "saath",
+    "iksath",
+    "baasath",
+    "tirsath",
+    "chaunsath",
+    "painsath",
+    "chhiyaasath",
+    "sarsath",
+    "adsath",
+    "unhattar",
+    "sattar",
+    "ikhattar",
+    "bahattar",
+    "tihattar",
+    "chauhattar",
+    "pachhattar",
+    "chhihattar",
+    "satattar",
+    "athattar",
+    "unaasi",
+    "assi",
+    "ikyaasi",
+    "bayaasi",
+    "tiraasi",
+    "chauraasi",
+    "pachaasi",
+    "chhiyaasi",
+    "sattaasi",
+    "athaasi",
+    "navaasi",
+    "nabbe",
+    "ikyaanve",
+    "baanve",
+    "tiraanve",
+    "chauraanve",
+    "pachaanve",
+    "chhiyaanve",
+    "sattaanve",
+    "atthaanve",
+    "ninyaanve",
 ];
 
 fn below_100(n: u64, lang: Lang) -> String {
@@ -28,8 +137,12 @@ fn below_100(n: u64, lang: Lang) -> String {
     match lang {
         Lang::Hi => HI_0_99[n as usize].to_string(),
         Lang::En if n < 20 => EN_ONES[n as usize].to_string(),
-        Lang::En if n % 10 == 0 => EN_TENS[(n / 10) as usize].to_string(),
-        Lang::En => format!("{} {}", EN_TENS[(n / 10) as usize], EN_ONES[(n % 10) as usize]),
+        Lang::En if n.is_multiple_of(10) => EN_TENS[(n / 10) as usize].to_string(),
+        Lang::En => format!(
+            "{} {}",
+            EN_TENS[(n / 10) as usize],
+            EN_ONES[(n % 10) as usize]
+        ),
     }
 }
 
@@ -49,7 +162,10 @@ pub fn number_words(n: u64, lang: Lang) -> String {
         parts.push(format!("{} crore", number_words(crore, lang)));
     }
     let rest = n % 10_000_000;
-    for (value, unit) in [(rest / 100_000, "lakh"), ((rest % 100_000) / 1000, thousand)] {
+    for (value, unit) in [
+        (rest / 100_000, "lakh"),
+        ((rest % 100_000) / 1000, thousand),
+    ] {
         if value > 0 {
             parts.push(format!("{} {unit}", below_100(value, lang)));
         }
@@ -67,7 +183,11 @@ pub fn number_words(n: u64, lang: Lang) -> String {
 
 /// Signed numbers: "minus five" / "minus paanch".
 pub fn signed_words(n: i64, lang: Lang) -> String {
-    if n < 0 { format!("minus {}", number_words(n.unsigned_abs(), lang)) } else { number_words(n as u64, lang) }
+    if n < 0 {
+        format!("minus {}", number_words(n.unsigned_abs(), lang))
+    } else {
+        number_words(n as u64, lang)
+    }
 }
 
 /// Digits one by one (phone, order, PIN numbers): "9876" → "nine eight seven six".
@@ -85,7 +205,11 @@ pub fn decimal_words(int: u64, frac: &str, lang: Lang) -> String {
     if frac.is_empty() {
         return number_words(int, lang);
     }
-    format!("{} point {}", number_words(int, lang), digit_words(frac, lang))
+    format!(
+        "{} point {}",
+        number_words(int, lang),
+        digit_words(frac, lang)
+    )
 }
 
 /// English ordinals ("twenty first"); Hindi ordinals ("pehla", "paanchvaan").
@@ -137,12 +261,24 @@ mod tests {
         assert_eq!(number_words(1205, En), "one thousand two hundred five");
         assert_eq!(number_words(150_000, En), "one lakh fifty thousand");
         assert_eq!(number_words(250_000, En), "two lakh fifty thousand");
-        assert_eq!(number_words(9_999_999, En), "ninety nine lakh ninety nine thousand nine hundred ninety nine");
+        assert_eq!(
+            number_words(9_999_999, En),
+            "ninety nine lakh ninety nine thousand nine hundred ninety nine"
+        );
         assert_eq!(number_words(10_000_000, En), "one crore");
-        assert_eq!(number_words(12_345_678, En), "one crore twenty three lakh forty five thousand six hundred seventy eight");
-        assert_eq!(number_words(15_000_000_000, En), "one thousand five hundred crore");
+        assert_eq!(
+            number_words(12_345_678, En),
+            "one crore twenty three lakh forty five thousand six hundred seventy eight"
+        );
+        assert_eq!(
+            number_words(15_000_000_000, En),
+            "one thousand five hundred crore"
+        );
         // the largest value still comes out as words (crores of crores), not a panic
-        assert!(number_words(u64::MAX, En).ends_with("crore ninety five lakh fifty one thousand six hundred fifteen"));
+        assert!(
+            number_words(u64::MAX, En)
+                .ends_with("crore ninety five lakh fifty one thousand six hundred fifteen")
+        );
     }
 
     #[test]

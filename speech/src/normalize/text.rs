@@ -8,8 +8,29 @@ use super::numbers::{decimal_words, digit_words, number_words, ordinal_words};
 
 /// Words after which a number is an identifier, read digit by digit.
 const ID_CONTEXT: &[&str] = &[
-    "order", "number", "no", "id", "pin", "pincode", "otp", "account", "a/c", "awb", "tracking", "ticket", "booking",
-    "pnr", "invoice", "ref", "reference", "phone", "mobile", "call", "code", "customer", "policy",
+    "order",
+    "number",
+    "no",
+    "id",
+    "pin",
+    "pincode",
+    "otp",
+    "account",
+    "a/c",
+    "awb",
+    "tracking",
+    "ticket",
+    "booking",
+    "pnr",
+    "invoice",
+    "ref",
+    "reference",
+    "phone",
+    "mobile",
+    "call",
+    "code",
+    "customer",
+    "policy",
 ];
 
 /// Digit-only numbers longer than this (without grouping commas) are read digit by digit.
@@ -50,7 +71,10 @@ fn match_at(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
 }
 
 fn digits_at(chars: &[char], i: usize) -> usize {
-    chars[i.min(chars.len())..].iter().take_while(|c| c.is_ascii_digit()).count()
+    chars[i.min(chars.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count()
 }
 
 fn collect(chars: &[char], from: usize, to: usize) -> String {
@@ -59,7 +83,11 @@ fn collect(chars: &[char], from: usize, to: usize) -> String {
 
 fn starts_with_ci(chars: &[char], i: usize, word: &str) -> bool {
     let w: Vec<char> = word.chars().collect();
-    chars.len() >= i + w.len() && chars[i..i + w.len()].iter().zip(&w).all(|(a, b)| a.to_ascii_lowercase() == *b)
+    chars.len() >= i + w.len()
+        && chars[i..i + w.len()]
+            .iter()
+            .zip(&w)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
 }
 
 /// `2,50,000.50` style amount at `i`: (length, text).
@@ -68,10 +96,16 @@ fn amount_span(chars: &[char], i: usize) -> Option<usize> {
     if digits_at(chars, j) == 0 {
         return None;
     }
-    while j < chars.len() && (chars[j].is_ascii_digit() || (chars[j] == ',' && digits_at(chars, j + 1) >= 2)) {
+    while j < chars.len()
+        && (chars[j].is_ascii_digit() || (chars[j] == ',' && digits_at(chars, j + 1) >= 2))
+    {
         j += 1;
     }
-    if j < chars.len() && chars[j] == '.' && (1..=2).contains(&digits_at(chars, j + 1)) && digits_at(chars, j + 1) == digits_at(chars, j + 1).min(2) {
+    if j < chars.len()
+        && chars[j] == '.'
+        && (1..=2).contains(&digits_at(chars, j + 1))
+        && digits_at(chars, j + 1) == digits_at(chars, j + 1).min(2)
+    {
         let d = digits_at(chars, j + 1);
         if !chars.get(j + 1 + d).is_some_and(|c| c.is_ascii_digit()) {
             j += 1 + d;
@@ -152,7 +186,10 @@ fn date(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     if chars.get(j) == Some(&' ') {
         j += 1;
     }
-    let word_len = chars[j.min(chars.len())..].iter().take_while(|c| c.is_alphabetic() || **c == '.').count();
+    let word_len = chars[j.min(chars.len())..]
+        .iter()
+        .take_while(|c| c.is_alphabetic() || **c == '.')
+        .count();
     let month = month_from_name(&collect(chars, j, j + word_len))?;
     j += word_len;
     let mut year = None;
@@ -185,7 +222,11 @@ fn time(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     }
     let mut pm = None;
     for (form, is_pm) in [("a.m.", false), ("p.m.", true), ("am", false), ("pm", true)] {
-        if starts_with_ci(chars, k, form) && !chars.get(k + form.len()).is_some_and(|c| c.is_alphanumeric()) {
+        if starts_with_ci(chars, k, form)
+            && !chars
+                .get(k + form.len())
+                .is_some_and(|c| c.is_alphanumeric())
+        {
             pm = Some(is_pm);
             k += form.len();
             break;
@@ -219,7 +260,8 @@ fn phone(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
         }
     }
     let total: usize = groups.iter().map(String::len).sum();
-    let is_phone = (plus && (8..=15).contains(&total)) || ((10..=13).contains(&total) && groups.len() <= 4 && groups.iter().all(|g| g.len() >= 2));
+    let is_phone = (plus && (8..=15).contains(&total))
+        || ((10..=13).contains(&total) && groups.len() <= 4 && groups.iter().all(|g| g.len() >= 2));
     if !is_phone || chars.get(j).is_some_and(|c| c.is_alphanumeric()) {
         return None;
     }
@@ -250,7 +292,9 @@ fn identifier(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     let mut j = start;
     while j < chars.len()
         && (chars[j].is_ascii_alphanumeric()
-            || (matches!(chars[j], '-' | '/') && chars.get(j + 1).is_some_and(|c| c.is_ascii_alphanumeric()) && j > start))
+            || (matches!(chars[j], '-' | '/')
+                && chars.get(j + 1).is_some_and(|c| c.is_ascii_alphanumeric())
+                && j > start))
     {
         j += 1;
     }
@@ -264,7 +308,10 @@ fn identifier(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     let in_id_context = ID_CONTEXT.contains(&preceding_word(chars, i).as_str());
     let long_digits = digits_only && token.len() > MAX_NUMBER_DIGITS;
     let leading_zero = digits_only && token.len() > 1 && token.starts_with('0');
-    let spell = has_digit && (hash || (has_alpha && !is_ordinal(&token)) || (digits_only && (in_id_context || long_digits || leading_zero)));
+    let spell = has_digit
+        && (hash
+            || (has_alpha && !is_ordinal(&token))
+            || (digits_only && (in_id_context || long_digits || leading_zero)));
     if !spell {
         return None;
     }
@@ -291,22 +338,37 @@ fn identifier(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
 
 fn is_ordinal(token: &str) -> bool {
     let lower = token.to_ascii_lowercase();
-    ["st", "nd", "rd", "th"].iter().any(|s| lower.ends_with(s) && lower[..lower.len() - 2].chars().all(|c| c.is_ascii_digit()) && lower.len() > 2)
+    ["st", "nd", "rd", "th"].iter().any(|s| {
+        lower.ends_with(s)
+            && lower[..lower.len() - 2].chars().all(|c| c.is_ascii_digit())
+            && lower.len() > 2
+    })
 }
 
 /// Plain numbers: `150000`, `1,50,000`, `3.5`, `-4`, `50%`, `21st`.
 fn number(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
-    let neg = chars[i] == '-' && digits_at(chars, i + 1) > 0 && (i == 0 || chars[i - 1].is_whitespace());
+    let neg =
+        chars[i] == '-' && digits_at(chars, i + 1) > 0 && (i == 0 || chars[i - 1].is_whitespace());
     let start = i + usize::from(neg);
     if digits_at(chars, start) == 0 {
         return None;
     }
     // grouping commas: 1,50,000 or 150,000
     let mut j = start;
-    while j < chars.len() && (chars[j].is_ascii_digit() || (chars[j] == ',' && (2..=3).contains(&digits_at(chars, j + 1)) && !chars.get(j + 1 + digits_at(chars, j + 1)).is_some_and(|c| c.is_ascii_digit()))) {
+    while j < chars.len()
+        && (chars[j].is_ascii_digit()
+            || (chars[j] == ','
+                && (2..=3).contains(&digits_at(chars, j + 1))
+                && !chars
+                    .get(j + 1 + digits_at(chars, j + 1))
+                    .is_some_and(|c| c.is_ascii_digit())))
+    {
         j += 1;
     }
-    let int: String = chars[start..j].iter().filter(|c| c.is_ascii_digit()).collect();
+    let int: String = chars[start..j]
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     let value: u64 = int.parse().ok()?;
     let mut frac = String::new();
     if chars.get(j) == Some(&'.') && digits_at(chars, j + 1) > 0 {
@@ -314,7 +376,11 @@ fn number(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
         frac = collect(chars, j + 1, j + 1 + d);
         j += 1 + d;
     }
-    let mut words = if frac.is_empty() { number_words(value, lang) } else { decimal_words(value, &frac, lang) };
+    let mut words = if frac.is_empty() {
+        number_words(value, lang)
+    } else {
+        decimal_words(value, &frac, lang)
+    };
     if neg {
         words = format!("minus {words}");
     }
@@ -323,7 +389,9 @@ fn number(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
         words.push_str(" percent");
     } else if frac.is_empty() && !neg {
         for suffix in ["st", "nd", "rd", "th"] {
-            if starts_with_ci(chars, j, suffix) && !chars.get(j + 2).is_some_and(|c| c.is_alphanumeric()) {
+            if starts_with_ci(chars, j, suffix)
+                && !chars.get(j + 2).is_some_and(|c| c.is_alphanumeric())
+            {
                 j += 2;
                 words = ordinal_words(value, lang);
                 break;
@@ -340,10 +408,22 @@ mod tests {
 
     #[test]
     fn rupee_amounts_in_sentences() {
-        assert_eq!(normalize("Your total is ₹2,50,000.", En), "Your total is two lakh fifty thousand rupees.");
-        assert_eq!(normalize("Aapka total ₹2,50,000 hai", Hi), "Aapka total do lakh pachaas hazaar rupaye hai");
-        assert_eq!(normalize("Pay Rs. 499/- now", En), "Pay four hundred ninety nine rupees now");
-        assert_eq!(normalize("fee INR 99.50", En), "fee ninety nine rupees and fifty paise");
+        assert_eq!(
+            normalize("Your total is ₹2,50,000.", En),
+            "Your total is two lakh fifty thousand rupees."
+        );
+        assert_eq!(
+            normalize("Aapka total ₹2,50,000 hai", Hi),
+            "Aapka total do lakh pachaas hazaar rupaye hai"
+        );
+        assert_eq!(
+            normalize("Pay Rs. 499/- now", En),
+            "Pay four hundred ninety nine rupees now"
+        );
+        assert_eq!(
+            normalize("fee INR 99.50", En),
+            "fee ninety nine rupees and fifty paise"
+        );
         assert_eq!(normalize("₹1", Hi), "ek rupaya");
         assert_eq!(normalize("Please RSVP", En), "Please RSVP");
     }
@@ -354,48 +434,99 @@ mod tests {
             normalize("Call +91 98765 43210 today", En),
             "Call plus nine one, nine eight seven six five, four three two one zero today"
         );
-        assert_eq!(normalize("9876543210", Hi), "nau aath saat chhah paanch chaar teen do ek shoonya");
-        assert_eq!(normalize("98765-43210.", En), "nine eight seven six five, four three two one zero.");
+        assert_eq!(
+            normalize("9876543210", Hi),
+            "nau aath saat chhah paanch chaar teen do ek shoonya"
+        );
+        assert_eq!(
+            normalize("98765-43210.", En),
+            "nine eight seven six five, four three two one zero."
+        );
     }
 
     #[test]
     fn order_numbers_and_codes_are_spelled() {
-        assert_eq!(normalize("Order #12345 shipped", En), "Order one two three four five shipped");
-        assert_eq!(normalize("order 12345", En), "order one two three four five");
-        assert_eq!(normalize("order number: 4521", Hi), "order number: chaar paanch do ek");
-        assert_eq!(normalize("ID ORD-2024-001", En), "ID O R D two zero two four zero zero one");
+        assert_eq!(
+            normalize("Order #12345 shipped", En),
+            "Order one two three four five shipped"
+        );
+        assert_eq!(
+            normalize("order 12345", En),
+            "order one two three four five"
+        );
+        assert_eq!(
+            normalize("order number: 4521", Hi),
+            "order number: chaar paanch do ek"
+        );
+        assert_eq!(
+            normalize("ID ORD-2024-001", En),
+            "ID O R D two zero two four zero zero one"
+        );
         assert_eq!(normalize("AWB A12B", En), "AWB A one two B");
         assert_eq!(normalize("OTP is 0042", En), "OTP is zero zero four two");
     }
 
     #[test]
     fn dates_and_times() {
-        assert_eq!(normalize("Delivery on 15/03/2024.", En), "Delivery on fifteenth March twenty twenty four.");
-        assert_eq!(normalize("2024-03-15", Hi), "pandrah March do hazaar chaubees");
+        assert_eq!(
+            normalize("Delivery on 15/03/2024.", En),
+            "Delivery on fifteenth March twenty twenty four."
+        );
+        assert_eq!(
+            normalize("2024-03-15", Hi),
+            "pandrah March do hazaar chaubees"
+        );
         assert_eq!(normalize("on 5th Jan", En), "on fifth January");
-        assert_eq!(normalize("on 15 August 1947", En), "on fifteenth August nineteen forty seven");
+        assert_eq!(
+            normalize("on 15 August 1947", En),
+            "on fifteenth August nineteen forty seven"
+        );
         assert_eq!(normalize("at 10:30 am", En), "at ten thirty a m");
         assert_eq!(normalize("10:30 tak", Hi), "saadhe das baje tak");
         assert_eq!(normalize("meet at 5pm", Hi), "meet at shaam paanch baje");
-        assert_eq!(normalize("open 09:00-18:00", En), "open nine o'clock-eighteen hundred");
-        assert_eq!(normalize("32/13/2024", En), "thirty two/thirteen/two thousand twenty four");
+        assert_eq!(
+            normalize("open 09:00-18:00", En),
+            "open nine o'clock-eighteen hundred"
+        );
+        assert_eq!(
+            normalize("32/13/2024", En),
+            "thirty two/thirteen/two thousand twenty four"
+        );
     }
 
     #[test]
     fn plain_numbers() {
-        assert_eq!(normalize("150000 customers", En), "one lakh fifty thousand customers");
+        assert_eq!(
+            normalize("150000 customers", En),
+            "one lakh fifty thousand customers"
+        );
         assert_eq!(normalize("1,50,000 log", Hi), "ek lakh pachaas hazaar log");
         assert_eq!(normalize("3.5 kg", En), "three point five kg");
         assert_eq!(normalize("50% off", En), "fifty percent off");
         assert_eq!(normalize("the 21st floor", En), "the twenty first floor");
-        assert_eq!(normalize("it is -4 degrees", En), "it is minus four degrees");
+        assert_eq!(
+            normalize("it is -4 degrees", En),
+            "it is minus four degrees"
+        );
         assert_eq!(normalize("2 items", Hi), "do items");
-        assert_eq!(normalize("12345678901234", En), "one two three four five six seven eight nine zero one two three four");
+        assert_eq!(
+            normalize("12345678901234", En),
+            "one two three four five six seven eight nine zero one two three four"
+        );
     }
 
     #[test]
     fn text_without_numbers_is_unchanged_and_odd_input_is_safe() {
-        for s in ["Hello, how are you?", "नमस्ते जी", "", "🙂 ₹ Rs. # - % 1st", "₹,,,", "::::", "+", "99999999999999999999999999"] {
+        for s in [
+            "Hello, how are you?",
+            "नमस्ते जी",
+            "",
+            "🙂 ₹ Rs. # - % 1st",
+            "₹,,,",
+            "::::",
+            "+",
+            "99999999999999999999999999",
+        ] {
             let out = normalize(s, En);
             if !s.chars().any(|c| c.is_ascii_digit()) {
                 assert_eq!(out, s);

@@ -34,11 +34,23 @@ pub struct TtsConfig {
 impl Default for TtsConfig {
     fn default() -> Self {
         let mut voices = BTreeMap::new();
-        voices.insert("en".to_string(), default_models_dir().join("piper").join("en_US-joe-medium.onnx"));
+        voices.insert(
+            "en".to_string(),
+            default_models_dir()
+                .join("piper")
+                .join("en_US-joe-medium.onnx"),
+        );
         let espeak_fallback = [("en", "en-us"), ("hi", "hi"), ("pa", "pa")]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Self { voices, espeak_fallback, espeak_data: None, threads: 1, normalize: true, max_chars: 20_000 }
+        Self {
+            voices,
+            espeak_fallback,
+            espeak_data: None,
+            threads: 1,
+            normalize: true,
+            max_chars: 20_000,
+        }
     }
 }

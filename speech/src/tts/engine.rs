@@ -60,9 +60,13 @@ impl Tts {
     /// The voice that speaks `lang` (full code first, then its primary subtag).
     pub fn voice_for(&self, lang: &str) -> Result<VoiceKind, TtsError> {
         if let Some(v) = self.piper_for(lang) {
-            return Ok(VoiceKind::Piper(v.lock().unwrap_or_else(|p| p.into_inner()).path.clone()));
+            return Ok(VoiceKind::Piper(
+                v.lock().unwrap_or_else(|p| p.into_inner()).path.clone(),
+            ));
         }
-        self.espeak_for(lang).map(VoiceKind::Espeak).ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))
+        self.espeak_for(lang)
+            .map(VoiceKind::Espeak)
+            .ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))
     }
 
     fn piper_for(&self, lang: &str) -> Option<&Arc<Mutex<PiperVoice>>> {
@@ -72,20 +76,32 @@ impl Tts {
     fn espeak_for(&self, lang: &str) -> Option<String> {
         let wanted: Vec<String> = lang_keys(lang);
         wanted.iter().find_map(|k| {
-            self.config.espeak_fallback.iter().find(|(l, _)| l.to_lowercase() == *k).map(|(_, v)| v.clone())
+            self.config
+                .espeak_fallback
+                .iter()
+                .find(|(l, _)| l.to_lowercase() == *k)
+                .map(|(_, v)| v.clone())
         })
     }
 
     /// Starts speaking `text` in `lang` at `output_rate` Hz. Nothing is synthesised until the
     /// stream is polled; each `next()` synthesises one sentence, so the caller can play the
     /// first sentence while asking for the second.
-    pub fn stream(&self, text: &str, lang: &str, output_rate: u32) -> Result<SentenceStream<'_>, TtsError> {
+    pub fn stream(
+        &self,
+        text: &str,
+        lang: &str,
+        output_rate: u32,
+    ) -> Result<SentenceStream<'_>, TtsError> {
         if !(4000..=192_000).contains(&output_rate) {
             return Err(TtsError::BadOutputRate(output_rate));
         }
         let chars = text.chars().count();
         if chars > self.config.max_chars {
-            return Err(TtsError::TextTooLong { chars, max: self.config.max_chars });
+            return Err(TtsError::TextTooLong {
+                chars,
+                max: self.config.max_chars,
+            });
         }
         if text.trim().is_empty() {
             return Err(TtsError::EmptyText);
@@ -93,7 +109,9 @@ impl Tts {
         let voice = match self.piper_for(lang) {
             Some(v) => Voice::Piper(v.clone()),
             None => {
-                let name = self.espeak_for(lang).ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))?;
+                let name = self
+                    .espeak_for(lang)
+                    .ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))?;
                 tracing::warn!(
                     lang,
                     espeak_voice = %name,
@@ -110,11 +128,22 @@ impl Tts {
             text.to_string()
         };
         let sentences = split_sentences(&text);
-        Ok(SentenceStream { tts: self, voice, sentences, next: 0, output_rate })
+        Ok(SentenceStream {
+            tts: self,
+            voice,
+            sentences,
+            next: 0,
+            output_rate,
+        })
     }
 
     /// Speaks the whole text at once (for files and the CLI); sentences are concatenated.
-    pub fn synthesize(&self, text: &str, lang: &str, output_rate: u32) -> Result<Vec<f32>, TtsError> {
+    pub fn synthesize(
+        &self,
+        text: &str,
+        lang: &str,
+        output_rate: u32,
+    ) -> Result<Vec<f32>, TtsError> {
         let mut out = Vec::new();
         for chunk in self.stream(text, lang, output_rate)? {
             out.extend(chunk?.samples);
@@ -125,9 +154,16 @@ impl Tts {
 
 /// True when most letters are Latin (or there are none).
 fn mostly_latin(text: &str) -> bool {
-    let (latin, other) = text.chars().filter(|c| c.is_alphabetic()).fold((0, 0), |(l, o), c| {
-        if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) { (l + 1, o) } else { (l, o + 1) }
-    });
+    let (latin, other) = text
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .fold((0, 0), |(l, o), c| {
+            if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) {
+                (l + 1, o)
+            } else {
+                (l, o + 1)
+            }
+        });
     latin >= other
 }
 
@@ -135,7 +171,11 @@ fn mostly_latin(text: &str) -> bool {
 fn lang_keys(lang: &str) -> Vec<String> {
     let lower = lang.trim().to_lowercase().replace('_', "-");
     let primary = lower.split('-').next().unwrap_or("").to_string();
-    if primary == lower { vec![lower] } else { vec![lower, primary] }
+    if primary == lower {
+        vec![lower]
+    } else {
+        vec![lower, primary]
+    }
 }
 
 enum Voice {
@@ -199,13 +239,17 @@ impl Iterator for SentenceStream<'_> {
 
 /// Peak-normalises like Piper does, with headroom for the resampler's ripple.
 fn normalize_level(audio: &mut [f32]) {
-    let peak = audio.iter().fold(0f32, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
+    let peak = audio
+        .iter()
+        .fold(0f32, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
     if peak < 1e-6 {
         audio.iter_mut().for_each(|v| *v = 0.0);
         return;
     }
     let gain = 0.9 / peak;
-    audio.iter_mut().for_each(|v| *v = if v.is_finite() { *v * gain } else { 0.0 });
+    audio
+        .iter_mut()
+        .for_each(|v| *v = if v.is_finite() { *v * gain } else { 0.0 });
 }
 
 #[cfg(test)]

@@ -22,9 +22,18 @@ const TERMINATORS: &str = ".,?!;:";
 
 #[link(name = "espeak-ng")]
 unsafe extern "C" {
-    fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
+    fn espeak_Initialize(
+        output: c_int,
+        buflength: c_int,
+        path: *const c_char,
+        options: c_int,
+    ) -> c_int;
     fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
-    fn espeak_TextToPhonemes(textptr: *mut *const c_void, textmode: c_int, phonememode: c_int) -> *const c_char;
+    fn espeak_TextToPhonemes(
+        textptr: *mut *const c_void,
+        textmode: c_int,
+        phonememode: c_int,
+    ) -> *const c_char;
     fn espeak_SetSynthCallback(cb: unsafe extern "C" fn(*mut c_short, c_int, *mut c_void) -> c_int);
     fn espeak_Synth(
         text: *const c_void,
@@ -68,7 +77,11 @@ pub struct Clause {
     pub terminator: Option<char>,
 }
 
-fn with_engine<T>(data_dir: Option<&PathBuf>, voice: &str, f: impl FnOnce(&mut Engine) -> Result<T, TtsError>) -> Result<T, TtsError> {
+fn with_engine<T>(
+    data_dir: Option<&PathBuf>,
+    voice: &str,
+    f: impl FnOnce(&mut Engine) -> Result<T, TtsError>,
+) -> Result<T, TtsError> {
     let mut guard = ENGINE.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
         let path = data_dir
@@ -91,11 +104,15 @@ fn with_engine<T>(data_dir: Option<&PathBuf>, voice: &str, f: impl FnOnce(&mut E
         }
         // SAFETY: registers a callback with the right signature.
         unsafe { espeak_SetSynthCallback(collect_samples) };
-        *guard = Some(Engine { sample_rate: rate as u32, voice: None });
+        *guard = Some(Engine {
+            sample_rate: rate as u32,
+            voice: None,
+        });
     }
     let engine = guard.as_mut().expect("initialised above");
     if engine.voice.as_deref() != Some(voice) {
-        let name = CString::new(voice).map_err(|_| TtsError::Espeak("voice name contains a NUL byte".into()))?;
+        let name = CString::new(voice)
+            .map_err(|_| TtsError::Espeak("voice name contains a NUL byte".into()))?;
         // SAFETY: plain C call with a valid C string.
         if unsafe { espeak_SetVoiceByName(name.as_ptr()) } != EE_OK {
             engine.voice = None;
@@ -107,9 +124,16 @@ fn with_engine<T>(data_dir: Option<&PathBuf>, voice: &str, f: impl FnOnce(&mut E
 }
 
 /// Text → IPA phonemes, one entry per clause, with the voice's language rules.
-pub fn phonemize(data_dir: Option<&PathBuf>, voice: &str, text: &str) -> Result<Vec<Clause>, TtsError> {
+pub fn phonemize(
+    data_dir: Option<&PathBuf>,
+    voice: &str,
+    text: &str,
+) -> Result<Vec<Clause>, TtsError> {
     // NUL would end the C string early; control characters mean nothing to speech.
-    let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let c_text = CString::new(clean).expect("NULs were replaced");
     let bytes = c_text.as_bytes();
     with_engine(data_dir, voice, |_| {
@@ -120,8 +144,13 @@ pub fn phonemize(data_dir: Option<&PathBuf>, voice: &str, text: &str) -> Result<
             let before = ptr as usize - base as usize;
             // SAFETY: `ptr` points into `c_text`, which is NUL-terminated and alive; espeak-ng
             // advances it within the string or sets it to NULL at the end.
-            let out = unsafe { espeak_TextToPhonemes(&mut ptr, ESPEAK_CHARS_UTF8, ESPEAK_PHONEMES_IPA) };
-            let after = if ptr.is_null() { bytes.len() } else { (ptr as usize - base as usize).min(bytes.len()) };
+            let out =
+                unsafe { espeak_TextToPhonemes(&mut ptr, ESPEAK_CHARS_UTF8, ESPEAK_PHONEMES_IPA) };
+            let after = if ptr.is_null() {
+                bytes.len()
+            } else {
+                (ptr as usize - base as usize).min(bytes.len())
+            };
             let consumed = String::from_utf8_lossy(&bytes[before.min(after)..after]);
             // espeak-ng reads one character into the next clause; drop that look-ahead first.
             let terminator = consumed
@@ -134,11 +163,16 @@ pub fn phonemize(data_dir: Option<&PathBuf>, voice: &str, text: &str) -> Result<
                 String::new()
             } else {
                 // SAFETY: espeak-ng returns a NUL-terminated string valid until the next call.
-                unsafe { CStr::from_ptr(out) }.to_string_lossy().into_owned()
+                unsafe { CStr::from_ptr(out) }
+                    .to_string_lossy()
+                    .into_owned()
             };
             let phonemes = strip_language_flags(phonemes.trim());
             if !phonemes.is_empty() || terminator.is_some() {
-                clauses.push(Clause { phonemes, terminator });
+                clauses.push(Clause {
+                    phonemes,
+                    terminator,
+                });
             }
             if after == before && !ptr.is_null() {
                 break; // no progress: never loop forever on odd input
@@ -168,8 +202,15 @@ fn strip_language_flags(s: &str) -> String {
 }
 
 /// espeak-ng's own formant synthesis (the fallback voice); returns samples and their rate.
-pub fn synthesize(data_dir: Option<&PathBuf>, voice: &str, text: &str) -> Result<(Vec<f32>, u32), TtsError> {
-    let clean: String = text.chars().map(|c| if c == '\0' { ' ' } else { c }).collect();
+pub fn synthesize(
+    data_dir: Option<&PathBuf>,
+    voice: &str,
+    text: &str,
+) -> Result<(Vec<f32>, u32), TtsError> {
+    let clean: String = text
+        .chars()
+        .map(|c| if c == '\0' { ' ' } else { c })
+        .collect();
     let c_text = CString::new(clean).expect("NULs were replaced");
     with_engine(data_dir, voice, |engine| {
         SYNTH_BUF.with(|b| b.borrow_mut().clear());
@@ -190,10 +231,15 @@ pub fn synthesize(data_dir: Option<&PathBuf>, voice: &str, text: &str) -> Result
         // SAFETY: plain C call.
         unsafe { espeak_Synchronize() };
         if rc != EE_OK {
-            return Err(TtsError::Espeak(format!("espeak_Synth failed with code {rc}")));
+            return Err(TtsError::Espeak(format!(
+                "espeak_Synth failed with code {rc}"
+            )));
         }
         let samples = SYNTH_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        Ok((samples.iter().map(|s| f32::from(*s) / 32768.0).collect(), engine.sample_rate))
+        Ok((
+            samples.iter().map(|s| f32::from(*s) / 32768.0).collect(),
+            engine.sample_rate,
+        ))
     })
 }
 
@@ -216,7 +262,10 @@ mod tests {
         assert!(!c.is_empty() && !c[0].phonemes.is_empty(), "{c:?}");
         assert!(phonemize(None, "en-us", "").unwrap().is_empty());
         phonemize(None, "en-us", "a\0b \u{1F600} ((( ))) ...").unwrap();
-        assert!(matches!(phonemize(None, "xx-nonexistent", "hi"), Err(TtsError::UnknownEspeakVoice(_))));
+        assert!(matches!(
+            phonemize(None, "xx-nonexistent", "hi"),
+            Err(TtsError::UnknownEspeakVoice(_))
+        ));
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub enum TtsError {
     Espeak(String),
     #[error("espeak-ng has no voice named {0:?}")]
     UnknownEspeakVoice(String),
-    #[error("no voice for language {0:?}: configure speech.tts.voices or speech.tts.espeak_fallback")]
+    #[error(
+        "no voice for language {0:?}: configure speech.tts.voices or speech.tts.espeak_fallback"
+    )]
     UnsupportedLanguage(String),
     #[error("nothing to say: the text is empty")]
     EmptyText,

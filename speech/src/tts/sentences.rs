@@ -1,7 +1,10 @@
 //! Splits text into sentences so the first one can be spoken while the rest is synthesised.
 
 /// Abbreviations whose period does not end a sentence.
-const ABBREVIATIONS: &[&str] = &["mr", "mrs", "ms", "dr", "st", "sr", "jr", "vs", "etc", "no", "e.g", "i.e", "approx", "rs", "prof"];
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "st", "sr", "jr", "vs", "etc", "no", "e.g", "i.e", "approx", "rs",
+    "prof",
+];
 
 /// Longest sentence (words) synthesised in one piece; longer run-ons are cut at word breaks.
 pub const MAX_WORDS: usize = 60;
@@ -33,9 +36,14 @@ pub fn split_sentences(text: &str) -> Vec<String> {
 }
 
 fn is_abbreviation(sentence: &str) -> bool {
-    let word = sentence.trim_end_matches('.').rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
+    let word = sentence
+        .trim_end_matches('.')
+        .rsplit(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("");
     let lower = word.to_lowercase();
-    ABBREVIATIONS.contains(&lower.as_str()) || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
+    ABBREVIATIONS.contains(&lower.as_str())
+        || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
 }
 
 fn flush(current: &mut String, out: &mut Vec<String>) {
@@ -56,14 +64,25 @@ mod tests {
     #[test]
     fn splits_on_terminators_not_on_decimals_or_abbreviations() {
         assert_eq!(
-            split_sentences("Hello Mr. Sharma! Your total is 3.5 lakh. Shall I book it? ठीक है। Bye"),
-            vec!["Hello Mr. Sharma!", "Your total is 3.5 lakh.", "Shall I book it?", "ठीक है।", "Bye"]
+            split_sentences(
+                "Hello Mr. Sharma! Your total is 3.5 lakh. Shall I book it? ठीक है। Bye"
+            ),
+            vec![
+                "Hello Mr. Sharma!",
+                "Your total is 3.5 lakh.",
+                "Shall I book it?",
+                "ठीक है।",
+                "Bye"
+            ]
         );
     }
 
     #[test]
     fn newlines_split_and_junk_is_dropped() {
-        assert_eq!(split_sentences("line one\n\nline two"), vec!["line one", "line two"]);
+        assert_eq!(
+            split_sentences("line one\n\nline two"),
+            vec!["line one", "line two"]
+        );
         assert!(split_sentences("  ... !!! ").is_empty());
         assert!(split_sentences("").is_empty());
     }

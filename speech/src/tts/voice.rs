@@ -53,22 +53,46 @@ pub struct PiperVoice {
 
 impl PiperVoice {
     /// Loads `voice.onnx` and `voice.onnx.json`.
-    pub fn load(runtime: &OnnxRuntimeConfig, model: &Path, threads: usize) -> Result<Self, TtsError> {
+    pub fn load(
+        runtime: &OnnxRuntimeConfig,
+        model: &Path,
+        threads: usize,
+    ) -> Result<Self, TtsError> {
         let json_path = PathBuf::from(format!("{}.json", model.display()));
         let json = std::fs::read_to_string(&json_path).map_err(|e| TtsError::VoiceConfig {
             path: json_path.clone(),
-            message: format!("{e} (run scripts/install-models, or put the .onnx.json next to the voice)"),
+            message: format!(
+                "{e} (run scripts/install-models, or put the .onnx.json next to the voice)"
+            ),
         })?;
-        let config: PiperVoiceConfig = serde_json::from_str(&json)
-            .map_err(|e| TtsError::VoiceConfig { path: json_path.clone(), message: e.to_string() })?;
+        let config: PiperVoiceConfig =
+            serde_json::from_str(&json).map_err(|e| TtsError::VoiceConfig {
+                path: json_path.clone(),
+                message: e.to_string(),
+            })?;
         for key in [PAD, BOS, EOS] {
             if !config.phoneme_id_map.contains_key(key) {
-                return Err(TtsError::VoiceConfig { path: json_path, message: format!("phoneme_id_map lacks {key:?}") });
+                return Err(TtsError::VoiceConfig {
+                    path: json_path,
+                    message: format!("phoneme_id_map lacks {key:?}"),
+                });
             }
         }
-        let session = onnx::open_session(runtime, model, SessionOptions { intra_threads: threads, device: runtime.device })?;
+        let session = onnx::open_session(
+            runtime,
+            model,
+            SessionOptions {
+                intra_threads: threads,
+                device: runtime.device,
+            },
+        )?;
         let has_speaker_input = session.inputs().iter().any(|i| i.name() == "sid");
-        Ok(Self { path: model.to_path_buf(), config, session, has_speaker_input })
+        Ok(Self {
+            path: model.to_path_buf(),
+            config,
+            session,
+            has_speaker_input,
+        })
     }
 
     pub fn sample_rate(&self) -> u32 {
@@ -109,7 +133,8 @@ impl PiperVoice {
         let n = ids.len();
         let input = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(ort_err)?;
         let lengths = Tensor::from_array(([1usize], vec![n as i64])).map_err(ort_err)?;
-        let scales = Tensor::from_array(([3usize], vec![s.noise_scale, s.length_scale, s.noise_w])).map_err(ort_err)?;
+        let scales = Tensor::from_array(([3usize], vec![s.noise_scale, s.length_scale, s.noise_w]))
+            .map_err(ort_err)?;
         let outputs = if self.has_speaker_input {
             let sid = Tensor::from_array(([1usize], vec![0i64])).map_err(ort_err)?;
             self.session.run(ort::inputs!["input" => input, "input_lengths" => lengths, "scales" => scales, "sid" => sid])

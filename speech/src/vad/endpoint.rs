@@ -49,10 +49,14 @@ impl Default for EndpointerConfig {
 enum State {
     Silence,
     /// Probability crossed the start threshold at `start`, not yet long enough to count.
-    Pending { start: Duration },
+    Pending {
+        start: Duration,
+    },
     /// In speech; `silence_since` is when the probability last fell below the end threshold,
     /// `ended_at` the estimated end of speech (earlier: see [`MODEL_LAG_STEPS`]).
-    Speech { silence_since: Option<(Duration, Duration)> },
+    Speech {
+        silence_since: Option<(Duration, Duration)>,
+    },
 }
 
 /// Silero's recurrent state makes its probability rise and decay over a few steps around the
@@ -76,7 +80,14 @@ pub struct Endpointer {
 
 impl Endpointer {
     pub fn new(config: EndpointerConfig) -> Self {
-        Self { config, state: State::Silence, last_end: Duration::ZERO, now: Duration::ZERO, events: VecDeque::new(), history: VecDeque::new() }
+        Self {
+            config,
+            state: State::Silence,
+            last_end: Duration::ZERO,
+            now: Duration::ZERO,
+            events: VecDeque::new(),
+            history: VecDeque::new(),
+        }
     }
 
     pub fn config(&self) -> EndpointerConfig {
@@ -100,7 +111,11 @@ impl Endpointer {
         let end = at + len;
         self.now = end;
         // NaN (a broken model output) counts as silence rather than poisoning the state.
-        let p = if probability.is_nan() { 0.0 } else { probability };
+        let p = if probability.is_nan() {
+            0.0
+        } else {
+            probability
+        };
         let c = self.config;
         self.state = match self.state {
             State::Silence if p >= c.start_threshold => {
@@ -110,7 +125,9 @@ impl Endpointer {
             State::Silence => State::Silence,
             State::Pending { .. } if p < c.end_threshold => State::Silence,
             State::Pending { start } => self.confirm(start, end),
-            State::Speech { .. } if p >= c.start_threshold => State::Speech { silence_since: None },
+            State::Speech { .. } if p >= c.start_threshold => State::Speech {
+                silence_since: None,
+            },
             State::Speech { silence_since } => {
                 let since = match silence_since {
                     Some(s) => Some(s),
@@ -122,7 +139,9 @@ impl Endpointer {
                         self.end_speech((ended_at + c.speech_pad).min(end));
                         State::Silence
                     }
-                    other => State::Speech { silence_since: other },
+                    other => State::Speech {
+                        silence_since: other,
+                    },
                 }
             }
         };
@@ -137,10 +156,18 @@ impl Endpointer {
     /// floor / speech plateau (the window's extreme), which belongs to the other side.
     fn edge(&self, at: Duration, p: f32, rising: bool) -> Duration {
         let values = self.history.iter().map(|h| h.1);
-        let extreme = if rising { values.fold(f32::MAX, f32::min) } else { values.fold(f32::MIN, f32::max) };
+        let extreme = if rising {
+            values.fold(f32::MAX, f32::min)
+        } else {
+            values.fold(f32::MIN, f32::max)
+        };
         let (mut edge, mut later) = (at, p);
         for &(t, q) in self.history.iter().rev() {
-            let on_edge = if rising { q < later && q > extreme } else { q > later && q < extreme };
+            let on_edge = if rising {
+                q < later && q > extreme
+            } else {
+                q > later && q < extreme
+            };
             if !on_edge {
                 break;
             }
@@ -154,7 +181,9 @@ impl Endpointer {
     pub fn finish(&mut self) {
         match self.state {
             State::Speech { silence_since } => {
-                let end = silence_since.map_or(self.now, |(_, e)| (e + self.config.speech_pad).min(self.now));
+                let end = silence_since.map_or(self.now, |(_, e)| {
+                    (e + self.config.speech_pad).min(self.now)
+                });
                 self.end_speech(end);
             }
             State::Pending { start } if self.now - start >= self.config.min_speech => {
@@ -174,14 +203,18 @@ impl Endpointer {
     fn confirm(&mut self, start: Duration, end: Duration) -> State {
         if end - start >= self.config.min_speech {
             self.start_speech(start);
-            State::Speech { silence_since: None }
+            State::Speech {
+                silence_since: None,
+            }
         } else {
             State::Pending { start }
         }
     }
 
     fn start_speech(&mut self, start: Duration) {
-        let at = start.saturating_sub(self.config.speech_pad).max(self.last_end);
+        let at = start
+            .saturating_sub(self.config.speech_pad)
+            .max(self.last_end);
         self.events.push_back(VadEvent::SpeechStart { at });
     }
 
@@ -238,7 +271,10 @@ mod tests {
         let ev = run(&p, false);
         assert_eq!(
             ev,
-            vec![VadEvent::SpeechStart { at: ms(320 - 32) }, VadEvent::SpeechEnd { at: ms(640 + 32) }]
+            vec![
+                VadEvent::SpeechStart { at: ms(320 - 32) },
+                VadEvent::SpeechEnd { at: ms(640 + 32) }
+            ]
         );
     }
 
@@ -266,7 +302,15 @@ mod tests {
         p.extend([0.9; 5]);
         p.extend([0.1; 6]); // 192 ms >= min_silence
         let ev = run(&p, false);
-        assert_eq!(ev, vec![VadEvent::SpeechStart { at: ms(0) }, VadEvent::SpeechEnd { at: ms(14 * 32 + 32) }]);
+        assert_eq!(
+            ev,
+            vec![
+                VadEvent::SpeechStart { at: ms(0) },
+                VadEvent::SpeechEnd {
+                    at: ms(14 * 32 + 32)
+                }
+            ]
+        );
     }
 
     #[test]
@@ -276,7 +320,12 @@ mod tests {
         let mut p = vec![0.9; 5];
         p.extend([0.1, 0.4, 0.4, 0.4, 0.4, 0.4]);
         let ev = run(&p, false);
-        assert_eq!(ev[1], VadEvent::SpeechEnd { at: ms(5 * 32 + 32) });
+        assert_eq!(
+            ev[1],
+            VadEvent::SpeechEnd {
+                at: ms(5 * 32 + 32)
+            }
+        );
     }
 
     #[test]
@@ -288,13 +337,25 @@ mod tests {
         p.extend([0.96, 0.88, 0.6, 0.2]); // decay from 576: the end is 576
         p.extend([0.02; 6]);
         let ev = run(&p, false);
-        assert_eq!(ev, vec![VadEvent::SpeechStart { at: ms(160 - 32) }, VadEvent::SpeechEnd { at: ms(576 + 32) }]);
+        assert_eq!(
+            ev,
+            vec![
+                VadEvent::SpeechStart { at: ms(160 - 32) },
+                VadEvent::SpeechEnd { at: ms(576 + 32) }
+            ]
+        );
     }
 
     #[test]
     fn finish_closes_open_speech() {
         let ev = run(&[0.9; 8], true);
-        assert_eq!(ev, vec![VadEvent::SpeechStart { at: ms(0) }, VadEvent::SpeechEnd { at: ms(256) }]);
+        assert_eq!(
+            ev,
+            vec![
+                VadEvent::SpeechStart { at: ms(0) },
+                VadEvent::SpeechEnd { at: ms(256) }
+            ]
+        );
     }
 
     #[test]
@@ -303,7 +364,9 @@ mod tests {
         c.speech_pad = Duration::from_millis(150);
         c.min_silence = Duration::from_millis(160);
         let mut e = Endpointer::new(c);
-        let probs = [0.9, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9];
+        let probs = [
+            0.9, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9,
+        ];
         let mut out = Vec::new();
         for (i, p) in probs.iter().enumerate() {
             e.push(CHUNK * i as u32, CHUNK, *p);
@@ -311,8 +374,12 @@ mod tests {
                 out.push(ev);
             }
         }
-        let VadEvent::SpeechEnd { at: end } = out[1] else { panic!("{out:?}") };
-        let VadEvent::SpeechStart { at: start } = out[2] else { panic!("{out:?}") };
+        let VadEvent::SpeechEnd { at: end } = out[1] else {
+            panic!("{out:?}")
+        };
+        let VadEvent::SpeechStart { at: start } = out[2] else {
+            panic!("{out:?}")
+        };
         assert!(start >= end, "{out:?}");
     }
 

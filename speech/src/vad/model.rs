@@ -68,9 +68,18 @@ impl SileroVad {
         let session = onnx::open_session(
             runtime,
             model,
-            SessionOptions { intra_threads: threads, device: runtime.device },
+            SessionOptions {
+                intra_threads: threads,
+                device: runtime.device,
+            },
         )?;
-        let mut vad = Self { session, rate, state: Vec::new(), context: Vec::new(), input: Vec::new() };
+        let mut vad = Self {
+            session,
+            rate,
+            state: Vec::new(),
+            context: Vec::new(),
+            input: Vec::new(),
+        };
         vad.reset();
         Ok(vad)
     }
@@ -89,7 +98,10 @@ impl SileroVad {
     pub fn predict(&mut self, chunk: &[f32]) -> Result<f32, VadError> {
         let n = self.rate.chunk_len();
         if chunk.len() != n {
-            return Err(VadError::ChunkSize { expected: n, got: chunk.len() });
+            return Err(VadError::ChunkSize {
+                expected: n,
+                got: chunk.len(),
+            });
         }
         self.input.clear();
         self.input.extend_from_slice(&self.context);
@@ -102,11 +114,20 @@ impl SileroVad {
             .session
             .run(ort::inputs!["input" => input, "state" => state, "sr" => sr])
             .map_err(onnx_err)?;
-        let (_, prob) = outputs["output"].try_extract_tensor::<f32>().map_err(onnx_err)?;
-        let prob = *prob.first().ok_or_else(|| VadError::BadOutput("empty output".into()))?;
-        let (_, new_state) = outputs["stateN"].try_extract_tensor::<f32>().map_err(onnx_err)?;
+        let (_, prob) = outputs["output"]
+            .try_extract_tensor::<f32>()
+            .map_err(onnx_err)?;
+        let prob = *prob
+            .first()
+            .ok_or_else(|| VadError::BadOutput("empty output".into()))?;
+        let (_, new_state) = outputs["stateN"]
+            .try_extract_tensor::<f32>()
+            .map_err(onnx_err)?;
         if new_state.len() != STATE_LEN {
-            return Err(VadError::BadOutput(format!("state has {} values", new_state.len())));
+            return Err(VadError::BadOutput(format!(
+                "state has {} values",
+                new_state.len()
+            )));
         }
         self.state.copy_from_slice(new_state);
         let ctx = self.rate.context_len();

@@ -20,14 +20,24 @@ pub struct VadStream {
 
 impl VadStream {
     /// Opens the configured model for a stream at `sample_rate` (8000 or 16000).
-    pub fn open(runtime: &OnnxRuntimeConfig, config: &VadConfig, sample_rate: u32) -> Result<Self, VadError> {
+    pub fn open(
+        runtime: &OnnxRuntimeConfig,
+        config: &VadConfig,
+        sample_rate: u32,
+    ) -> Result<Self, VadError> {
         let rate = VadRate::from_hz(sample_rate)?;
         let model = SileroVad::open(runtime, &config.model, rate, config.threads)?;
         Ok(Self::new(model, config.into()))
     }
 
     pub fn new(model: SileroVad, config: EndpointerConfig) -> Self {
-        Self { model, endpointer: Endpointer::new(config), pending: Vec::new(), consumed: 0, last_probability: 0.0 }
+        Self {
+            model,
+            endpointer: Endpointer::new(config),
+            pending: Vec::new(),
+            consumed: 0,
+            last_probability: 0.0,
+        }
     }
 
     /// Feeds float samples in [-1, 1]; returns the events this audio completed.
@@ -42,7 +52,8 @@ impl VadStream {
             let p = self.model.predict(chunk)?;
             self.last_probability = p;
             let at = samples_to_duration(self.consumed, hz);
-            self.endpointer.push(at, samples_to_duration(n as u64, hz), p);
+            self.endpointer
+                .push(at, samples_to_duration(n as u64, hz), p);
             self.consumed += n as u64;
             offset += n;
             while let Some(ev) = self.endpointer.poll_event() {

@@ -13,7 +13,11 @@ pub fn models_dir() -> PathBuf {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
-    for f in ["onnxruntime/libonnxruntime.so", "vad/silero_vad.onnx", "piper/en_US-joe-medium.onnx"] {
+    for f in [
+        "onnxruntime/libonnxruntime.so",
+        "vad/silero_vad.onnx",
+        "piper/en_US-joe-medium.onnx",
+    ] {
         assert!(
             dir.join(f).is_file(),
             "model file {} is missing: run scripts/install-models (or set VAARTA_MODELS_DIR)",
@@ -24,7 +28,10 @@ pub fn models_dir() -> PathBuf {
 }
 
 pub fn runtime() -> OnnxRuntimeConfig {
-    OnnxRuntimeConfig { library: models_dir().join("onnxruntime/libonnxruntime.so"), ..Default::default() }
+    OnnxRuntimeConfig {
+        library: models_dir().join("onnxruntime/libonnxruntime.so"),
+        ..Default::default()
+    }
 }
 
 /// Speech from the espeak-ng command, resampled by sox to `rate`, as floats in [-1, 1].
@@ -53,15 +60,24 @@ pub fn espeak_speech(text: &str, rate: u32) -> Vec<f32> {
 pub fn read_wav(path: &std::path::Path) -> (Vec<f32>, u32) {
     let mut r = hound::WavReader::open(path).unwrap();
     let rate = r.spec().sample_rate;
-    let s = r.samples::<i16>().map(|s| f32::from(s.unwrap()) / 32768.0).collect();
+    let s = r
+        .samples::<i16>()
+        .map(|s| f32::from(s.unwrap()) / 32768.0)
+        .collect();
     (s, rate)
 }
 
 pub fn write_wav(path: &std::path::Path, samples: &[f32], rate: u32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .unwrap();
     }
     w.finalize().unwrap();
 }

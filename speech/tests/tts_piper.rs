@@ -88,7 +88,11 @@ fn telephone_and_widget_rates_have_matching_durations_and_contain_speech() {
         let secs = chunks[0].samples.len() as f32 / rate as f32;
         assert!((1.8..5.0).contains(&secs), "{rate} Hz: {secs:.2} s");
         // kept for listening / transcribing by hand
-        write_wav(&std::env::temp_dir().join(format!("vaarta-tts-joe-{rate}.wav")), &chunks[0].samples, rate);
+        write_wav(
+            &std::env::temp_dir().join(format!("vaarta-tts-joe-{rate}.wav")),
+            &chunks[0].samples,
+            rate,
+        );
         // an independent check of the audio: Silero VAD hears speech in it
         let mut audio = vec![0.0f32; rate as usize / 2];
         audio.extend(&chunks[0].samples);

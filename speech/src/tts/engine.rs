@@ -92,7 +92,7 @@ impl Tts {
         text: &str,
         lang: &str,
         output_rate: u32,
-    ) -> Result<SentenceStream<'_>, TtsError> {
+    ) -> Result<SentenceStream, TtsError> {
         if !(4000..=192_000).contains(&output_rate) {
             return Err(TtsError::BadOutputRate(output_rate));
         }
@@ -129,7 +129,7 @@ impl Tts {
         };
         let sentences = split_sentences(&text);
         Ok(SentenceStream {
-            tts: self,
+            espeak_data: self.config.espeak_data.clone(),
             voice,
             sentences,
             next: 0,
@@ -184,22 +184,24 @@ enum Voice {
 }
 
 /// Sentence-by-sentence audio of one request (an iterator; each item is one sentence).
-pub struct SentenceStream<'a> {
-    tts: &'a Tts,
+/// It owns what it needs (`Send + 'static`), so a call can move it to a blocking thread and
+/// forward chunks to its media task while the next sentence is synthesised.
+pub struct SentenceStream {
+    espeak_data: Option<PathBuf>,
     voice: Voice,
     sentences: Vec<String>,
     next: usize,
     output_rate: u32,
 }
 
-impl SentenceStream<'_> {
+impl SentenceStream {
     /// Sentences in this request (known before any synthesis).
     pub fn sentence_count(&self) -> usize {
         self.sentences.len()
     }
 
     fn speak(&self, sentence: &str) -> Result<(Vec<f32>, u32), TtsError> {
-        let data = self.tts.config.espeak_data.as_ref();
+        let data = self.espeak_data.as_ref();
         match &self.voice {
             Voice::Piper(v) => {
                 let mut voice = v.lock().unwrap_or_else(|p| p.into_inner());
@@ -216,7 +218,7 @@ impl SentenceStream<'_> {
     }
 }
 
-impl Iterator for SentenceStream<'_> {
+impl Iterator for SentenceStream {
     type Item = Result<AudioChunk, TtsError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -261,6 +263,15 @@ mod tests {
         assert_eq!(lang_keys("en-IN"), vec!["en-in", "en"]);
         assert_eq!(lang_keys("hi"), vec!["hi"]);
         assert_eq!(lang_keys("pa_IN"), vec!["pa-in", "pa"]);
+    }
+
+    #[test]
+    fn engine_types_can_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        fn send<T: Send + 'static>() {}
+        send_sync::<Tts>();
+        send::<SentenceStream>();
+        send::<crate::vad::VadStream>();
     }
 
     #[test]

@@ -142,3 +142,26 @@ fn bad_rates_and_missing_model_are_clear_errors() {
         .expect("missing model must fail");
     assert!(err.to_string().contains("install-models"), "{err}");
 }
+
+#[test]
+fn broken_samples_do_not_poison_the_stream() {
+    let rate = 16000;
+    let mut vad = VadStream::open(&runtime(), &vad_config(), rate).unwrap();
+    let mut junk = vec![f32::NAN; 3200];
+    junk.extend(vec![f32::INFINITY; 3200]);
+    junk.extend(vec![7.5f32; 3200]);
+    vad.push(&junk).unwrap();
+    assert!(vad.last_probability().is_finite());
+    vad.finish();
+    vad.reset();
+    // afterwards, real speech is still found
+    let mut audio = vec![0.0f32; rate as usize / 2];
+    audio.extend(espeak_speech("Good morning, this is a test", rate));
+    audio.extend(vec![0.0f32; rate as usize]);
+    let mut events = vad.push(&audio).unwrap();
+    events.extend(vad.finish());
+    assert!(
+        matches!(events.first(), Some(VadEvent::SpeechStart { .. })),
+        "{events:?}"
+    );
+}

@@ -225,6 +225,7 @@ impl Iterator for SentenceStream {
         let index = self.next;
         let sentence = self.sentences.get(index)?.clone();
         self.next += 1;
+        let started = std::time::Instant::now();
         let result = self.speak(&sentence).and_then(|(mut audio, rate)| {
             normalize_level(&mut audio);
             Ok(AudioChunk {
@@ -235,6 +236,14 @@ impl Iterator for SentenceStream {
                 last: self.next == self.sentences.len(),
             })
         });
+        if let Ok(chunk) = &result {
+            tracing::debug!(
+                sentence = index,
+                synth_ms = started.elapsed().as_millis() as u64,
+                audio_ms = (chunk.samples.len() as u64 * 1000) / u64::from(chunk.sample_rate),
+                "sentence synthesised"
+            );
+        }
         Some(result)
     }
 }

@@ -1,5 +1,20 @@
 //! Text to speech: Piper VITS voices through ONNX Runtime with espeak-ng phonemes, spoken
 //! sentence by sentence and resampled to the leg's rate; espeak-ng's own voices as fallback.
+//!
+//! Other Piper voices (e.g. `hi_IN-*`): put the voice's `.onnx` and `.onnx.json` anywhere and
+//! map a language to it in `[speech.tts.voices]` (`hi = "/srv/voices/hi_IN-x-medium.onnx"`).
+//! A language without a voice is spoken by espeak-ng (`[speech.tts.espeak_fallback]`, default
+//! `hi` and `pa`), with a warning in the log each time.
+//!
+//! ```no_run
+//! # use vaarta_speech::{onnx::OnnxRuntimeConfig, tts::{Tts, TtsConfig}};
+//! let tts = Tts::new(&OnnxRuntimeConfig::default(), TtsConfig::default())?;
+//! for chunk in tts.stream("Namaste! Your order ships today.", "en-IN", 8000)? {
+//!     let chunk = chunk?; // one sentence, 8 kHz mono f32: send it while the next is made
+//!     # let _ = chunk;
+//! }
+//! # Ok::<(), vaarta_speech::tts::TtsError>(())
+//! ```
 
 mod config;
 mod engine;

@@ -42,7 +42,15 @@ impl VadStream {
 
     /// Feeds float samples in [-1, 1]; returns the events this audio completed.
     pub fn push(&mut self, samples: &[f32]) -> Result<Vec<VadEvent>, VadError> {
-        self.pending.extend_from_slice(samples);
+        // NaN/inf or out-of-range samples (a broken decoder) would poison the model's
+        // recurrent state for the rest of the call; clamp them instead.
+        self.pending.extend(samples.iter().map(|v| {
+            if v.is_finite() {
+                v.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            }
+        }));
         let n = self.model.rate().chunk_len();
         let hz = u64::from(self.model.rate().hz());
         let mut offset = 0;

@@ -146,6 +146,17 @@ fn hindi_without_a_neural_voice_falls_back_to_espeak() {
     let secs = audio.len() as f32 / 8000.0;
     assert!(secs > 0.5 && secs < 6.0, "{secs}");
     assert!(rms(&audio) > 0.02);
+    let chunk = tts
+        .stream("आपका बिल ₹2,500 है, कॉल करें 98765 43210", "hi", 8000)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        chunk.text,
+        "आपका बिल 2500 रुपये है, कॉल करें 9 8 7 6 5, 4 3 2 1 0"
+    );
+    assert!(rms(&chunk.samples) > 0.02);
     let pa = tts.synthesize("ਸਤ ਸ੍ਰੀ ਅਕਾਲ", "pa", 16000).unwrap();
     assert!(rms(&pa) > 0.02);
 }

@@ -48,9 +48,13 @@ pub fn year_words(year: u32, lang: Lang) -> String {
     }
 }
 
+pub(super) fn month_valid(day: u32, month: u32) -> bool {
+    (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
 /// A calendar date; None when the day/month are impossible.
 pub fn date_words(day: u32, month: u32, year: Option<u32>, lang: Lang) -> Option<String> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !month_valid(day, month) {
         return None;
     }
     let m = MONTHS_EN[month as usize - 1];

@@ -5,13 +5,15 @@
 
 mod datetime;
 mod money;
+mod native;
 mod numbers;
 mod text;
 
 pub use datetime::{date_words, month_from_name, time_words, year_words};
 pub use money::{parse_amount, rupees_words};
+pub use native::Script;
 pub use numbers::{decimal_words, digit_words, number_words, ordinal_words, signed_words};
-pub use text::normalize;
+pub use text::{normalize, normalize_native};
 
 /// Language of the spoken words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

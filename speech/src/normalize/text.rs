@@ -4,7 +4,79 @@
 use super::Lang;
 use super::datetime::{date_words, month_from_name, time_words};
 use super::money::{parse_amount, rupees_words};
+use super::native::{self, Script};
 use super::numbers::{decimal_words, digit_words, number_words, ordinal_words};
+
+/// How matched values are spoken: as words of a language (Latin script), or as digits and
+/// native-script words for espeak-ng's own number rules.
+#[derive(Debug, Clone, Copy)]
+enum Speak {
+    Words(Lang),
+    Native(Script),
+}
+
+impl Speak {
+    fn number(self, v: u64) -> String {
+        match self {
+            Self::Words(l) => number_words(v, l),
+            Self::Native(_) => v.to_string(),
+        }
+    }
+    fn decimal(self, v: u64, frac: &str) -> String {
+        match self {
+            Self::Words(l) => decimal_words(v, frac, l),
+            Self::Native(_) => format!("{v}.{frac}"),
+        }
+    }
+    fn ordinal(self, v: u64) -> String {
+        match self {
+            Self::Words(l) => ordinal_words(v, l),
+            Self::Native(_) => v.to_string(),
+        }
+    }
+    fn digits(self, s: &str) -> String {
+        match self {
+            Self::Words(l) => digit_words(s, l),
+            Self::Native(_) => native::digits(s),
+        }
+    }
+    fn rupees(self, r: u64, p: u32) -> String {
+        match self {
+            Self::Words(l) => rupees_words(r, p, l),
+            Self::Native(s) => native::rupees(r, p, s),
+        }
+    }
+    fn date(self, d: u32, m: u32, y: Option<u32>) -> Option<String> {
+        match self {
+            Self::Words(l) => date_words(d, m, y, l),
+            Self::Native(s) => native::date(d, m, y, s),
+        }
+    }
+    fn time(self, h: u32, m: u32, pm: Option<bool>) -> Option<String> {
+        match self {
+            Self::Words(l) => time_words(h, m, pm, l),
+            Self::Native(s) => native::time(h, m, pm, s),
+        }
+    }
+    fn minus(self) -> &'static str {
+        match self {
+            Self::Words(_) => "minus",
+            Self::Native(s) => native::minus(s),
+        }
+    }
+    fn plus(self) -> &'static str {
+        match self {
+            Self::Words(_) => "plus",
+            Self::Native(_) => "+",
+        }
+    }
+    fn percent(self) -> &'static str {
+        match self {
+            Self::Words(_) => "percent",
+            Self::Native(s) => native::percent(s),
+        }
+    }
+}
 
 /// Words after which a number is an identifier, read digit by digit.
 const ID_CONTEXT: &[&str] = &[
@@ -36,8 +108,19 @@ const ID_CONTEXT: &[&str] = &[
 /// Digit-only numbers longer than this (without grouping commas) are read digit by digit.
 const MAX_NUMBER_DIGITS: usize = 9;
 
-/// Rewrites `text` for speaking in `lang`.
+/// Rewrites `text` (Latin script: English or romanised Hindi) for speaking in `lang`.
 pub fn normalize(text: &str, lang: Lang) -> String {
+    rewrite(text, Speak::Words(lang))
+}
+
+/// Rewrites Devanagari or Gurmukhi `text` for espeak-ng: phone and order numbers as separate
+/// digits, `₹` as रुपये/ਰੁਪਏ, dates with month names, times with बजे/ਵਜੇ; plain numbers stay
+/// digits, which espeak-ng reads in lakh and crore itself.
+pub fn normalize_native(text: &str, script: Script) -> String {
+    rewrite(text, Speak::Native(script))
+}
+
+fn rewrite(text: &str, lang: Speak) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 16);
     let mut i = 0;
@@ -61,7 +144,7 @@ pub fn normalize(text: &str, lang: Lang) -> String {
 }
 
 /// The longest speakable pattern starting at `i`: (chars consumed, words).
-fn match_at(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn match_at(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     money(chars, i, lang)
         .or_else(|| date(chars, i, lang))
         .or_else(|| time(chars, i, lang))
@@ -115,7 +198,7 @@ fn amount_span(chars: &[char], i: usize) -> Option<usize> {
 }
 
 /// `₹2,50,000`, `Rs. 500/-`, `INR 99.50`.
-fn money(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn money(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     let mut j = i;
     if chars[j] == '₹' {
         j += 1;
@@ -139,11 +222,11 @@ fn money(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     if chars.get(j) == Some(&'/') && chars.get(j + 1) == Some(&'-') {
         j += 2;
     }
-    Some((j - i, rupees_words(rupees, paise, lang)))
+    Some((j - i, lang.rupees(rupees, paise)))
 }
 
 /// `15/03/2024`, `15-03-24`, `2024-03-15`, `15 March 2024`, `15th March`.
-fn date(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn date(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     let d1 = digits_at(chars, i);
     if d1 == 0 {
         return None;
@@ -162,9 +245,9 @@ fn date(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
             }
             let (a, b, c) = (num(i, d1)?, num(j, d2)?, num(k, d3)?);
             let words = match (d1, d3) {
-                (4, 1..=2) if sep == '-' => date_words(c, b, Some(a), lang),
-                (1..=2, 4) => date_words(a, b, Some(c), lang),
-                (1..=2, 2) => date_words(a, b, Some(2000 + c), lang),
+                (4, 1..=2) if sep == '-' => lang.date(c, b, Some(a)),
+                (1..=2, 4) => lang.date(a, b, Some(c)),
+                (1..=2, 2) => lang.date(a, b, Some(2000 + c)),
                 _ => None,
             }?;
             return Some((end - i, words));
@@ -197,11 +280,11 @@ fn date(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
         year = num(j + 1, 4);
         j += 5;
     }
-    Some((j - i, date_words(day, month, year, lang)?))
+    Some((j - i, lang.date(day, month, year)?))
 }
 
 /// `10:30`, `10:30 am`, `5pm`, `5 p.m.`.
-fn time(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn time(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     let dh = digits_at(chars, i);
     if !(1..=2).contains(&dh) {
         return None;
@@ -237,11 +320,11 @@ fn time(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     } else if minute.is_none() || chars.get(j).is_some_and(|c| c.is_alphanumeric()) {
         return None;
     }
-    Some((j - i, time_words(hour, minute.unwrap_or(0), pm, lang)?))
+    Some((j - i, lang.time(hour, minute.unwrap_or(0), pm)?))
 }
 
 /// `+91 98765 43210`, `98765-43210`, `9876543210`: digit groups read one by one with pauses.
-fn phone(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn phone(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     let plus = chars[i] == '+';
     let mut j = i + usize::from(plus);
     let mut groups = Vec::new();
@@ -265,9 +348,9 @@ fn phone(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
     if !is_phone || chars.get(j).is_some_and(|c| c.is_alphanumeric()) {
         return None;
     }
-    let mut words: Vec<String> = groups.iter().map(|g| digit_words(g, lang)).collect();
+    let mut words: Vec<String> = groups.iter().map(|g| lang.digits(g)).collect();
     if plus {
-        words[0] = format!("plus {}", words[0]);
+        words[0] = format!("{} {}", lang.plus(), words[0]);
     }
     Some((j - i, words.join(", ")))
 }
@@ -286,7 +369,7 @@ fn preceding_word(chars: &[char], i: usize) -> String {
 
 /// Order numbers and codes: `#12345`, `A12345`, `ORD-2024-001`, and digits after words such
 /// as "order" or "PIN": spelled character by character.
-fn identifier(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn identifier(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     let hash = chars[i] == '#';
     let start = i + usize::from(hash);
     let mut j = start;
@@ -323,7 +406,7 @@ fn identifier(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
             continue;
         }
         if !digits.is_empty() {
-            parts.push(digit_words(&digits, lang));
+            parts.push(lang.digits(&digits));
             digits.clear();
         }
         if c.is_ascii_alphabetic() {
@@ -331,7 +414,7 @@ fn identifier(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
         }
     }
     if !digits.is_empty() {
-        parts.push(digit_words(&digits, lang));
+        parts.push(lang.digits(&digits));
     }
     Some((j - i, parts.join(" ")))
 }
@@ -346,7 +429,7 @@ fn is_ordinal(token: &str) -> bool {
 }
 
 /// Plain numbers: `150000`, `1,50,000`, `3.5`, `-4`, `50%`, `21st`.
-fn number(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
+fn number(chars: &[char], i: usize, lang: Speak) -> Option<(usize, String)> {
     let neg =
         chars[i] == '-' && digits_at(chars, i + 1) > 0 && (i == 0 || chars[i - 1].is_whitespace());
     let start = i + usize::from(neg);
@@ -377,23 +460,23 @@ fn number(chars: &[char], i: usize, lang: Lang) -> Option<(usize, String)> {
         j += 1 + d;
     }
     let mut words = if frac.is_empty() {
-        number_words(value, lang)
+        lang.number(value)
     } else {
-        decimal_words(value, &frac, lang)
+        lang.decimal(value, &frac)
     };
     if neg {
-        words = format!("minus {words}");
+        words = format!("{} {words}", lang.minus());
     }
     if chars.get(j) == Some(&'%') {
         j += 1;
-        words.push_str(" percent");
+        words = format!("{words} {}", lang.percent());
     } else if frac.is_empty() && !neg {
         for suffix in ["st", "nd", "rd", "th"] {
             if starts_with_ci(chars, j, suffix)
                 && !chars.get(j + 2).is_some_and(|c| c.is_alphanumeric())
             {
                 j += 2;
-                words = ordinal_words(value, lang);
+                words = lang.ordinal(value);
                 break;
             }
         }
@@ -512,6 +595,35 @@ mod tests {
         assert_eq!(
             normalize("12345678901234", En),
             "one two three four five six seven eight nine zero one two three four"
+        );
+    }
+
+    #[test]
+    fn devanagari_and_gurmukhi_text_for_espeak() {
+        use Script::{Devanagari, Gurmukhi};
+        assert_eq!(
+            normalize_native("कुल ₹2,50,000 है", Devanagari),
+            "कुल 250000 रुपये है"
+        );
+        assert_eq!(normalize_native("₹1.50", Devanagari), "1 रुपया 50 पैसे");
+        assert_eq!(
+            normalize_native("फ़ोन 98765 43210 पर", Devanagari),
+            "फ़ोन 9 8 7 6 5, 4 3 2 1 0 पर"
+        );
+        assert_eq!(
+            normalize_native("डिलीवरी 15/03/2024 को 10:30 तक", Devanagari),
+            "डिलीवरी 15 मार्च 2024 को 10 बजकर 30 मिनट तक"
+        );
+        assert_eq!(normalize_native("ऑर्डर #A123", Devanagari), "ऑर्डर A 1 2 3");
+        assert_eq!(normalize_native("50% छूट", Devanagari), "50 प्रतिशत छूट");
+        assert_eq!(normalize_native("1,50,000 लोग", Devanagari), "150000 लोग");
+        assert_eq!(
+            normalize_native("₹500 ਦਾ ਬਿੱਲ 5 ਵਜੇ", Gurmukhi),
+            "500 ਰੁਪਏ ਦਾ ਬਿੱਲ 5 ਵਜੇ"
+        );
+        assert_eq!(
+            normalize_native("ਮਿਤੀ 1/1/2025", Gurmukhi),
+            "ਮਿਤੀ 1 ਜਨਵਰੀ 2025"
         );
     }
 

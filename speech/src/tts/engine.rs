@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::sentences::split_sentences;
 use super::voice::PiperVoice;
 use super::{TtsConfig, TtsError, espeak};
-use crate::normalize::{self, Lang};
+use crate::normalize::{self, Lang, Script};
 use crate::onnx::OnnxRuntimeConfig;
 use crate::resample::resample;
 
@@ -120,12 +120,14 @@ impl Tts {
                 Voice::Espeak(name)
             }
         };
-        // Romanised text (English, Hinglish) gets our Indian-number normalisation; text in
-        // Devanagari/Gurmukhi keeps its digits for espeak-ng's own rules in that language.
-        let text = if self.config.normalize && mostly_latin(text) {
-            normalize::normalize(text, Lang::from_code(lang))
-        } else {
-            text.to_string()
+        // Romanised text (English, Hinglish) gets number words in the Indian system; text in
+        // Devanagari/Gurmukhi keeps plain numbers as digits for espeak-ng's own rules in that
+        // language (which say lakh and crore) with phone numbers, ₹, dates and times made explicit.
+        let text = match (self.config.normalize, Script::detect(text)) {
+            (false, _) => text.to_string(),
+            (true, Some(script)) => normalize::normalize_native(text, script),
+            (true, None) if mostly_latin(text) => normalize::normalize(text, Lang::from_code(lang)),
+            (true, None) => text.to_string(),
         };
         let sentences = split_sentences(&text);
         Ok(SentenceStream {

@@ -165,3 +165,16 @@ fn broken_samples_do_not_poison_the_stream() {
         "{events:?}"
     );
 }
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_a_clear_error() {
+    let runtime = vaarta_speech::onnx::OnnxRuntimeConfig {
+        device: vaarta_speech::onnx::OnnxDevice::Cuda,
+        ..runtime()
+    };
+    let err = VadStream::open(&runtime, &vad_config(), 8000)
+        .err()
+        .expect("must fail");
+    assert!(err.to_string().contains("`cuda` feature"), "{err}");
+}

@@ -54,3 +54,30 @@ impl Default for TtsConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::OnnxRuntimeConfig;
+    use crate::vad::VadConfig;
+
+    #[test]
+    fn partial_config_sections_fill_in_defaults_and_reject_typos() {
+        let tts: TtsConfig =
+            serde_json::from_str(r#"{"voices": {"hi": "/srv/hi_IN-x.onnx"}, "threads": 2}"#)
+                .unwrap();
+        assert_eq!(tts.voices.len(), 1);
+        assert_eq!(tts.threads, 2);
+        assert_eq!(tts.espeak_fallback["pa"], "pa");
+        assert!(tts.normalize);
+        assert!(serde_json::from_str::<TtsConfig>(r#"{"voice": {}}"#).is_err());
+
+        let vad: VadConfig = serde_json::from_str(r#"{"min_silence_ms": 500}"#).unwrap();
+        assert_eq!((vad.min_silence_ms, vad.start_threshold), (500, 0.5));
+        assert!(vad.model.ends_with("vad/silero_vad.onnx"));
+
+        let ort: OnnxRuntimeConfig = serde_json::from_str(r#"{"device": "cuda"}"#).unwrap();
+        assert_eq!(ort.device, crate::onnx::OnnxDevice::Cuda);
+        assert!(ort.library.ends_with("onnxruntime/libonnxruntime.so"));
+    }
+}

@@ -43,19 +43,22 @@ def vad(model: str, rate: int) -> None:
     chunk, ctx = (256, 32) if rate == 8000 else (512, 64)
     audio = np.fromfile(os.path.join(tempfile.gettempdir(), f"vaarta-bench-vad-{rate}.f32"), dtype="<f4")
     frame = rate // 50
-    state = np.zeros((2, 1, 128), np.float32)
-    context = np.zeros((1, ctx), np.float32)
     sr = np.array(rate, dtype=np.int64)
-    pending = np.zeros(0, np.float32)
-    start = time.perf_counter()
-    for i in range(0, len(audio), frame):
-        pending = np.concatenate([pending, audio[i:i + frame]])
-        while len(pending) >= chunk:
-            x = np.concatenate([context, pending[None, :chunk]], axis=1)
-            out, state = sess.run(None, {"input": x, "state": state, "sr": sr})
-            context = x[:, -ctx:]
-            pending = pending[chunk:]
-    elapsed = time.perf_counter() - start
+    runs = []
+    for _ in range(REPS):
+        state = np.zeros((2, 1, 128), np.float32)
+        context = np.zeros((1, ctx), np.float32)
+        pending = np.zeros(0, np.float32)
+        start = time.perf_counter()
+        for i in range(0, len(audio), frame):
+            pending = np.concatenate([pending, audio[i:i + frame]])
+            while len(pending) >= chunk:
+                x = np.concatenate([context, pending[None, :chunk]], axis=1)
+                out, state = sess.run(None, {"input": x, "state": state, "sr": sr})
+                context = x[:, -ctx:]
+                pending = pending[chunk:]
+        runs.append(time.perf_counter() - start)
+    elapsed = statistics.median(runs)
     frames = len(audio) // frame
     print(f"RESULT vad engine=onnxruntime-python rate={rate} us_per_frame={elapsed*1e6/frames:.1f} frames={frames}",
           flush=True)

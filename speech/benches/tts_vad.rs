@@ -93,13 +93,19 @@ fn main() {
         let mut vad = VadStream::open(&runtime, &vad_config, rate).unwrap();
         let frame = rate as usize / 50;
         vad.push(&audio[..frame * 50]).unwrap(); // warm-up
-        vad.reset();
-        let start = Instant::now();
+        let mut runs = Vec::new();
         let mut events = 0;
-        for f in audio.chunks(frame) {
-            events += vad.push(f).unwrap().len();
+        for _ in 0..REPS {
+            vad.reset();
+            let start = Instant::now();
+            let mut n = 0;
+            for f in audio.chunks(frame) {
+                n += vad.push(f).unwrap().len();
+            }
+            runs.push(start.elapsed());
+            events = n;
         }
-        let elapsed = start.elapsed();
+        let elapsed = median(runs);
         let frames = audio.len() / frame;
         println!(
             "RESULT vad engine=vaarta rate={rate} us_per_frame={:.1} frames={frames} events={events}",

@@ -50,6 +50,11 @@ impl Tts {
             tracing::info!(lang, voice = %path.display(), rate = voice.sample_rate(), "Piper voice loaded");
             piper.insert(lang.to_lowercase(), Arc::new(Mutex::new(voice)));
         }
+        for (lang, voice) in &config.espeak_fallback {
+            if !piper.contains_key(&lang.to_lowercase()) {
+                tracing::warn!(lang, espeak_voice = %voice, "no Piper voice for this language: espeak-ng's robotic voice will speak it");
+            }
+        }
         Ok(Self { config, piper })
     }
 

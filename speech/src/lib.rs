@@ -1,1 +1,6 @@
 //! vaarta-speech
+pub mod normalize;
+pub mod onnx;
+pub mod resample;
+pub mod tts;
+pub mod vad;

@@ -71,6 +71,7 @@ pub struct MediaSession {
     ticks: u64,
     remote: Option<RemoteMedia>,
     latched: bool,
+    latch_any: bool,
     remote_ssrc: Option<u32>,
     play: VecDeque<Frame>,
     was_playing: bool,
@@ -99,6 +100,7 @@ impl MediaSession {
             ticks: 0,
             remote: None,
             latched: false,
+            latch_any: true,
             remote_ssrc: None,
             play: VecDeque::new(),
             was_playing: false,
@@ -113,6 +115,11 @@ impl MediaSession {
             stats: MediaStats::default(),
             scratch: Vec::with_capacity(200),
         }
+    }
+
+    /// Only latch to a source on the signalled IP (stricter; breaks peers behind NAT).
+    pub fn set_strict_source(&mut self, strict: bool) {
+        self.latch_any = !strict;
     }
 
     /// Set or change (re-INVITE) the remote side.
@@ -264,10 +271,11 @@ impl MediaSession {
             self.stats.stray += 1;
             return;
         };
-        // Symmetric RTP: accept the signalled address; before anything arrived from it, latch
-        // to the first source on the signalled IP (NAT rewrote the port). Others are strays.
+        // Symmetric RTP (comedia): before anything arrived, latch to the first source — the
+        // peer is often behind NAT or advertises another interface than it sends from. After
+        // latching, every other source is a stray and ignored.
         if from != remote.addr {
-            if !self.latched && from.ip() == remote.addr.ip() {
+            if !self.latched && (self.latch_any || from.ip() == remote.addr.ip()) {
                 let mut r = remote.clone();
                 r.addr = from;
                 self.remote = Some(r);
@@ -357,6 +365,7 @@ mod tests {
         s.set_remote(remote(4000));
         let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
         let stranger = SocketAddr::from(([10, 0, 0, 9], 4000));
+        // the signalled peer speaks first, so it is latched and the stranger is a stray
         let mut buf = Vec::new();
         for i in 0..5u16 {
             let payload = [g711::linear_to_ulaw(3000); 160];
@@ -377,6 +386,27 @@ mod tests {
         let audio: Vec<_> = evs.iter().filter_map(|e| if let MediaEvent::Audio(f) = e { Some(f) } else { None }).collect();
         assert_eq!(audio.len(), 5);
         assert!(audio.iter().all(|f| (f[0] - 3000).abs() < 200));
+    }
+
+    #[test]
+    fn latches_to_first_source_then_ignores_others() {
+        let t0 = Instant::now();
+        let mut s = MediaSession::new(t0);
+        s.set_remote(remote(4000));
+        let natted = SocketAddr::from(([198, 51, 100, 7], 61000));
+        let mut buf = Vec::new();
+        RtpPacket { marker: false, payload_type: 0, seq: 1, timestamp: 0, ssrc: 1, payload: &[0xFF; 160] }.write(&mut buf);
+        s.handle_input(t0, natted, &buf);
+        s.handle_input(t0, SocketAddr::from(([127, 0, 0, 1], 4000)), &buf);
+        assert_eq!(s.stats().received, 1);
+        assert_eq!(s.stats().stray, 1);
+        assert_eq!(s.remote().unwrap().addr, natted, "we now send where the peer sends from");
+
+        let mut strict = MediaSession::new(t0);
+        strict.set_strict_source(true);
+        strict.set_remote(remote(4000));
+        strict.handle_input(t0, natted, &buf);
+        assert_eq!(strict.stats().stray, 1);
     }
 
     #[test]

@@ -46,6 +46,14 @@ pub fn speech_wav(dir: &Path, name: &str, text: &str) -> PathBuf {
     out
 }
 
+/// A copy of `wav` with `secs` of trailing silence (baresip hangs up when its aufile source ends).
+pub fn padded_wav(wav: &Path, secs: u32) -> PathBuf {
+    let out = wav.with_extension("padded.wav");
+    let ok = std::process::Command::new(require("sox", "sox")).arg(wav).arg(&out).args(["pad", "0", &secs.to_string()]).status().expect("sox runs");
+    assert!(ok.success(), "sox pad failed");
+    out
+}
+
 /// Samples of a 16-bit WAV, brought to 8 kHz mono (decimating 16/32/48 kHz).
 pub fn read_wav(path: &Path) -> Vec<i16> {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
@@ -230,5 +238,117 @@ impl Pjsua {
         let _ = self.wait_for(secs, |v| v["ev"] == "exit").await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
         self.seen
+    }
+}
+
+/// A baresip peer (Debian package) with its own config dir: audio source is a WAV (aufile),
+/// everything it decodes and encodes is dumped to WAV (sndfile), driven over ctrl_tcp.
+pub struct Baresip {
+    child: Child,
+    ctrl: tokio::net::TcpStream,
+    buf: Vec<u8>,
+    pub dir: PathBuf,
+    pub sip_port: u16,
+    pub seen: Vec<serde_json::Value>,
+}
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Baresip {
+    /// `source`: WAV the peer sends; `auto_answer`: answer incoming calls at once.
+    pub async fn spawn(dir: &Path, source: &Path, auto_answer: bool) -> Baresip {
+        let bin = require("baresip", "baresip (Debian package baresip-core)");
+        let sip_port = free_port();
+        let ctrl_port = free_tcp_port();
+        let rtp = 40000 + (std::process::id() % 200) as u16 * 100;
+        let source = &padded_wav(source, 60);
+        let config = format!(
+            "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\naudio_player nothing,nothing\naudio_source aufile,{src}\naudio_alert nothing,nothing\n\
+             audio_srate 8000\naudio_channels 1\nrtp_ports {rtp}-{rtp_end}\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+             module sndfile.so\nsnd_path {dir}\nmodule_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:{ctrl_port}\n",
+            src = source.display(),
+            rtp_end = rtp + 98,
+            dir = dir.display(),
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        let answer = if auto_answer { "auto" } else { "manual" };
+        std::fs::write(dir.join("accounts"), format!("<sip:baresip@127.0.0.1:{sip_port}>;regint=0;answermode={answer}\n")).unwrap();
+        let child = Command::new(bin).arg("-f").arg(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().expect("spawn baresip");
+        let mut ctrl = None;
+        for _ in 0..50 {
+            if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", ctrl_port)).await {
+                ctrl = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let ctrl = ctrl.expect("baresip ctrl_tcp did not come up");
+        Baresip { child, ctrl, buf: Vec::new(), dir: dir.to_path_buf(), sip_port, seen: Vec::new() }
+    }
+
+    /// Run a baresip command (`dial sip:..`, `hangup`, `accept`).
+    pub async fn command(&mut self, command: &str, params: &str) {
+        use tokio::io::AsyncWriteExt;
+        let json = serde_json::json!({"command": command, "params": params, "token": "t"}).to_string();
+        let frame = format!("{}:{},", json.len(), json);
+        self.ctrl.write_all(frame.as_bytes()).await.expect("ctrl write");
+    }
+
+    /// Wait for an event (`type` field, e.g. CALL_ESTABLISHED, CALL_CLOSED).
+    pub async fn wait_event(&mut self, secs: u64, kind: &str) -> serde_json::Value {
+        if let Some(v) = self.seen.iter().find(|v| v["type"] == kind) {
+            return v.clone();
+        }
+        let fut = async {
+            use tokio::io::AsyncReadExt;
+            loop {
+                // netstrings: "<len>:<json>,"
+                while let Some(colon) = self.buf.iter().position(|b| *b == b':') {
+                    let Ok(len) = std::str::from_utf8(&self.buf[..colon]).unwrap_or("x").parse::<usize>() else {
+                        self.buf.clear();
+                        break;
+                    };
+                    if self.buf.len() < colon + 1 + len + 1 {
+                        break;
+                    }
+                    let body = self.buf[colon + 1..colon + 1 + len].to_vec();
+                    self.buf.drain(..colon + 1 + len + 1);
+                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                        self.seen.push(v.clone());
+                        if v["type"] == kind {
+                            return v;
+                        }
+                    }
+                }
+                let mut chunk = [0u8; 4096];
+                let n = self.ctrl.read(&mut chunk).await.expect("ctrl read");
+                assert!(n > 0, "baresip closed its control connection; saw {:?}", self.seen);
+                self.buf.extend_from_slice(&chunk[..n]);
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(secs), fut).await {
+            Ok(v) => v,
+            Err(_) => panic!("baresip: no {kind} within {secs}s; saw {:?}", self.seen),
+        }
+    }
+
+    /// The WAV baresip dumped for decoded (received) audio.
+    pub fn decoded_dump(&self) -> PathBuf {
+        std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("dump-") && n.to_string_lossy().ends_with("-dec.wav")))
+            .unwrap_or_else(|| panic!("no decoded-audio dump from baresip in {}", self.dir.display()))
+    }
+
+    pub async fn quit(mut self) {
+        self.command("quit", "").await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await;
     }
 }

@@ -167,3 +167,50 @@ async fn blind_transfer_by_refer_to_second_peer() {
     agent.wait_for(5, |v| v["ev"] == "state" && v["state"] == "CONFIRMED").await;
     tel.hangup(id).await.unwrap();
 }
+
+#[tokio::test]
+async fn reinvite_hold_and_resume_are_answered() {
+    let (tel, mut ev) = start_vaarta(|_| {}).await;
+    let mut peer = Pjsua::spawn(&["call", &vaarta_uri(&tel), "--hold-after", "0.5", "--unhold-after", "1.5", "--hangup-after", "2.5"]).await;
+    let id = next_event(&mut ev, 10, |e| if let Event::Incoming(c) = e { Some(c.call) } else { None }).await;
+    tel.answer(id).await.unwrap();
+    let held = next_event(&mut ev, 10, |e| if let Event::Hold { on_hold, .. } = e { Some(*on_hold) } else { None }).await;
+    assert!(held, "sendonly re-INVITE is reported as hold");
+    let held = next_event(&mut ev, 10, |e| if let Event::Hold { on_hold, .. } = e { Some(*on_hold) } else { None }).await;
+    assert!(!held, "resume re-INVITE is reported");
+    let cause = next_event(&mut ev, 10, |e| if let Event::Hangup { cause, .. } = e { Some(cause.clone()) } else { None }).await;
+    assert_eq!(cause, HangupCause::RemoteHangup);
+    // pjsua saw both re-INVITEs answered (it reports media state changes, no failure)
+    let seen = peer.finish(10).await;
+    assert!(seen.iter().filter(|v| v["ev"] == "media").count() >= 2, "{seen:?}");
+}
+
+#[tokio::test]
+async fn refused_refer_falls_back_to_bridging_the_agent_leg() {
+    let dir = scratch("pj-bridge");
+    let caller_speech = speech_wav(&dir, "caller", "I want to speak with a human agent about my refund.");
+    let agent_rec = dir.join("agent.wav");
+    let (tel, mut ev) = start_vaarta(|_| {}).await;
+    let mut agent = Pjsua::spawn(&["listen", "--record", agent_rec.to_str().unwrap()]).await;
+    let mut caller = Pjsua::spawn(&["call", &vaarta_uri(&tel), "--refuse-transfer", "--loop-play", "--play", caller_speech.to_str().unwrap(), "--timeout", "25"]).await;
+    let id = next_event(&mut ev, 10, |e| if let Event::Incoming(c) = e { Some(c.call) } else { None }).await;
+    tel.answer(id).await.unwrap();
+    next_event(&mut ev, 5, |e| matches!(e, Event::Answered { .. }).then_some(())).await;
+    let agent_uri = format!("sip:peer@127.0.0.1:{}", agent.port);
+    tel.transfer(id, &agent_uri).await.unwrap();
+    let result = next_event(&mut ev, 10, |e| if let Event::Transfer { result, .. } = e { Some(result.clone()) } else { None }).await;
+    assert_eq!(result, TransferResult::Failed(603));
+    caller.wait_for(5, |v| v["ev"] == "transfer_request").await;
+    // fallback: dial the agent and relay audio between the legs
+    let leg = tel.dial(DialRequest { to: agent_uri, ..Default::default() }).await.unwrap();
+    next_event(&mut ev, 10, |e| matches!(e, Event::Answered { call } if *call == leg.call).then_some(())).await;
+    tel.bridge(id, leg.call).await.unwrap();
+    // the caller repeats its sentence; after two repetitions the agent must have heard one whole
+    tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+    tel.hangup(leg.call).await.unwrap();
+    tel.hangup(id).await.unwrap();
+    agent.wait_for(5, |v| v["ev"] == "state" && v["state"] == "DISCONNECTED").await;
+    agent.finish(10).await;
+    let sim = envelope_similarity(&read_wav(&caller_speech), &read_wav(&agent_rec));
+    assert!(sim > 0.8, "the agent should hear the caller through the bridge (corr {sim:.2})");
+}

@@ -45,7 +45,7 @@ class Call(pj.Call):
                 am = self.getAudioMedia(i)
                 if self.args.play and self.player is None:
                     self.player = pj.AudioMediaPlayer()
-                    self.player.createPlayer(self.args.play, pj.PJMEDIA_FILE_NO_LOOP)
+                    self.player.createPlayer(self.args.play, 0 if self.args.loop_play else pj.PJMEDIA_FILE_NO_LOOP)
                     self.player.startTransmit(am)
                 if self.args.record and self.recorder is None:
                     self.recorder = pj.AudioMediaRecorder()
@@ -60,7 +60,7 @@ class Call(pj.Call):
 
     def onCallTransferRequest(self, prm):
         emit(ev="transfer_request", target=prm.dstUri)
-        prm.statusCode = 202
+        prm.statusCode = 603 if self.args.refuse_transfer else 202
 
     def onCallTransferStatus(self, prm):
         emit(ev="transfer_status", code=prm.statusCode, final=prm.finalNotify)
@@ -97,6 +97,10 @@ def main():
     ap.add_argument("--dtmf-after", type=float, default=1.0)
     ap.add_argument("--hangup-after", type=float)
     ap.add_argument("--cancel-after", type=float)
+    ap.add_argument("--hold-after", type=float)
+    ap.add_argument("--unhold-after", type=float)
+    ap.add_argument("--refuse-transfer", action="store_true")
+    ap.add_argument("--loop-play", action="store_true")
     ap.add_argument("--busy", action="store_true")
     ap.add_argument("--ring", action="store_true")
     ap.add_argument("--timeout", type=float, default=30)
@@ -155,6 +159,16 @@ def main():
                     c.dtmf_sent = True
                     c.dialDtmf(args.dtmf)
                     emit(ev="dtmf_sent", digits=args.dtmf)
+                if args.hold_after is not None and c.confirmed_at and now - c.confirmed_at > args.hold_after:
+                    c.setHold(pj.CallOpParam(True))
+                    emit(ev="hold_sent")
+                    args.hold_after = None
+                if args.unhold_after is not None and c.confirmed_at and now - c.confirmed_at > args.unhold_after:
+                    op = pj.CallOpParam(True)
+                    op.opt.flag = pj.PJSUA_CALL_UNHOLD
+                    c.reinvite(op)
+                    emit(ev="unhold_sent")
+                    args.unhold_after = None
                 if args.hangup_after is not None and c.confirmed_at and now - c.confirmed_at > args.hangup_after:
                     c.hangup(pj.CallOpParam())
                     args.hangup_after = None

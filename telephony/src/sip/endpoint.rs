@@ -1202,3 +1202,7 @@ fn strip_tag(party: &str) -> String {
         None => party.split(";tag=").next().unwrap_or(party).to_string(),
     }
 }
+
+#[cfg(test)]
+#[path = "endpoint_tests.rs"]
+mod tests;

@@ -43,8 +43,8 @@ impl Default for TelephonyConfig {
             user_agent: "Vaarta".into(),
             allowlist: Vec::new(),
             ring_timeout_secs: 45,
-            rate_limit_per_sec: 100,
-            rate_limit_burst: 200,
+            rate_limit_per_sec: 500,
+            rate_limit_burst: 1000,
             trunk: None,
         }
     }

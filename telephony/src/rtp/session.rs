@@ -30,9 +30,52 @@ pub enum MediaEvent {
     PlayoutDrained,
 }
 
+/// Histogram of |actual send interval − 20 ms| in 100 µs buckets (last bucket: ≥ 25.5 ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JitterHistogram(pub [u32; 256]);
+
+impl Default for JitterHistogram {
+    fn default() -> Self {
+        JitterHistogram([0; 256])
+    }
+}
+
+impl JitterHistogram {
+    pub fn record(&mut self, deviation: Duration) {
+        let b = (deviation.as_micros() / 100).min(255) as usize;
+        self.0[b] += 1;
+    }
+    pub fn merge(&mut self, other: &JitterHistogram) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a += b;
+        }
+    }
+    pub fn count(&self) -> u64 {
+        self.0.iter().map(|c| *c as u64).sum()
+    }
+    /// Upper edge of the bucket holding quantile `q` (0..1), in microseconds.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        let total = self.count();
+        if total == 0 {
+            return 0;
+        }
+        let target = (q * total as f64).ceil().max(1.0) as u64;
+        let mut acc = 0;
+        for (i, c) in self.0.iter().enumerate() {
+            acc += *c as u64;
+            if acc >= target {
+                return (i as u64 + 1) * 100;
+            }
+        }
+        25_600
+    }
+}
+
 /// Counters for diagnostics and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MediaStats {
+    /// How far apart our packets really left, versus the 20 ms ideal.
+    pub send_jitter: JitterHistogram,
     pub sent: u64,
     pub received: u64,
     pub lost: u64,
@@ -85,6 +128,7 @@ pub struct MediaSession {
     events: VecDeque<MediaEvent>,
     stats: MediaStats,
     scratch: Vec<u8>,
+    last_send: Option<Instant>,
 }
 
 impl MediaSession {
@@ -114,6 +158,7 @@ impl MediaSession {
             events: VecDeque::new(),
             stats: MediaStats::default(),
             scratch: Vec::with_capacity(200),
+            last_send: None,
         }
     }
 
@@ -185,13 +230,23 @@ impl MediaSession {
                 self.stats.skipped_ticks += 1;
                 continue;
             }
-            self.tick();
+            self.tick(now);
             self.ticks += 1;
         }
     }
 
-    fn tick(&mut self) {
+    fn tick(&mut self, now: Instant) {
+        let sent_before = self.stats.sent;
         self.send_tick();
+        if self.stats.sent > sent_before {
+            if let Some(prev) = self.last_send
+                && let Some(step) = now.checked_duration_since(prev)
+            {
+                let dev = if step > PTIME { step - PTIME } else { PTIME - step };
+                self.stats.send_jitter.record(dev);
+            }
+            self.last_send = Some(now);
+        }
         match self.jitter.pop() {
             Playout::Nothing => {}
             Playout::Packet(samples) => {

@@ -129,7 +129,6 @@ impl Telephony {
             ep,
             sock,
             cmd_rx,
-            cmd_tx: cmd_tx.clone(),
             events: ev_tx,
             media: HashMap::new(),
             next_port: Arc::new(AtomicU16::new(0)),
@@ -226,7 +225,6 @@ fn guess_local_ip(bound: IpAddr) -> IpAddr {
 struct MediaLeg {
     tx: mpsc::Sender<MediaCommand>,
     local: SocketAddr,
-    audio_tx: Option<mpsc::Sender<Frame>>,
 }
 
 struct Node {
@@ -234,8 +232,6 @@ struct Node {
     ep: Endpoint,
     sock: UdpSocket,
     cmd_rx: mpsc::Receiver<Command>,
-    #[allow(dead_code)]
-    cmd_tx: mpsc::Sender<Command>,
     events: mpsc::Sender<Event>,
     media: HashMap<CallId, MediaLeg>,
     next_port: Arc<AtomicU16>,
@@ -368,9 +364,8 @@ impl Node {
         let sock = UdpSocket::from_std(std_sock)?;
         let (tx, rx) = mpsc::channel(256);
         let events = self.events.clone();
-        let audio = audio_tx.clone();
-        tokio::spawn(media_task(call, sock, rx, audio, events).instrument(tracing::info_span!("rtp", %call, %local)));
-        self.media.insert(call, MediaLeg { tx, local, audio_tx: Some(audio_tx) });
+        tokio::spawn(media_task(call, sock, rx, audio_tx, events).instrument(tracing::info_span!("rtp", %call, %local)));
+        self.media.insert(call, MediaLeg { tx, local });
         Ok(())
     }
 
@@ -416,9 +411,9 @@ impl Node {
                     let (tx, rx) = mpsc::channel(256);
                     let (audio_tx, audio) = mpsc::channel(500);
                     tokio::spawn(
-                        media_task(call, sock, rx, audio_tx.clone(), self.events.clone()).instrument(tracing::info_span!("rtp", %call, %local)),
+                        media_task(call, sock, rx, audio_tx, self.events.clone()).instrument(tracing::info_span!("rtp", %call, %local)),
                     );
-                    self.media.insert(call, MediaLeg { tx, local, audio_tx: Some(audio_tx) });
+                    self.media.insert(call, MediaLeg { tx, local });
                     Ok(OutgoingCall { call, audio })
                 })();
                 let _ = r.send(res);
@@ -446,7 +441,6 @@ impl Node {
             }
             Command::Shutdown => {}
         }
-        let _ = self.media.values().map(|l| l.audio_tx.is_some()).count();
     }
 
     fn ep_remote_offer(&self, call: CallId) -> Option<MediaDesc> {

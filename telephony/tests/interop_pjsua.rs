@@ -171,7 +171,7 @@ async fn blind_transfer_by_refer_to_second_peer() {
 #[tokio::test]
 async fn reinvite_hold_and_resume_are_answered() {
     let (tel, mut ev) = start_vaarta(|_| {}).await;
-    let mut peer = Pjsua::spawn(&["call", &vaarta_uri(&tel), "--hold-after", "0.5", "--unhold-after", "1.5", "--hangup-after", "2.5"]).await;
+    let peer = Pjsua::spawn(&["call", &vaarta_uri(&tel), "--hold-after", "0.5", "--unhold-after", "1.5", "--hangup-after", "2.5"]).await;
     let id = next_event(&mut ev, 10, |e| if let Event::Incoming(c) = e { Some(c.call) } else { None }).await;
     tel.answer(id).await.unwrap();
     let held = next_event(&mut ev, 10, |e| if let Event::Hold { on_hold, .. } = e { Some(*on_hold) } else { None }).await;

@@ -242,7 +242,7 @@ impl MediaSession {
             if let Some(prev) = self.last_send
                 && let Some(step) = now.checked_duration_since(prev)
             {
-                let dev = if step > PTIME { step - PTIME } else { PTIME - step };
+                let dev = step.abs_diff(PTIME);
                 self.stats.send_jitter.record(dev);
             }
             self.last_send = Some(now);

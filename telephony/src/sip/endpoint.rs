@@ -178,7 +178,6 @@ struct Call {
     cancelled_for: Option<HangupCause>,
     cancel_guard: Option<Instant>,
     answered_sent: bool,
-    extra_headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -460,7 +459,6 @@ impl Endpoint {
                 cancelled_for: None,
                 cancel_guard: None,
                 answered_sent: false,
-                extra_headers: Vec::new(),
             },
         );
         if let Some(t) = self.txs.get_mut(key) {
@@ -498,8 +496,6 @@ impl Endpoint {
         let sdp = answer.to_sdp(session_id, call.sdp_version);
         call.local_media = Some(answer);
         let tag = call.local_tag.clone();
-        let remote_cseq = m.cseq().map(|c| c.0).unwrap_or(0);
-        let _ = remote_cseq;
         self.respond(now, key, 200, |b| b.header("contact", &contact_hdr).body("application/sdp", sdp.as_bytes()), Some(&tag));
         if let Some(remote) = changed {
             if let Some(call) = self.calls.get_mut(&id) {
@@ -764,6 +760,7 @@ impl Endpoint {
         true
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_client(&mut self, now: Instant, kind: TxKind, dest: SocketAddr, data: Vec<u8>, owner: Owner, branch: String, method: &str) -> TxKey {
         let key = TxKey { branch, method: method.to_string(), client: true };
         let request = SipMsg::parse(&data).unwrap_or_else(|e| panic!("we built an unparseable {method}: {e}"));
@@ -816,9 +813,8 @@ impl Endpoint {
     pub fn hangup(&mut self, now: Instant, id: CallId) -> Result<(), CallError> {
         let state = self.calls.get(&id).ok_or(CallError::NoSuchCall(id))?.state;
         match state {
-            CallState::InboundRinging => self.reject(now, id, 480).map(|_| ()).map(|_| {
-                if let Some(HangupCause::Rejected(_)) = None::<HangupCause> {}
-            }),
+            // not answered yet: decline with 480 (Temporarily Unavailable)
+            CallState::InboundRinging => self.reject(now, id, 480),
             CallState::OutboundCalling => {
                 self.cancel(now, id, HangupCause::LocalHangup);
                 Ok(())
@@ -959,7 +955,6 @@ impl Endpoint {
                 cancelled_for: None,
                 cancel_guard: None,
                 answered_sent: false,
-                extra_headers: req.headers.clone(),
             },
         );
         Ok(id)
@@ -1104,10 +1099,8 @@ impl Endpoint {
             let owner = t.owner;
             if self.apply(acts) {
                 match owner {
-                    Owner::Call(id) if key.client => {
-                        if self.calls.get(&id).is_some_and(|c| c.state == CallState::OutboundCalling) {
-                            self.end_call(id, HangupCause::Timeout);
-                        }
+                    Owner::Call(id) if key.client && self.calls.get(&id).is_some_and(|c| c.state == CallState::OutboundCalling) => {
+                        self.end_call(id, HangupCause::Timeout);
                     }
                     Owner::Call(id) => {
                         // timer H: our final response was never ACKed
@@ -1192,7 +1185,6 @@ fn in_dialog_request_text(call: &Call, method: &str, cseq: u32, branch: &str, ho
     if method != "ACK" && method != "BYE" {
         b = b.header("contact", contact);
     }
-    let _ = &call.extra_headers;
     b
 }
 

@@ -19,8 +19,9 @@ pub struct TelephonyConfig {
     /// User part of our Contact and the default caller id.
     pub local_user: String,
     pub user_agent: String,
-    /// Source addresses allowed to send INVITEs: IPs or CIDRs ("203.0.113.0/24"). Empty allows
-    /// everyone (local testing only). Add the trunk's signalling IPs here in production.
+    /// Source addresses allowed to send INVITEs: IPs or CIDRs ("203.0.113.0/24"). The trunk's
+    /// registrar/proxy addresses are added automatically. Empty with no trunk allows everyone
+    /// (local testing only). Add all of the operator's signalling IPs here in production.
     pub allowlist: Vec<String>,
     /// Outbound calls ring at most this long before being cancelled (no-answer outcome).
     pub ring_timeout_secs: u64,

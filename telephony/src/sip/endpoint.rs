@@ -72,7 +72,8 @@ pub enum RegistrationState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SipEvent {
     /// A new INVITE passed the allowlist, limit and SDP checks; 180 Ringing was sent.
-    Incoming { call: CallId, from: String, to: String, headers: Vec<(String, String)>, source: SocketAddr, offer: MediaDesc },
+    /// `offer` is None for a late-offer INVITE (no SDP); the peer's media then comes with `Answered`.
+    Incoming { call: CallId, from: String, to: String, headers: Vec<(String, String)>, source: SocketAddr, offer: Option<MediaDesc> },
     /// Outbound: 180/183 arrived; `early` is the peer's SDP when it sends early media.
     Ringing { call: CallId, early: Option<MediaDesc> },
     /// The call is up (inbound: ACK received; outbound: 200 OK received). `remote` is the
@@ -222,6 +223,8 @@ pub struct Endpoint {
     buckets: HashMap<IpAddr, Bucket>,
     stats: EndpointStats,
     session_id: u64,
+    /// Configured allowlist plus the trunk's own addresses.
+    allowlist: Vec<String>,
 }
 
 fn resolve(hostport: &str, default_port: u16) -> Option<SocketAddr> {
@@ -243,7 +246,18 @@ fn resolve_uri(uri: &str) -> Option<SocketAddr> {
 impl Endpoint {
     /// `local` is the bound SIP socket address; `advertised` the IP written into Via/Contact/SDP.
     pub fn new(cfg: TelephonyConfig, local: SocketAddr, advertised: IpAddr) -> Self {
+        // With a trunk, INVITEs are accepted from the trunk's registrar/proxy addresses plus the
+        // configured allowlist; an empty allowlist without a trunk admits everyone (local tests).
+        let mut allowlist = cfg.allowlist.clone();
+        if let Some(t) = &cfg.trunk {
+            for host in [Some(t.registrar.clone().unwrap_or_else(|| t.domain.clone())), t.outbound_proxy.clone()].into_iter().flatten() {
+                if let Some(a) = resolve(&host, 5060) {
+                    allowlist.push(a.ip().to_string());
+                }
+            }
+        }
         Endpoint {
+            allowlist,
             cfg,
             local,
             advertised,
@@ -407,14 +421,16 @@ impl Endpoint {
             // a second INVITE with a new branch for a call we already handle: loop/merge
             return self.respond(now, key, 482, |b| b, Some(&random_token(8)));
         }
-        if !allowlisted(&self.cfg.allowlist, from.ip()) {
+        if !allowlisted(&self.allowlist, from.ip()) {
             tracing::warn!(%from, "INVITE from a source outside the allowlist");
             return self.respond(now, key, 403, |b| b, Some(&random_token(8)));
         }
         if self.calls.len() >= self.cfg.max_calls {
             return self.respond(now, key, 503, |b| b.header("retry-after", "30"), Some(&random_token(8)));
         }
-        let offer = match MediaDesc::parse(m.body_str()).and_then(|o| MediaDesc::answer(&o, "0.0.0.0:0".parse().expect("literal")).map(|_| o)) {
+        // an INVITE without SDP is a late offer: we offer in the 200 and the answer comes in the ACK
+        let offer = match MediaDesc::parse(m.body_str()).and_then(|o| MediaDesc::answer(&o, "0.0.0.0:0".parse().expect("literal")).map(|_| Some(o))) {
+            _ if m.body.is_empty() => None,
             Ok(o) => o,
             Err(e) => {
                 tracing::info!(error = %e, "rejecting INVITE with unusable SDP");
@@ -451,7 +467,7 @@ impl Endpoint {
                 request_uri: String::new(),
                 local_media: None,
                 sdp_version: 1,
-                remote_media: Some(offer.clone()),
+                remote_media: offer.clone(),
                 pending_2xx: None,
                 ack_2xx: None,
                 auth_attempts: 0,
@@ -524,6 +540,10 @@ impl Endpoint {
         };
         let Some(call) = self.calls.get_mut(&id) else { return };
         call.pending_2xx = None;
+        if call.remote_media.is_none() && !m.body.is_empty() {
+            // late offer: the ACK carries the answer to the offer in our 200
+            call.remote_media = MediaDesc::parse(m.body_str()).ok();
+        }
         if call.state == CallState::InboundAnswered {
             call.state = CallState::Established;
             if !call.answered_sent {
@@ -781,8 +801,10 @@ impl Endpoint {
         if call.state != CallState::InboundRinging {
             return Err(CallError::BadState(id));
         }
-        let offer = call.remote_media.clone().ok_or(CallError::BadState(id))?;
-        let answer = MediaDesc::answer(&offer, local_media).map_err(|_| CallError::BadState(id))?;
+        let answer = match &call.remote_media {
+            Some(offer) => MediaDesc::answer(offer, local_media).map_err(|_| CallError::BadState(id))?,
+            None => MediaDesc::local_offer(local_media),
+        };
         let sdp = answer.to_sdp(session_id, call.sdp_version);
         call.local_media = Some(answer);
         call.state = CallState::InboundAnswered;

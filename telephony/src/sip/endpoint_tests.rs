@@ -244,3 +244,55 @@ fn a_flooding_source_is_rate_limited_without_starving_others() {
     e.handle_input(t0 + Duration::from_millis(200), flooder, &request("OPTIONS", "z9hG4bKlater", "f", None, 1));
     assert_eq!(codes(&sent(&mut e)), vec![200]);
 }
+
+#[test]
+fn late_offer_invite_gets_our_offer_and_takes_the_answer_from_the_ack() {
+    let t0 = Instant::now();
+    let mut e = ep(|_| {});
+    let inv = String::from_utf8(invite("z9hG4bKl", "l1")).unwrap();
+    let head = inv.split("\r\n\r\n").next().unwrap().replace("Content-Type: application/sdp\r\n", "");
+    let head: String = head.lines().filter(|l| !l.starts_with("Content-Length")).map(|l| format!("{l}\r\n")).collect();
+    e.handle_input(t0, peer(), format!("{head}Content-Length: 0\r\n\r\n").as_bytes());
+    let tag = sent(&mut e)[1].to_tag().unwrap();
+    let SipEvent::Incoming { call, offer, .. } = events(&mut e).remove(0) else { panic!() };
+    assert!(offer.is_none());
+    e.answer(t0, call, "127.0.0.1:30004".parse().unwrap()).unwrap();
+    let ok = sent(&mut e);
+    assert!(ok[0].body_str().contains("RTP/AVP 0 8 101"), "we offer: {}", ok[0].body_str());
+    let answer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4010 RTP/AVP 8\r\n";
+    let ack = MsgBuilder::request("ACK", "sip:vaarta@127.0.0.1:5060")
+        .header("via", &format!("SIP/2.0/UDP {PEER};branch=z9hG4bKla"))
+        .header("from", "<sip:+911234@127.0.0.1>;tag=peer1")
+        .header("to", &format!("<sip:vaarta@127.0.0.1>;tag={tag}"))
+        .header("call-id", "l1")
+        .header("cseq", "1 ACK")
+        .body("application/sdp", answer.as_bytes())
+        .build();
+    e.handle_input(t0, peer(), &ack);
+    let ev = events(&mut e);
+    let [SipEvent::Answered { remote, .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert_eq!(remote.addr, "127.0.0.1:4010".parse().unwrap());
+    assert_eq!(remote.codecs, vec![crate::sdp::Codec::Pcma]);
+}
+
+#[test]
+fn with_a_trunk_only_trunk_addresses_and_the_allowlist_may_call() {
+    let t0 = Instant::now();
+    let trunk = crate::config::TrunkConfig {
+        domain: "192.0.2.50:5060".into(),
+        registrar: None,
+        outbound_proxy: None,
+        username: "u".into(),
+        auth_username: None,
+        password: "p".into(),
+        realm: None,
+        caller_id: None,
+        register: false,
+        expires: 300,
+    };
+    let mut e = ep(|c| c.trunk = Some(trunk));
+    e.handle_input(t0, peer(), &invite("z9hG4bKx1", "x1"));
+    assert_eq!(codes(&sent(&mut e)), vec![403], "unknown source is refused");
+    e.handle_input(t0, "192.0.2.50:5060".parse().unwrap(), &invite("z9hG4bKx2", "x2"));
+    assert_eq!(codes(&sent(&mut e)), vec![100, 180], "the trunk may call");
+}

@@ -48,6 +48,18 @@ async fn baresip_hangs_up_and_cancels() {
     let id = next_event(&mut ev, 10, |e| if let Event::Incoming(c) = e { Some(c.call) } else { None }).await;
     tel.answer(id).await.unwrap();
     bs.wait_event(5, "CALL_ESTABLISHED").await;
+    // DTMF from baresip (RFC 4733)
+    bs.command("sndcode", "42#").await;
+    let mut digits = String::new();
+    next_event(&mut ev, 10, |e| match e {
+        Event::Dtmf { digit, .. } => {
+            digits.push(*digit);
+            (digits.len() == 3).then_some(())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(digits, "42#");
     bs.command("hangup", "").await;
     let cause = next_event(&mut ev, 5, |e| if let Event::Hangup { call, cause } = e { (*call == id).then(|| cause.clone()) } else { None }).await;
     assert_eq!(cause, HangupCause::RemoteHangup);
@@ -74,6 +86,9 @@ async fn vaarta_dials_baresip_and_hears_it() {
     let audio = tokio::spawn(collect_audio(out.audio, 30));
     next_event(&mut ev, 10, |e| matches!(e, Event::Answered { call } if *call == out.call).then_some(())).await;
     bs.wait_event(5, "CALL_ESTABLISHED").await;
+    tel.send_dtmf(out.call, "7").await.unwrap();
+    let dtmf = bs.wait_event(5, "CALL_DTMF_START").await;
+    assert_eq!(dtmf["param"], "7", "{dtmf}");
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     bs.command("hangup", "").await;
     let cause = next_event(&mut ev, 5, |e| if let Event::Hangup { call, cause } = e { (*call == out.call).then(|| cause.clone()) } else { None }).await;

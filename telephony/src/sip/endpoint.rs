@@ -441,7 +441,8 @@ impl Endpoint {
         self.next_call += 1;
         let local_tag = random_token(10);
         let contact = m.header("contact").map(addr_uri).unwrap_or_default();
-        let dest = resolve_uri(&contact).unwrap_or(from);
+        // in-dialog requests go back where the INVITE came from (works through NAT and SBCs)
+        let dest = from;
         let route_set: Vec<String> = m.headers_named("record-route").flat_map(msg::split_commas).map(|s| s.trim().to_string()).collect();
         let to = m.header("to").unwrap_or_default().to_string();
         let from_h = m.header("from").unwrap_or_default().to_string();

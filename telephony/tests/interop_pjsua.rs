@@ -165,7 +165,8 @@ async fn blind_transfer_by_refer_to_second_peer() {
     caller.wait_for(5, |v| v["ev"] == "transfer_request").await;
     agent.wait_for(5, |v| v["ev"] == "incoming").await;
     agent.wait_for(5, |v| v["ev"] == "state" && v["state"] == "CONFIRMED").await;
-    tel.hangup(id).await.unwrap();
+    // the transferor leaves the call (the transferee may already have sent BYE)
+    let _ = tel.hangup(id).await;
 }
 
 #[tokio::test]

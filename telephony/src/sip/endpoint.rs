@@ -621,7 +621,9 @@ impl Endpoint {
         let Some((_, method)) = m.cseq() else { return };
         let code = m.code().unwrap_or(0);
         let key = TxKey { branch: m.branch(), method: method.clone(), client: true };
-        let Some(t) = self.txs.get_mut(&key) else {
+        // a terminated INVITE client transaction (2xx received) no longer matches: 2xx
+        // retransmissions go to the dialog, which re-sends its ACK
+        let Some(t) = self.txs.get_mut(&key).filter(|t| !t.tx.is_terminated()) else {
             // a retransmitted 2xx after the INVITE transaction ended: re-send our ACK
             if method == "INVITE"
                 && (200..300).contains(&code)

@@ -296,3 +296,33 @@ fn with_a_trunk_only_trunk_addresses_and_the_allowlist_may_call() {
     e.handle_input(t0, "192.0.2.50:5060".parse().unwrap(), &invite("z9hG4bKx2", "x2"));
     assert_eq!(codes(&sent(&mut e)), vec![100, 180], "the trunk may call");
 }
+
+#[test]
+fn outbound_early_media_answer_ack_and_bye() {
+    let t0 = Instant::now();
+    let mut e = ep(|_| {});
+    let call = e.dial(t0, &DialRequest { to: format!("sip:bob@{PEER}"), ..Default::default() }, "127.0.0.1:30006".parse().unwrap()).unwrap();
+    let inv = sent(&mut e).remove(0);
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4020 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let early = MsgBuilder::response_to(&inv, 183, Some("callee")).header("contact", &format!("<sip:bob@{PEER}>")).body("application/sdp", sdp.as_bytes()).build();
+    e.handle_input(t0, peer(), &early);
+    let ev = events(&mut e);
+    let [SipEvent::Ringing { early: Some(m), .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert_eq!(m.addr.port(), 4020);
+    let ok = MsgBuilder::response_to(&inv, 200, Some("callee")).header("contact", &format!("<sip:bob@{PEER}>")).body("application/sdp", sdp.as_bytes()).build();
+    e.handle_input(t0, peer(), &ok);
+    let acks = sent(&mut e);
+    assert_eq!(acks[0].method(), Some("ACK"));
+    assert_ne!(acks[0].branch(), inv.branch(), "ACK for 2xx is a new transaction");
+    assert_eq!(acks[0].to_tag().as_deref(), Some("callee"));
+    assert!(matches!(events(&mut e)[..], [SipEvent::Answered { .. }]));
+    // a retransmitted 200 is ACKed again, without a second Answered
+    e.handle_input(t0 + Duration::from_millis(500), peer(), &ok);
+    assert_eq!(sent(&mut e)[0].method(), Some("ACK"));
+    assert!(events(&mut e).is_empty());
+    e.hangup(t0, call).unwrap();
+    let bye = sent(&mut e).remove(0);
+    assert_eq!(bye.method(), Some("BYE"));
+    assert_eq!(bye.cseq().unwrap().0, inv.cseq().unwrap().0 + 1);
+    assert_eq!(events(&mut e), vec![SipEvent::Ended { call, cause: HangupCause::LocalHangup }]);
+}

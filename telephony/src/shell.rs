@@ -326,10 +326,12 @@ impl Node {
             }
             SipEvent::Dtmf { call, digit } => self.emit(Event::Dtmf { call, digit }),
             SipEvent::Ended { call, cause } => {
+                // every call the application knows about has a media leg; one without was
+                // refused before it was announced (no RTP port) and needs no Hangup event
                 if let Some(leg) = self.media.remove(&call) {
                     let _ = leg.tx.try_send(MediaCommand::Stop);
+                    self.emit(Event::Hangup { call, cause });
                 }
-                self.emit(Event::Hangup { call, cause });
             }
             SipEvent::Transfer { call, result } => self.emit(Event::Transfer { call, result }),
             SipEvent::Registration(s) => self.emit(Event::Registration(s)),

@@ -57,10 +57,10 @@ impl Default for TelephonyConfig {
 pub struct TrunkConfig {
     /// SIP domain of the account (`sip:user@domain`), e.g. "sip.provider.in".
     pub domain: String,
-    /// Registrar host[:port]; defaults to the domain.
+    /// Registrar `host[:port]`; defaults to the domain.
     #[serde(default)]
     pub registrar: Option<String>,
-    /// Send every out-of-dialog request here (host[:port]) instead of the URI's host.
+    /// Send every out-of-dialog request here (`host[:port]`) instead of the URI's host.
     #[serde(default)]
     pub outbound_proxy: Option<String>,
     pub username: String,

@@ -9,7 +9,7 @@ pub mod sdp;
 pub mod sip;
 
 pub use config::{TelephonyConfig, TrunkConfig};
-pub use rtp::session::{FRAME_SAMPLES, Frame};
+pub use rtp::session::{FRAME_SAMPLES, Frame, MediaStats};
 pub use sip::endpoint::{CallId, DialRequest, HangupCause, RegistrationState, TransferResult};
 pub mod shell;
 

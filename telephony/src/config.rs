@@ -30,6 +30,17 @@ pub struct TelephonyConfig {
     pub rate_limit_burst: u32,
     /// The SIP trunk (registrar + outbound calls); None for peer-to-peer use.
     pub trunk: Option<TrunkConfig>,
+    /// Softphones/PBXs that may call from anywhere after digest authentication (407
+    /// challenge) when their source is not on the allowlist.
+    pub peers: Vec<PeerAccount>,
+}
+
+/// Credentials of a peer allowed to call in with digest authentication.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PeerAccount {
+    pub username: String,
+    pub password: String,
 }
 
 impl Default for TelephonyConfig {
@@ -47,6 +58,7 @@ impl Default for TelephonyConfig {
             rate_limit_per_sec: 500,
             rate_limit_burst: 1000,
             trunk: None,
+            peers: Vec::new(),
         }
     }
 }

@@ -70,6 +70,12 @@ impl Challenge {
     }
 }
 
+/// The username and nonce of an Authorization / Proxy-Authorization value.
+pub fn credentials_of(authorization: &str) -> Option<(String, String)> {
+    let auth = rsip::headers::Authorization::new(authorization).typed().ok()?;
+    Some((auth.username, auth.nonce))
+}
+
 /// Server side check of an Authorization header value against a password (used by the
 /// test registrar and available for authenticating peers).
 pub fn verify(authorization: &str, method: &str, password: &str) -> bool {

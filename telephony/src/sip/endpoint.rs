@@ -225,6 +225,8 @@ pub struct Endpoint {
     session_id: u64,
     /// Configured allowlist plus the trunk's own addresses.
     allowlist: Vec<String>,
+    /// Nonces we issued in 407 challenges (bounded).
+    nonces: VecDeque<String>,
 }
 
 fn resolve(hostport: &str, default_port: u16) -> Option<SocketAddr> {
@@ -258,6 +260,7 @@ impl Endpoint {
         }
         Endpoint {
             allowlist,
+            nonces: VecDeque::new(),
             cfg,
             local,
             advertised,
@@ -412,6 +415,17 @@ impl Endpoint {
         }
     }
 
+    /// Whether the INVITE carries valid digest credentials of a configured peer for a nonce
+    /// we issued.
+    fn peer_authenticated(&self, m: &SipMsg) -> bool {
+        let Some(auth) = m.header("proxy-authorization").or_else(|| m.header("authorization")) else { return false };
+        let Some((user, nonce)) = super::digest::credentials_of(auth) else { return false };
+        if !self.nonces.contains(&nonce) {
+            return false;
+        }
+        self.cfg.peers.iter().any(|p| p.username == user && super::digest::verify(auth, "INVITE", &p.password))
+    }
+
     fn find_call(&self, m: &SipMsg) -> Option<CallId> {
         self.by_sip_id.get(m.call_id()).copied()
     }
@@ -421,9 +435,18 @@ impl Endpoint {
             // a second INVITE with a new branch for a call we already handle: loop/merge
             return self.respond(now, key, 482, |b| b, Some(&random_token(8)));
         }
-        if !allowlisted(&self.allowlist, from.ip()) {
-            tracing::warn!(%from, "INVITE from a source outside the allowlist");
-            return self.respond(now, key, 403, |b| b, Some(&random_token(8)));
+        if !allowlisted(&self.allowlist, from.ip()) && !self.peer_authenticated(&m) {
+            if self.cfg.peers.is_empty() {
+                tracing::warn!(%from, "INVITE from a source outside the allowlist");
+                return self.respond(now, key, 403, |b| b, Some(&random_token(8)));
+            }
+            let nonce = random_token(24);
+            self.nonces.push_back(nonce.clone());
+            if self.nonces.len() > 1024 {
+                self.nonces.pop_front();
+            }
+            let chal = format!("Digest realm=\"vaarta\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"");
+            return self.respond(now, key, 407, |b| b.header("proxy-authenticate", &chal), Some(&random_token(8)));
         }
         if self.calls.len() >= self.cfg.max_calls {
             return self.respond(now, key, 503, |b| b.header("retry-after", "30"), Some(&random_token(8)));

@@ -326,3 +326,26 @@ fn outbound_early_media_answer_ack_and_bye() {
     assert_eq!(bye.cseq().unwrap().0, inv.cseq().unwrap().0 + 1);
     assert_eq!(events(&mut e), vec![SipEvent::Ended { call, cause: HangupCause::LocalHangup }]);
 }
+
+#[test]
+fn peers_outside_the_allowlist_authenticate_with_digest() {
+    let t0 = Instant::now();
+    let mut e = ep(|c| {
+        c.allowlist = vec!["10.0.0.0/8".into()];
+        c.peers = vec![crate::config::PeerAccount { username: "agent7".into(), password: "pw7".into() }];
+    });
+    e.handle_input(t0, peer(), &invite("z9hG4bKp1", "p1"));
+    let out = sent(&mut e);
+    assert_eq!(codes(&out), vec![407]);
+    let chal = super::super::digest::Challenge::parse(out[0].header("proxy-authenticate").unwrap()).unwrap();
+    let with_auth = |password: &str, branch: &str| {
+        let auth = chal.authorize("INVITE", "sip:vaarta@127.0.0.1:5060", "agent7", password, 1).unwrap();
+        let text = String::from_utf8(invite(branch, "p1")).unwrap();
+        text.replacen("Max-Forwards: 70\r\n", &format!("Max-Forwards: 70\r\nProxy-Authorization: {auth}\r\n"), 1).into_bytes()
+    };
+    e.handle_input(t0, peer(), &with_auth("wrong", "z9hG4bKp2"));
+    assert_eq!(codes(&sent(&mut e)), vec![407]);
+    e.handle_input(t0, peer(), &with_auth("pw7", "z9hG4bKp3"));
+    assert_eq!(codes(&sent(&mut e)), vec![100, 180]);
+    assert!(matches!(events(&mut e)[..], [SipEvent::Incoming { .. }]));
+}

@@ -101,6 +101,8 @@ pub enum CallError {
     AtCapacity,
     #[error("invalid response code {0}")]
     BadCode(u16),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
 }
 
 /// Counters of dropped input (for metrics).
@@ -463,7 +465,14 @@ impl Endpoint {
         let id = CallId(self.next_call);
         self.next_call += 1;
         let local_tag = random_token(10);
-        let contact = m.header("contact").map(addr_uri).unwrap_or_default();
+        let contact = match m.header("contact") {
+            // the Contact becomes the Request-URI of our BYE/REFER: it must be a valid URI
+            Some(c) => match valid_target(c) {
+                Some(t) => t,
+                None => return self.respond(now, key, 400, |b| b, Some(&random_token(8))),
+            },
+            None => String::new(),
+        };
         // in-dialog requests go back where the INVITE came from (works through NAT and SBCs)
         let dest = from;
         let route_set: Vec<String> = m.headers_named("record-route").flat_map(msg::split_commas).map(|s| s.trim().to_string()).collect();
@@ -516,7 +525,9 @@ impl Endpoint {
             return self.respond(now, key, 491, |b| b, None);
         }
         if let Some(c) = m.header("contact") {
-            call.remote_target = addr_uri(c);
+            if let Some(t) = valid_target(c) {
+                call.remote_target = t;
+            }
         }
         let Some(local) = call.local_media.clone() else { return };
         let (answer, changed) = if m.body.is_empty() {
@@ -702,7 +713,9 @@ impl Endpoint {
                     call.remote_party = tag.to_string();
                 }
                 if let Some(c) = m.header("contact") {
-                    call.remote_target = addr_uri(c);
+                    if let Some(t) = valid_target(c) {
+                        call.remote_target = t;
+                    }
                 }
                 let mut rs: Vec<String> = m.headers_named("record-route").flat_map(msg::split_commas).map(|s| s.trim().to_string()).collect();
                 rs.reverse();
@@ -809,7 +822,14 @@ impl Endpoint {
     #[allow(clippy::too_many_arguments)]
     fn start_client(&mut self, now: Instant, kind: TxKind, dest: SocketAddr, data: Vec<u8>, owner: Owner, branch: String, method: &str) -> TxKey {
         let key = TxKey { branch, method: method.to_string(), client: true };
-        let request = SipMsg::parse(&data).unwrap_or_else(|e| panic!("we built an unparseable {method}: {e}"));
+        let request = match SipMsg::parse(&data) {
+            Ok(r) => r,
+            Err(e) => {
+                // only reachable if a peer smuggled something odd into a header we copy
+                tracing::error!(error = %e, method, "not sending an unparseable request");
+                return key;
+            }
+        };
         let mut acts = Vec::new();
         let tx = Transaction::client(kind, now, dest, data, &mut acts);
         self.apply(acts);
@@ -932,6 +952,10 @@ impl Endpoint {
         if self.calls.len() >= self.cfg.max_calls {
             return Err(CallError::AtCapacity);
         }
+        let bad = |s: &str| s.contains(['\r', '\n']);
+        if bad(&req.to) || req.caller_id.as_deref().is_some_and(bad) || req.headers.iter().any(|(n, v)| bad(n) || bad(v) || n.contains(':')) {
+            return Err(CallError::InvalidRequest("line breaks in target, caller id or headers".into()));
+        }
         let trunk = self.cfg.trunk.clone();
         let to_uri = if req.to.starts_with("sip:") || req.to.starts_with("sips:") {
             req.to.clone()
@@ -976,7 +1000,9 @@ impl Endpoint {
         let id = CallId(self.next_call);
         self.next_call += 1;
         let key = self.start_client(now, TxKind::InviteClient, dest, data, Owner::Call(id), branch, "INVITE");
-        let sent = self.txs.get(&key).map(|t| t.request.clone()).expect("just inserted");
+        let Some(sent) = self.txs.get(&key).map(|t| t.request.clone()) else {
+            return Err(CallError::InvalidRequest(format!("cannot build an INVITE to {to_uri}")));
+        };
         self.by_sip_id.insert(sip_call_id.clone(), id);
         self.calls.insert(
             id,
@@ -1197,6 +1223,14 @@ impl Endpoint {
             self.send_register(now, None);
         }
     }
+}
+
+/// The URI of a Contact value when rsip accepts it as a SIP URI (we will send requests to it).
+fn valid_target(contact: &str) -> Option<String> {
+    let uri = addr_uri(contact);
+    rsip::Uri::try_from(uri.as_str()).ok()?;
+    msg::uri_host_port(&uri)?;
+    Some(uri)
 }
 
 /// ACK for a non-2xx final response: same Request-URI, branch, From, Call-ID; To from the response.

@@ -349,3 +349,17 @@ fn peers_outside_the_allowlist_authenticate_with_digest() {
     assert_eq!(codes(&sent(&mut e)), vec![100, 180]);
     assert!(matches!(events(&mut e)[..], [SipEvent::Incoming { .. }]));
 }
+
+#[test]
+fn an_invalid_contact_is_refused_and_bad_dial_input_is_an_error() {
+    // found by the fuzzer: a Contact that is no URI used to become the Request-URI of our BYE
+    let t0 = Instant::now();
+    let mut e = ep(|_| {});
+    let text = String::from_utf8(invite("z9hG4bKbad", "bad1")).unwrap().replace(&format!("<sip:peer@{PEER}>"), "<sip:p@127.0.0:17.005>");
+    e.handle_input(t0, peer(), text.as_bytes());
+    assert_eq!(codes(&sent(&mut e)), vec![400]);
+    let r = e.dial(t0, &DialRequest { to: "sip:a@127.0.0.1\r\nX: y".into(), ..Default::default() }, "127.0.0.1:1".parse().unwrap());
+    assert!(matches!(r, Err(CallError::InvalidRequest(_))));
+    let r = e.dial(t0, &DialRequest { to: "sip:a@127.0.0.1:5070".into(), headers: vec![("X-A".into(), "1\r\nEvil: 2".into())], ..Default::default() }, "127.0.0.1:1".parse().unwrap());
+    assert!(matches!(r, Err(CallError::InvalidRequest(_))));
+}

@@ -524,10 +524,8 @@ impl Endpoint {
         if call.state != CallState::Established {
             return self.respond(now, key, 491, |b| b, None);
         }
-        if let Some(c) = m.header("contact") {
-            if let Some(t) = valid_target(c) {
-                call.remote_target = t;
-            }
+        if let Some(t) = m.header("contact").and_then(valid_target) {
+            call.remote_target = t;
         }
         let Some(local) = call.local_media.clone() else { return };
         let (answer, changed) = if m.body.is_empty() {
@@ -712,10 +710,8 @@ impl Endpoint {
                 if let Some(tag) = m.header("to") {
                     call.remote_party = tag.to_string();
                 }
-                if let Some(c) = m.header("contact") {
-                    if let Some(t) = valid_target(c) {
-                        call.remote_target = t;
-                    }
+                if let Some(t) = m.header("contact").and_then(valid_target) {
+                    call.remote_target = t;
                 }
                 let mut rs: Vec<String> = m.headers_named("record-route").flat_map(msg::split_commas).map(|s| s.trim().to_string()).collect();
                 rs.reverse();

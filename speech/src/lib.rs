@@ -1,1 +1,4 @@
 //! vaarta-speech
+pub mod ggml;
+pub mod pool;
+pub mod stt;

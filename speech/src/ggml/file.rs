@@ -22,7 +22,7 @@ pub fn write<W: Write>(
 ) -> Result<(), ConvertError> {
     let mut w = BufWriter::with_capacity(1 << 20, w);
     let io = |e| ConvertError::Io(format!("writing GGML model: {e}"));
-    let mut i32s = |w: &mut BufWriter<W>, vals: &[usize]| -> Result<(), ConvertError> {
+    let i32s = |w: &mut BufWriter<W>, vals: &[usize]| -> Result<(), ConvertError> {
         for &v in vals {
             w.write_all(&(v as i32).to_le_bytes()).map_err(io)?;
         }
@@ -86,15 +86,10 @@ pub struct GgmlModel {
 impl GgmlModel {
     /// Parses a GGML whisper model held in memory.
     pub fn parse(b: &[u8]) -> Result<Self, ConvertError> {
-        let mut pos = 0usize;
-        let mut take = |n: usize| -> Result<&[u8], ConvertError> {
-            let s = b.get(pos..pos + n).ok_or_else(|| ConvertError::Format(format!("GGML file truncated at {pos}")))?;
-            pos += n;
-            Ok(s)
-        };
+        let mut r = Reader { b, pos: 0 };
         macro_rules! i32v {
             () => {{
-                let s = take(4)?;
+                let s = r.take(4)?;
                 i32::from_le_bytes([s[0], s[1], s[2], s[3]])
             }};
         }
@@ -112,15 +107,15 @@ impl GgmlModel {
         };
         let n_mel = i32v!() as usize;
         let n_bins = i32v!() as usize;
-        let mel_filters = take(n_mel * n_bins * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let mel_filters = r.take(n_mel * n_bins * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let n_tokens = i32v!() as usize;
         let mut tokens = Vec::with_capacity(n_tokens);
         for _ in 0..n_tokens {
             let len = i32v!() as usize;
-            tokens.push(take(len)?.to_vec());
+            tokens.push(r.take(len)?.to_vec());
         }
         let mut tensors = Vec::new();
-        while pos < b.len() {
+        while !r.done() {
             let n_dims = i32v!() as usize;
             let name_len = i32v!() as usize;
             let ttype = match i32v!() {
@@ -133,11 +128,11 @@ impl GgmlModel {
                 shape.push(i32v!() as usize);
             }
             shape.reverse();
-            let name = String::from_utf8_lossy(take(name_len)?).into_owned();
+            let name = String::from_utf8_lossy(r.take(name_len)?).into_owned();
             let n: usize = shape.iter().product();
             let values = match ttype {
-                GgmlType::F32 => take(n * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-                GgmlType::F16 => take(n * 2)?.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+                GgmlType::F32 => r.take(n * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                GgmlType::F16 => r.take(n * 2)?.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
             };
             tensors.push((name, shape, ttype, values));
         }
@@ -147,5 +142,24 @@ impl GgmlModel {
     /// A tensor by whisper.cpp name.
     pub fn tensor(&self, name: &str) -> Option<&(String, Vec<usize>, GgmlType, Vec<f32>)> {
         self.tensors.iter().find(|t| t.0 == name)
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ConvertError> {
+        let s = self
+            .b
+            .get(self.pos..self.pos.saturating_add(n))
+            .ok_or_else(|| ConvertError::Format(format!("GGML file truncated at {}", self.pos)))?;
+        self.pos += n;
+        Ok(s)
+    }
+    fn done(&self) -> bool {
+        self.pos >= self.b.len()
     }
 }

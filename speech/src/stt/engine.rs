@@ -7,7 +7,7 @@ use std::time::Instant;
 use tracing::{debug, info, warn};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
-use super::input::{self, Prepared, SAMPLE_RATE};
+use super::input::{self, Prepared};
 use super::{Segment, SttConfig, SttError, Transcript};
 use crate::ggml;
 
@@ -114,7 +114,8 @@ impl Transcriber {
             Prepared::Nothing => return Ok(Transcript { audio_ms, ..Default::default() }),
             Prepared::Audio(a) => a,
         };
-        let cfg = &self.model.config;
+        let model = Arc::clone(&self.model);
+        let cfg = &model.config;
         let fixed = opts.language.as_ref().or(cfg.language.as_ref());
         if let Some(code) = &opts.language
             && (!valid_code(code) || whisper_rs::get_lang_id(code).is_none())

@@ -66,7 +66,7 @@ impl WhisperModel {
 
     /// A transcriber with its own whisper.cpp state (one per worker thread).
     pub fn transcriber(self: &Arc<Self>) -> Result<Transcriber, SttError> {
-        Ok(Transcriber { state: self.ctx.create_state()?, model: Arc::clone(self) })
+        Ok(Transcriber { state: self.ctx.create_state()?, used: false, model: Arc::clone(self) })
     }
 }
 
@@ -98,6 +98,8 @@ pub struct TranscribeOptions {
 /// Runs transcriptions; owns one whisper.cpp state, so use one per thread.
 pub struct Transcriber {
     state: WhisperState,
+    /// The state has run a transcription already.
+    used: bool,
     model: Arc<WhisperModel>,
 }
 
@@ -125,6 +127,13 @@ impl Transcriber {
         let prompt = opts.initial_prompt.as_deref().map(|p| p.replace('\0', " "));
         let audio_ctx = cfg.audio_ctx.frames_for(samples.len(), self.model.n_audio_ctx);
         let started = Instant::now();
+        if audio_ctx != 0 && self.used {
+            // whisper.cpp 1.8 leaves stale encoder data in a reused state when audio_ctx is
+            // reduced (seen as wrong language / empty output on the next utterance), so a
+            // reduced-context run gets a fresh state (~40-60 ms, still far below the saving).
+            self.state = model.ctx.create_state()?;
+        }
+        self.used = true;
         let language = if !self.model.multilingual {
             "en".to_string()
         } else if let Some(code) = fixed {

@@ -179,11 +179,13 @@ impl<W: Send + 'static> EnginePool<W> {
         let worker_shared = Arc::clone(shared);
         let wrapped: Job<W> = Box::new(move |engine: &mut W| {
             let s = worker_shared;
+            // Count as running before leaving the queue, so no admission check sees neither.
+            s.running.fetch_add(1, Ordering::Relaxed);
             s.waiting.fetch_sub(1, Ordering::Relaxed);
             if done_tx.is_closed() {
+                s.running.fetch_sub(1, Ordering::Relaxed);
                 return; // the caller gave up; skip the work
             }
-            s.running.fetch_add(1, Ordering::Relaxed);
             let start = Instant::now();
             let out = catch_unwind(AssertUnwindSafe(|| job(engine)));
             let compute = start.elapsed();

@@ -122,3 +122,36 @@ fn missing_model_names_the_install_script() {
     let err = WhisperModel::load(&cfg).unwrap_err().to_string();
     assert!(err.contains("scripts/install-models"), "{err}");
 }
+
+#[tokio::test]
+async fn pooled_transcription_reports_overload_instead_of_waiting() {
+    use vaarta_speech::pool::{PoolConfig, PoolError};
+    use vaarta_speech::stt::{PooledSttError, stt_pool, transcribe_pooled};
+    whisper_dir("tiny.en");
+    let cfg = SttConfig {
+        models_dir: models_dir(),
+        pool: PoolConfig { workers: 1, queue: 4, latency_budget_ms: 1 },
+        ..Default::default()
+    };
+    let pool = Arc::new(stt_pool(&WhisperModel::load(&cfg).unwrap()).unwrap());
+    let dir = scratch("pool");
+    let (pcm, _) = speak("Please call me back tomorrow morning about my order.", "en-us", &dir, "pool");
+    let audio: Arc<[f32]> = Arc::from(pcm);
+    let (t, stats) = transcribe_pooled(&pool, Arc::clone(&audio), TranscribeOptions::default()).await.unwrap();
+    assert!(normalise(&t.text).contains(&"order".to_string()), "{}", t.text);
+    assert!(stats.compute.as_millis() > 0);
+    // While one utterance is being transcribed, another caller is turned away at once.
+    let busy = {
+        let (pool, audio) = (Arc::clone(&pool), Arc::clone(&audio));
+        tokio::spawn(async move { transcribe_pooled(&pool, audio, TranscribeOptions::default()).await })
+    };
+    while pool.expected_wait().is_zero() {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let started = std::time::Instant::now();
+    let err = transcribe_pooled(&pool, Arc::clone(&audio), TranscribeOptions::default()).await.unwrap_err();
+    assert!(started.elapsed().as_millis() < 50, "answered without waiting");
+    assert!(matches!(err, PooledSttError::Pool(PoolError::Overloaded { .. })), "{err}");
+    busy.await.unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

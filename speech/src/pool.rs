@@ -30,15 +30,26 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { workers: 1, queue: 16, latency_budget_ms: 1_500 }
+        Self {
+            workers: 1,
+            queue: 16,
+            latency_budget_ms: 1_500,
+        }
     }
 }
 
 /// Why a job was not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PoolError {
-    #[error("{pool} engine overloaded: expected wait {expected_wait_ms} ms exceeds budget {budget_ms} ms ({waiting} waiting)")]
-    Overloaded { pool: String, expected_wait_ms: u64, budget_ms: u64, waiting: usize },
+    #[error(
+        "{pool} engine overloaded: expected wait {expected_wait_ms} ms exceeds budget {budget_ms} ms ({waiting} waiting)"
+    )]
+    Overloaded {
+        pool: String,
+        expected_wait_ms: u64,
+        budget_ms: u64,
+        waiting: usize,
+    },
     #[error("{0} engine job panicked")]
     Panicked(String),
     #[error("{0} engine pool is shut down")]
@@ -70,9 +81,11 @@ struct Shared {
 impl Shared {
     fn record_compute(&self, d: Duration) {
         let us = d.as_micros().min(u64::MAX as u128) as u64;
-        let _ = self.avg_compute_us.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-            Some(if old == 0 { us } else { (old * 7 + us) / 8 })
-        });
+        let _ = self
+            .avg_compute_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 { us } else { (old * 7 + us) / 8 })
+            });
     }
 
     /// Expected wait for a job submitted now: rounds of `workers` jobs ahead of it, each
@@ -99,7 +112,11 @@ pub struct EnginePool<W> {
 impl<W: Send + 'static> EnginePool<W> {
     /// Starts `config.workers` threads, building each worker's engine with `make(index)`
     /// on the calling thread (so a model that fails to load fails here).
-    pub fn new<E>(name: &str, config: PoolConfig, mut make: impl FnMut(usize) -> Result<W, E>) -> Result<Self, E> {
+    pub fn new<E>(
+        name: &str,
+        config: PoolConfig,
+        mut make: impl FnMut(usize) -> Result<W, E>,
+    ) -> Result<Self, E> {
         let workers = config.workers.max(1);
         let (tx, rx) = mpsc::sync_channel::<(Instant, Job<W>)>(config.queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
@@ -131,7 +148,12 @@ impl<W: Send + 'static> EnginePool<W> {
                     .expect("spawning an engine worker thread")
             })
             .collect();
-        Ok(Self { tx: Some(tx), shared, budget: Duration::from_millis(config.latency_budget_ms), threads })
+        Ok(Self {
+            tx: Some(tx),
+            shared,
+            budget: Duration::from_millis(config.latency_budget_ms),
+            threads,
+        })
     }
 
     /// The pool's name (used in metrics labels and errors).
@@ -155,7 +177,12 @@ impl<W: Send + 'static> EnginePool<W> {
 
     /// Runs `job`, whose cost is `weight` times an average job (e.g. audio length relative
     /// to typical), turning it away at once if the expected wait exceeds `budget`.
-    pub async fn run_weighted<R, F>(&self, weight: f64, budget: Duration, job: F) -> Result<(R, JobStats), PoolError>
+    pub async fn run_weighted<R, F>(
+        &self,
+        weight: f64,
+        budget: Duration,
+        job: F,
+    ) -> Result<(R, JobStats), PoolError>
     where
         R: Send + 'static,
         F: FnOnce(&mut W) -> R + Send + 'static,
@@ -164,7 +191,8 @@ impl<W: Send + 'static> EnginePool<W> {
         let name = shared.name.clone();
         let expected = shared.expected_wait(weight);
         let overloaded = |waiting| {
-            metrics::counter!("vaarta_engine_overloaded_total", "engine" => name.clone()).increment(1);
+            metrics::counter!("vaarta_engine_overloaded_total", "engine" => name.clone())
+                .increment(1);
             PoolError::Overloaded {
                 pool: name.clone(),
                 expected_wait_ms: expected.as_millis() as u64,
@@ -191,7 +219,8 @@ impl<W: Send + 'static> EnginePool<W> {
             let compute = start.elapsed();
             s.running.fetch_sub(1, Ordering::Relaxed);
             s.record_compute(compute);
-            metrics::histogram!("vaarta_engine_compute_seconds", "engine" => s.name.clone()).record(compute.as_secs_f64());
+            metrics::histogram!("vaarta_engine_compute_seconds", "engine" => s.name.clone())
+                .record(compute.as_secs_f64());
             let res = match out {
                 Ok(r) => Ok((r, compute)),
                 Err(_) => {
@@ -199,9 +228,19 @@ impl<W: Send + 'static> EnginePool<W> {
                     Err(PoolError::Panicked(s.name.clone()))
                 }
             };
-            let _ = done_tx.send(res.map(|(r, compute)| (r, JobStats { queue_wait: Duration::ZERO, compute })));
+            let _ = done_tx.send(res.map(|(r, compute)| {
+                (
+                    r,
+                    JobStats {
+                        queue_wait: Duration::ZERO,
+                        compute,
+                    },
+                )
+            }));
         });
-        let Some(tx) = &self.tx else { return Err(PoolError::Closed(name)) };
+        let Some(tx) = &self.tx else {
+            return Err(PoolError::Closed(name));
+        };
         shared.waiting.fetch_add(1, Ordering::Relaxed);
         let submitted = Instant::now();
         match tx.try_send((submitted, wrapped)) {
@@ -215,10 +254,14 @@ impl<W: Send + 'static> EnginePool<W> {
                 return Err(PoolError::Closed(name));
             }
         }
-        metrics::gauge!("vaarta_engine_queue_depth", "engine" => name.clone()).set(shared.waiting.load(Ordering::Relaxed) as f64);
-        let (r, mut stats) = done_rx.await.map_err(|_| PoolError::Closed(name.clone()))??;
+        metrics::gauge!("vaarta_engine_queue_depth", "engine" => name.clone())
+            .set(shared.waiting.load(Ordering::Relaxed) as f64);
+        let (r, mut stats) = done_rx
+            .await
+            .map_err(|_| PoolError::Closed(name.clone()))??;
         stats.queue_wait = submitted.elapsed().saturating_sub(stats.compute);
-        metrics::histogram!("vaarta_engine_queue_wait_seconds", "engine" => name).record(stats.queue_wait.as_secs_f64());
+        metrics::histogram!("vaarta_engine_queue_wait_seconds", "engine" => name)
+            .record(stats.queue_wait.as_secs_f64());
         Ok((r, stats))
     }
 }
@@ -237,7 +280,16 @@ mod tests {
     use super::*;
 
     fn pool(workers: usize, queue: usize, budget_ms: u64) -> EnginePool<u32> {
-        EnginePool::new("test", PoolConfig { workers, queue, latency_budget_ms: budget_ms }, |i| Ok::<_, ()>(i as u32)).unwrap()
+        EnginePool::new(
+            "test",
+            PoolConfig {
+                workers,
+                queue,
+                latency_budget_ms: budget_ms,
+            },
+            |i| Ok::<_, ()>(i as u32),
+        )
+        .unwrap()
     }
 
     #[tokio::test]
@@ -252,26 +304,40 @@ mod tests {
     async fn overload_is_reported_immediately() {
         let p = Arc::new(pool(1, 8, 150));
         // Teach the pool that a job takes ~200 ms.
-        p.run(|_| thread::sleep(Duration::from_millis(200))).await.unwrap();
+        p.run(|_| thread::sleep(Duration::from_millis(200)))
+            .await
+            .unwrap();
         let busy = {
             let p = Arc::clone(&p);
             tokio::spawn(async move { p.run(|_| thread::sleep(Duration::from_millis(300))).await })
         };
-        while p.shared.running.load(Ordering::Relaxed) + p.shared.waiting.load(Ordering::Relaxed) == 0 {
+        while p.shared.running.load(Ordering::Relaxed) + p.shared.waiting.load(Ordering::Relaxed)
+            == 0
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let t = Instant::now();
         let err = p.run(|_| ()).await.unwrap_err();
-        assert!(t.elapsed() < Duration::from_millis(100), "turned away without waiting");
+        assert!(
+            t.elapsed() < Duration::from_millis(100),
+            "turned away without waiting"
+        );
         match err {
-            PoolError::Overloaded { expected_wait_ms, budget_ms, .. } => {
+            PoolError::Overloaded {
+                expected_wait_ms,
+                budget_ms,
+                ..
+            } => {
                 assert!(expected_wait_ms > budget_ms);
                 assert_eq!(budget_ms, 150);
             }
             other => panic!("unexpected {other:?}"),
         }
         // A caller with a larger budget still gets in, and its queue wait is measured.
-        let (_, stats) = p.run_weighted(1.0, Duration::from_secs(5), |_| ()).await.unwrap();
+        let (_, stats) = p
+            .run_weighted(1.0, Duration::from_secs(5), |_| ())
+            .await
+            .unwrap();
         assert!(stats.queue_wait >= Duration::from_millis(50), "{stats:?}");
         busy.await.unwrap().unwrap();
     }
@@ -282,7 +348,12 @@ mod tests {
         let gate = Arc::new(std::sync::Barrier::new(2));
         let g = Arc::clone(&gate);
         let p1 = Arc::clone(&p);
-        let first = tokio::spawn(async move { p1.run(move |_| { g.wait(); }).await });
+        let first = tokio::spawn(async move {
+            p1.run(move |_| {
+                g.wait();
+            })
+            .await
+        });
         while p.shared.running.load(Ordering::Relaxed) == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -292,7 +363,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let err = p.run(|_| 3).await.unwrap_err();
-        assert!(matches!(err, PoolError::Overloaded { waiting: 1, .. }), "{err:?}");
+        assert!(
+            matches!(err, PoolError::Overloaded { waiting: 1, .. }),
+            "{err:?}"
+        );
         gate.wait();
         first.await.unwrap().unwrap();
         assert_eq!(second.await.unwrap().unwrap().0, 2);

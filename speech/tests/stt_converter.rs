@@ -27,19 +27,36 @@ fn converted_tensors_match_the_ct2_arrays() {
     let c = Ct2Model::parse(&std::fs::read(src.join("model.bin")).unwrap()).unwrap();
 
     assert_eq!(g.hparams.n_vocab, 51864);
-    assert_eq!((g.hparams.n_audio_state, g.hparams.n_audio_head, g.hparams.n_audio_layer), (384, 6, 4));
+    assert_eq!(
+        (
+            g.hparams.n_audio_state,
+            g.hparams.n_audio_head,
+            g.hparams.n_audio_layer
+        ),
+        (384, 6, 4)
+    );
     assert_eq!((g.hparams.n_text_ctx, g.hparams.n_mels), (448, 80));
     assert_eq!(g.ftype, 1);
-    assert_eq!(g.tokens.len(), 50256, "ordinary tokens only; whisper.cpp adds the specials");
+    assert_eq!(
+        g.tokens.len(),
+        50256,
+        "ordinary tokens only; whisper.cpp adds the specials"
+    );
     assert_eq!(g.tokens[1722], c_token(&src, 1722));
     // 5 encoder globals + 4 x 15 + 2 + 2 decoder globals + 4 x 24 + 2
     assert_eq!(g.tensors.len(), 5 + 4 * 15 + 2 + 2 + 4 * 24 + 2);
 
     let d = 384;
-    for layer in ["encoder/layer_2/self_attention", "decoder/layer_3/self_attention"] {
+    for layer in [
+        "encoder/layer_2/self_attention",
+        "decoder/layer_3/self_attention",
+    ] {
         let fused = c.get(&format!("{layer}/linear_0/weight")).unwrap().to_f32();
         let fused_b = c.get(&format!("{layer}/linear_0/bias")).unwrap().to_f32();
-        let prefix = layer.replace("/layer_", ".blocks.").replace("/self_attention", ".attn").replace('/', ".");
+        let prefix = layer
+            .replace("/layer_", ".blocks.")
+            .replace("/self_attention", ".attn")
+            .replace('/', ".");
         for (i, part) in ["query", "key", "value"].iter().enumerate() {
             let (_, shape, ty, vals) = g.tensor(&format!("{prefix}.{part}.weight")).unwrap();
             assert_eq!((shape.as_slice(), *ty), (&[d, d][..], GgmlType::F16));
@@ -47,7 +64,10 @@ fn converted_tensors_match_the_ct2_arrays() {
             let bias = g.tensor(&format!("{prefix}.{part}.bias"));
             if *part == "key" {
                 assert!(bias.is_none(), "whisper.cpp has no key bias");
-                assert!(fused_b[d..2 * d].iter().all(|v| *v == 0.0), "CT2 key bias is zero");
+                assert!(
+                    fused_b[d..2 * d].iter().all(|v| *v == 0.0),
+                    "CT2 key bias is zero"
+                );
             } else {
                 let (_, _, ty, vals) = bias.unwrap();
                 assert_eq!(*ty, GgmlType::F32);
@@ -55,8 +75,13 @@ fn converted_tensors_match_the_ct2_arrays() {
             }
         }
     }
-    let kv = c.get("decoder/layer_1/attention/linear_1/weight").unwrap().to_f32();
-    let (_, _, _, value) = g.tensor("decoder.blocks.1.cross_attn.value.weight").unwrap();
+    let kv = c
+        .get("decoder/layer_1/attention/linear_1/weight")
+        .unwrap()
+        .to_f32();
+    let (_, _, _, value) = g
+        .tensor("decoder.blocks.1.cross_attn.value.weight")
+        .unwrap();
     assert_close("cross value", value, &kv[d * d..], true);
     assert!(g.tensor("decoder.blocks.1.cross_attn.key.bias").is_none());
 
@@ -64,7 +89,14 @@ fn converted_tensors_match_the_ct2_arrays() {
     assert_eq!((shape.as_slice(), *ty), (&[d, 1][..], GgmlType::F32));
     let (_, shape, ty, vals) = g.tensor("encoder.positional_embedding").unwrap();
     assert_eq!((shape.as_slice(), *ty), (&[1500, d][..], GgmlType::F32));
-    assert_close("pe", vals, &c.get("encoder/position_encodings/encodings").unwrap().to_f32(), false);
+    assert_close(
+        "pe",
+        vals,
+        &c.get("encoder/position_encodings/encodings")
+            .unwrap()
+            .to_f32(),
+        false,
+    );
     assert_eq!(g.mel_filters, ggml::mel::mel_filters(16_000, 400, 80));
     std::fs::remove_dir_all(out.parent().unwrap()).ok();
 }
@@ -80,7 +112,10 @@ fn converted_model_agrees_with_faster_whisper_on_the_same_ct2_model() {
     let dir = scratch("agree");
     let ggml_path = dir.join("ggml-tiny.en.bin");
     ggml::convert(&src, &ggml_path).unwrap();
-    let cfg = SttConfig { audio_ctx: vaarta_speech::stt::AudioCtxPolicy::Full, ..Default::default() };
+    let cfg = SttConfig {
+        audio_ctx: vaarta_speech::stt::AudioCtxPolicy::Full,
+        ..Default::default()
+    };
     let model: Arc<WhisperModel> = WhisperModel::load_path(&ggml_path, &cfg).unwrap();
     let mut t = model.transcriber().unwrap();
     let sentences = [
@@ -90,7 +125,9 @@ fn converted_model_agrees_with_faster_whisper_on_the_same_ct2_model() {
     let (mut errors, mut words) = (0, 0);
     for (i, s) in sentences.iter().enumerate() {
         let (pcm, wav) = speak(s, "en-us", &dir, &format!("s{i}"));
-        let ours = t.transcribe(&pcm, 16_000, &TranscribeOptions::default()).unwrap();
+        let ours = t
+            .transcribe(&pcm, 16_000, &TranscribeOptions::default())
+            .unwrap();
         let theirs = faster_whisper(&src, &wav, None);
         let (e, n) = word_errors(&theirs, &ours.text);
         eprintln!("whisper-rs:     {}\nfaster-whisper: {theirs}", ours.text);
@@ -98,6 +135,9 @@ fn converted_model_agrees_with_faster_whisper_on_the_same_ct2_model() {
         words += n;
     }
     assert!(words > 10);
-    assert!(errors * 10 <= words, "transcripts disagree on {errors}/{words} words");
+    assert!(
+        errors * 10 <= words,
+        "transcripts disagree on {errors}/{words} words"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

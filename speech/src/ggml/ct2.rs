@@ -28,7 +28,11 @@ impl Ct2DType {
             3 => Self::I32,
             4 => Self::F16,
             5 => Self::Bf16,
-            other => return Err(ConvertError::Format(format!("unsupported CT2 dtype id {other}"))),
+            other => {
+                return Err(ConvertError::Format(format!(
+                    "unsupported CT2 dtype id {other}"
+                )));
+            }
         })
     }
 
@@ -37,7 +41,11 @@ impl Ct2DType {
             4 => Self::F32,
             2 => Self::F16,
             1 => Self::I8,
-            other => return Err(ConvertError::Format(format!("unsupported CT2 item size {other}"))),
+            other => {
+                return Err(ConvertError::Format(format!(
+                    "unsupported CT2 item size {other}"
+                )));
+            }
         })
     }
 
@@ -74,12 +82,27 @@ impl Ct2Tensor {
     pub fn to_f32(&self) -> Vec<f32> {
         let b = &self.data;
         match self.dtype {
-            Ct2DType::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Ct2DType::F16 => b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Ct2DType::Bf16 => b.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Ct2DType::F32 => b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Ct2DType::F16 => b
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Ct2DType::Bf16 => b
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             Ct2DType::I8 => b.iter().map(|&v| v as i8 as f32).collect(),
-            Ct2DType::I16 => b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f32).collect(),
-            Ct2DType::I32 => b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
+            Ct2DType::I16 => b
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32)
+                .collect(),
+            Ct2DType::I32 => b
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+                .collect(),
         }
     }
 }
@@ -142,7 +165,12 @@ impl Ct2Model {
                 aliases.insert(alias, target);
             }
         }
-        Ok(Self { binary_version, spec, variables, aliases })
+        Ok(Self {
+            binary_version,
+            spec,
+            variables,
+            aliases,
+        })
     }
 
     /// A variable by name, following aliases.
@@ -164,10 +192,16 @@ impl Ct2Model {
         let t = self.get(name)?;
         let mut v = t.to_f32();
         if t.dtype == Ct2DType::I8 || t.dtype == Ct2DType::I16 {
-            let scale_name = name.strip_suffix("weight").map(|p| format!("{p}weight_scale"));
+            let scale_name = name
+                .strip_suffix("weight")
+                .map(|p| format!("{p}weight_scale"));
             let scale = match scale_name {
                 Some(s) if self.has(&s) => self.get(&s)?.to_f32(),
-                _ => return Err(ConvertError::Format(format!("quantised {name} has no weight_scale"))),
+                _ => {
+                    return Err(ConvertError::Format(format!(
+                        "quantised {name} has no weight_scale"
+                    )));
+                }
             };
             let rows = t.shape.first().copied().unwrap_or(1).max(1);
             let cols = v.len() / rows;
@@ -187,9 +221,16 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ConvertError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            ConvertError::Format(format!("CT2 model.bin truncated at byte {} (wanted {n} more)", self.pos))
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                ConvertError::Format(format!(
+                    "CT2 model.bin truncated at byte {} (wanted {n} more)",
+                    self.pos
+                ))
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -210,7 +251,8 @@ impl<'a> Cursor<'a> {
         let n = self.u16()? as usize;
         let b = self.take(n)?;
         let b = b.strip_suffix(&[0]).unwrap_or(b);
-        String::from_utf8(b.to_vec()).map_err(|_| ConvertError::Format("CT2 name is not UTF-8".into()))
+        String::from_utf8(b.to_vec())
+            .map_err(|_| ConvertError::Format("CT2 name is not UTF-8".into()))
     }
 }
 
@@ -219,7 +261,10 @@ pub(crate) mod tests {
     use super::*;
 
     /// Builds a version-6 model.bin in memory (for the converter's unit tests).
-    pub(crate) fn build(vars: &[(&str, Vec<usize>, Ct2DType, Vec<u8>)], aliases: &[(&str, &str)]) -> Vec<u8> {
+    pub(crate) fn build(
+        vars: &[(&str, Vec<usize>, Ct2DType, Vec<u8>)],
+        aliases: &[(&str, &str)],
+    ) -> Vec<u8> {
         fn s(out: &mut Vec<u8>, v: &str) {
             out.extend_from_slice(&((v.len() + 1) as u16).to_le_bytes());
             out.extend_from_slice(v.as_bytes());
@@ -262,17 +307,28 @@ pub(crate) mod tests {
 
     #[test]
     fn parses_variables_and_aliases() {
-        let f16s: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|x| f16::from_f32(*x).to_le_bytes()).collect();
+        let f16s: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|x| f16::from_f32(*x).to_le_bytes())
+            .collect();
         let bin = build(
             &[
-                ("a/weight", vec![2, 2], Ct2DType::F32, f32_bytes(&[1.0, 2.0, 3.0, 4.0])),
+                (
+                    "a/weight",
+                    vec![2, 2],
+                    Ct2DType::F32,
+                    f32_bytes(&[1.0, 2.0, 3.0, 4.0]),
+                ),
                 ("b/bias", vec![2], Ct2DType::F16, f16s),
             ],
             &[("c/weight", "a/weight")],
         );
         let m = Ct2Model::parse(&bin).unwrap();
         assert_eq!(m.spec, "WhisperSpec");
-        assert_eq!(m.get("a/weight").unwrap().to_f32(), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(
+            m.get("a/weight").unwrap().to_f32(),
+            vec![1.0, 2.0, 3.0, 4.0]
+        );
         assert_eq!(m.get("c/weight").unwrap().shape, vec![2, 2]);
         assert_eq!(m.get("b/bias").unwrap().to_f32(), vec![1.5, -2.0]);
         assert!(m.get("missing").is_err());
@@ -280,7 +336,10 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_file_is_an_error_not_a_panic() {
-        let bin = build(&[("a/weight", vec![4], Ct2DType::F32, f32_bytes(&[1.0; 4]))], &[]);
+        let bin = build(
+            &[("a/weight", vec![4], Ct2DType::F32, f32_bytes(&[1.0; 4]))],
+            &[],
+        );
         for cut in [0, 3, 10, bin.len() - 5] {
             assert!(Ct2Model::parse(&bin[..cut]).is_err(), "cut at {cut}");
         }
@@ -292,7 +351,12 @@ pub(crate) mod tests {
         let bin = build(
             &[
                 ("l/weight", vec![2, 2], Ct2DType::I8, q),
-                ("l/weight_scale", vec![2], Ct2DType::F32, f32_bytes(&[10.0, 20.0])),
+                (
+                    "l/weight_scale",
+                    vec![2],
+                    Ct2DType::F32,
+                    f32_bytes(&[10.0, 20.0]),
+                ),
             ],
             &[],
         );

@@ -32,8 +32,17 @@ pub fn write<W: Write>(
     i32s(
         &mut w,
         &[
-            hp.n_vocab, hp.n_audio_ctx, hp.n_audio_state, hp.n_audio_head, hp.n_audio_layer,
-            hp.n_text_ctx, hp.n_text_state, hp.n_text_head, hp.n_text_layer, hp.n_mels, 1,
+            hp.n_vocab,
+            hp.n_audio_ctx,
+            hp.n_audio_state,
+            hp.n_audio_head,
+            hp.n_audio_layer,
+            hp.n_text_ctx,
+            hp.n_text_state,
+            hp.n_text_head,
+            hp.n_text_layer,
+            hp.n_mels,
+            1,
         ],
     )?;
     let (n_mel, n_bins, filters) = mel;
@@ -102,12 +111,24 @@ impl GgmlModel {
         }
         let ftype = i32v!();
         let hparams = Hparams {
-            n_vocab: h[0], n_audio_ctx: h[1], n_audio_state: h[2], n_audio_head: h[3], n_audio_layer: h[4],
-            n_text_ctx: h[5], n_text_state: h[6], n_text_head: h[7], n_text_layer: h[8], n_mels: h[9],
+            n_vocab: h[0],
+            n_audio_ctx: h[1],
+            n_audio_state: h[2],
+            n_audio_head: h[3],
+            n_audio_layer: h[4],
+            n_text_ctx: h[5],
+            n_text_state: h[6],
+            n_text_head: h[7],
+            n_text_layer: h[8],
+            n_mels: h[9],
         };
         let n_mel = i32v!() as usize;
         let n_bins = i32v!() as usize;
-        let mel_filters = r.take(n_mel * n_bins * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let mel_filters = r
+            .take(n_mel * n_bins * 4)?
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         let n_tokens = i32v!() as usize;
         let mut tokens = Vec::with_capacity(n_tokens);
         for _ in 0..n_tokens {
@@ -121,7 +142,11 @@ impl GgmlModel {
             let ttype = match i32v!() {
                 0 => GgmlType::F32,
                 1 => GgmlType::F16,
-                t => return Err(ConvertError::Format(format!("unsupported GGML tensor type {t}"))),
+                t => {
+                    return Err(ConvertError::Format(format!(
+                        "unsupported GGML tensor type {t}"
+                    )));
+                }
             };
             let mut shape = Vec::with_capacity(n_dims);
             for _ in 0..n_dims {
@@ -131,12 +156,28 @@ impl GgmlModel {
             let name = String::from_utf8_lossy(r.take(name_len)?).into_owned();
             let n: usize = shape.iter().product();
             let values = match ttype {
-                GgmlType::F32 => r.take(n * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-                GgmlType::F16 => r.take(n * 2)?.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+                GgmlType::F32 => r
+                    .take(n * 4)?
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+                GgmlType::F16 => r
+                    .take(n * 2)?
+                    .chunks_exact(2)
+                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
             };
             tensors.push((name, shape, ttype, values));
         }
-        Ok(Self { hparams, ftype, n_mel, n_bins, mel_filters, tokens, tensors })
+        Ok(Self {
+            hparams,
+            ftype,
+            n_mel,
+            n_bins,
+            mel_filters,
+            tokens,
+            tensors,
+        })
     }
 
     /// A tensor by whisper.cpp name.

@@ -71,7 +71,9 @@ pub fn convert(ct2_dir: &Path, out_path: &Path) -> Result<(), ConvertError> {
 /// True when the file starts with the GGML magic.
 pub fn is_ggml_file(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok()
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
         && u32::from_le_bytes(magic) == file::GGML_MAGIC
 }
 

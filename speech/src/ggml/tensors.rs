@@ -29,7 +29,11 @@ impl OutTensor {
 
 /// See [`OutTensor::ggml_type`].
 pub fn ggml_type_for(name: &str, n_dims: usize) -> GgmlType {
-    if n_dims < 2 || name.ends_with("conv1.bias") || name.ends_with("conv2.bias") || name.ends_with("positional_embedding") {
+    if n_dims < 2
+        || name.ends_with("conv1.bias")
+        || name.ends_with("conv2.bias")
+        || name.ends_with("positional_embedding")
+    {
         GgmlType::F32
     } else {
         GgmlType::F16
@@ -52,7 +56,9 @@ pub struct Hparams {
 }
 
 fn count_layers(m: &Ct2Model, prefix: &str) -> usize {
-    (0..).take_while(|i| m.has(&format!("{prefix}/layer_{i}/ffn/linear_0/weight"))).count()
+    (0..)
+        .take_while(|i| m.has(&format!("{prefix}/layer_{i}/ffn/linear_0/weight")))
+        .count()
 }
 
 /// CT2 stores head counts as scalar variables (`encoder/num_heads`); Whisper uses 64-wide
@@ -75,7 +81,9 @@ impl Hparams {
         let dec_pe = shape("decoder/position_encodings/encodings")?;
         let conv1 = shape("encoder/conv1/weight")?;
         if emb.len() != 2 || enc_pe.len() != 2 || dec_pe.len() != 2 || conv1.len() != 3 {
-            return Err(ConvertError::Format("unexpected Whisper tensor ranks".into()));
+            return Err(ConvertError::Format(
+                "unexpected Whisper tensor ranks".into(),
+            ));
         }
         Ok(Self {
             n_vocab: emb[0],
@@ -92,16 +100,28 @@ impl Hparams {
     }
 }
 
+/// One piece of a split tensor: shape and values.
+pub type Piece = (Vec<usize>, Vec<f32>);
+
 /// Splits a fused `[parts * d, ...]` tensor along its first axis into `parts` equal pieces.
-pub fn split_rows(values: &[f32], shape: &[usize], parts: usize) -> Result<Vec<(Vec<usize>, Vec<f32>)>, ConvertError> {
+pub fn split_rows(
+    values: &[f32],
+    shape: &[usize],
+    parts: usize,
+) -> Result<Vec<Piece>, ConvertError> {
     let rows = shape.first().copied().unwrap_or(0);
     if parts == 0 || rows % parts != 0 {
-        return Err(ConvertError::Format(format!("cannot split shape {shape:?} into {parts}")));
+        return Err(ConvertError::Format(format!(
+            "cannot split shape {shape:?} into {parts}"
+        )));
     }
     let mut piece_shape = shape.to_vec();
     piece_shape[0] = rows / parts;
     let piece_len = values.len() / parts;
-    Ok(values.chunks(piece_len).map(|c| (piece_shape.clone(), c.to_vec())).collect())
+    Ok(values
+        .chunks(piece_len)
+        .map(|c| (piece_shape.clone(), c.to_vec()))
+        .collect())
 }
 
 struct Builder<'a> {
@@ -113,7 +133,11 @@ impl Builder<'_> {
     fn copy(&mut self, src: &str, dst: &str) -> Result<(), ConvertError> {
         let t = self.m.get(src)?;
         let values = self.m.weight_f32(src)?;
-        self.out.push(OutTensor { name: dst.into(), shape: t.shape.clone(), values });
+        self.out.push(OutTensor {
+            name: dst.into(),
+            shape: t.shape.clone(),
+            values,
+        });
         Ok(())
     }
 
@@ -132,16 +156,30 @@ impl Builder<'_> {
     fn unfuse(&mut self, src: &str, names: &[&str]) -> Result<(), ConvertError> {
         let w = self.m.get(&format!("{src}/weight"))?;
         let wv = self.m.weight_f32(&format!("{src}/weight"))?;
-        for ((shape, values), dst) in split_rows(&wv, &w.shape, names.len())?.into_iter().zip(names) {
-            self.out.push(OutTensor { name: format!("{dst}.weight"), shape, values });
+        for ((shape, values), dst) in split_rows(&wv, &w.shape, names.len())?
+            .into_iter()
+            .zip(names)
+        {
+            self.out.push(OutTensor {
+                name: format!("{dst}.weight"),
+                shape,
+                values,
+            });
         }
         let b = self.m.get(&format!("{src}/bias"))?;
         let bv = b.to_f32();
-        for ((shape, values), dst) in split_rows(&bv, &b.shape, names.len())?.into_iter().zip(names) {
+        for ((shape, values), dst) in split_rows(&bv, &b.shape, names.len())?
+            .into_iter()
+            .zip(names)
+        {
             if dst.ends_with(".key") {
                 continue;
             }
-            self.out.push(OutTensor { name: format!("{dst}.bias"), shape, values });
+            self.out.push(OutTensor {
+                name: format!("{dst}.bias"),
+                shape,
+                values,
+            });
         }
         Ok(())
     }
@@ -151,32 +189,82 @@ impl Builder<'_> {
 /// converter writes them (the loader looks tensors up by name, so order is cosmetic).
 pub fn whisper_tensors(m: &Ct2Model, hp: &Hparams) -> Result<Vec<OutTensor>, ConvertError> {
     let mut b = Builder { m, out: Vec::new() };
-    b.copy("encoder/position_encodings/encodings", "encoder.positional_embedding")?;
+    b.copy(
+        "encoder/position_encodings/encodings",
+        "encoder.positional_embedding",
+    )?;
     b.copy("encoder/conv1/weight", "encoder.conv1.weight")?;
     b.copy("encoder/conv1/bias", "encoder.conv1.bias")?;
     b.copy("encoder/conv2/weight", "encoder.conv2.weight")?;
     b.copy("encoder/conv2/bias", "encoder.conv2.bias")?;
     for i in 0..hp.n_audio_layer {
         let (s, d) = (format!("encoder/layer_{i}"), format!("encoder.blocks.{i}"));
-        b.norm(&format!("{s}/self_attention/layer_norm"), &format!("{d}.attn_ln"))?;
-        b.unfuse(&format!("{s}/self_attention/linear_0"), &[&format!("{d}.attn.query"), &format!("{d}.attn.key"), &format!("{d}.attn.value")])?;
-        b.linear(&format!("{s}/self_attention/linear_1"), &format!("{d}.attn.out"))?;
+        b.norm(
+            &format!("{s}/self_attention/layer_norm"),
+            &format!("{d}.attn_ln"),
+        )?;
+        b.unfuse(
+            &format!("{s}/self_attention/linear_0"),
+            &[
+                &format!("{d}.attn.query"),
+                &format!("{d}.attn.key"),
+                &format!("{d}.attn.value"),
+            ],
+        )?;
+        b.linear(
+            &format!("{s}/self_attention/linear_1"),
+            &format!("{d}.attn.out"),
+        )?;
         b.norm(&format!("{s}/ffn/layer_norm"), &format!("{d}.mlp_ln"))?;
         b.linear(&format!("{s}/ffn/linear_0"), &format!("{d}.mlp.0"))?;
         b.linear(&format!("{s}/ffn/linear_1"), &format!("{d}.mlp.2"))?;
     }
     b.norm("encoder/layer_norm", "encoder.ln_post")?;
-    b.copy("decoder/position_encodings/encodings", "decoder.positional_embedding")?;
-    b.copy("decoder/embeddings/weight", "decoder.token_embedding.weight")?;
+    b.copy(
+        "decoder/position_encodings/encodings",
+        "decoder.positional_embedding",
+    )?;
+    b.copy(
+        "decoder/embeddings/weight",
+        "decoder.token_embedding.weight",
+    )?;
     for i in 0..hp.n_text_layer {
         let (s, d) = (format!("decoder/layer_{i}"), format!("decoder.blocks.{i}"));
-        b.norm(&format!("{s}/self_attention/layer_norm"), &format!("{d}.attn_ln"))?;
-        b.unfuse(&format!("{s}/self_attention/linear_0"), &[&format!("{d}.attn.query"), &format!("{d}.attn.key"), &format!("{d}.attn.value")])?;
-        b.linear(&format!("{s}/self_attention/linear_1"), &format!("{d}.attn.out"))?;
-        b.norm(&format!("{s}/attention/layer_norm"), &format!("{d}.cross_attn_ln"))?;
-        b.linear(&format!("{s}/attention/linear_0"), &format!("{d}.cross_attn.query"))?;
-        b.unfuse(&format!("{s}/attention/linear_1"), &[&format!("{d}.cross_attn.key"), &format!("{d}.cross_attn.value")])?;
-        b.linear(&format!("{s}/attention/linear_2"), &format!("{d}.cross_attn.out"))?;
+        b.norm(
+            &format!("{s}/self_attention/layer_norm"),
+            &format!("{d}.attn_ln"),
+        )?;
+        b.unfuse(
+            &format!("{s}/self_attention/linear_0"),
+            &[
+                &format!("{d}.attn.query"),
+                &format!("{d}.attn.key"),
+                &format!("{d}.attn.value"),
+            ],
+        )?;
+        b.linear(
+            &format!("{s}/self_attention/linear_1"),
+            &format!("{d}.attn.out"),
+        )?;
+        b.norm(
+            &format!("{s}/attention/layer_norm"),
+            &format!("{d}.cross_attn_ln"),
+        )?;
+        b.linear(
+            &format!("{s}/attention/linear_0"),
+            &format!("{d}.cross_attn.query"),
+        )?;
+        b.unfuse(
+            &format!("{s}/attention/linear_1"),
+            &[
+                &format!("{d}.cross_attn.key"),
+                &format!("{d}.cross_attn.value"),
+            ],
+        )?;
+        b.linear(
+            &format!("{s}/attention/linear_2"),
+            &format!("{d}.cross_attn.out"),
+        )?;
         b.norm(&format!("{s}/ffn/layer_norm"), &format!("{d}.mlp_ln"))?;
         b.linear(&format!("{s}/ffn/linear_0"), &format!("{d}.mlp.0"))?;
         b.linear(&format!("{s}/ffn/linear_1"), &format!("{d}.mlp.2"))?;
@@ -191,16 +279,31 @@ mod tests {
 
     #[test]
     fn dtype_rules_follow_whisper_cpp() {
-        assert_eq!(ggml_type_for("encoder.blocks.0.attn.query.weight", 2), GgmlType::F16);
+        assert_eq!(
+            ggml_type_for("encoder.blocks.0.attn.query.weight", 2),
+            GgmlType::F16
+        );
         assert_eq!(ggml_type_for("encoder.conv1.weight", 3), GgmlType::F16);
-        assert_eq!(ggml_type_for("decoder.token_embedding.weight", 2), GgmlType::F16);
-        assert_eq!(ggml_type_for("encoder.blocks.0.attn.query.bias", 1), GgmlType::F32);
+        assert_eq!(
+            ggml_type_for("decoder.token_embedding.weight", 2),
+            GgmlType::F16
+        );
+        assert_eq!(
+            ggml_type_for("encoder.blocks.0.attn.query.bias", 1),
+            GgmlType::F32
+        );
         assert_eq!(ggml_type_for("decoder.ln.weight", 1), GgmlType::F32);
         // conv biases are written as [n, 1] but must stay f32
         assert_eq!(ggml_type_for("encoder.conv1.bias", 2), GgmlType::F32);
         assert_eq!(ggml_type_for("encoder.conv2.bias", 2), GgmlType::F32);
-        assert_eq!(ggml_type_for("encoder.positional_embedding", 2), GgmlType::F32);
-        assert_eq!(ggml_type_for("decoder.positional_embedding", 2), GgmlType::F32);
+        assert_eq!(
+            ggml_type_for("encoder.positional_embedding", 2),
+            GgmlType::F32
+        );
+        assert_eq!(
+            ggml_type_for("decoder.positional_embedding", 2),
+            GgmlType::F32
+        );
     }
 
     #[test]
@@ -219,8 +322,8 @@ mod tests {
 
     #[test]
     fn fused_attention_becomes_separate_tensors_without_key_bias() {
-        use crate::ggml::ct2::tests::{build, f32_bytes};
         use crate::ggml::ct2::Ct2DType::F32;
+        use crate::ggml::ct2::tests::{build, f32_bytes};
         let d = 2usize;
         let w: Vec<f32> = (0..3 * d * d).map(|v| v as f32).collect();
         let bias = [1.0, 1.0, 0.0, 0.0, 3.0, 3.0];
@@ -232,12 +335,25 @@ mod tests {
             &[],
         );
         let m = Ct2Model::parse(&bin).unwrap();
-        let mut b = Builder { m: &m, out: Vec::new() };
-        b.unfuse("s/linear_0", &["x.attn.query", "x.attn.key", "x.attn.value"]).unwrap();
+        let mut b = Builder {
+            m: &m,
+            out: Vec::new(),
+        };
+        b.unfuse(
+            "s/linear_0",
+            &["x.attn.query", "x.attn.key", "x.attn.value"],
+        )
+        .unwrap();
         let names: Vec<&str> = b.out.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
-            ["x.attn.query.weight", "x.attn.key.weight", "x.attn.value.weight", "x.attn.query.bias", "x.attn.value.bias"]
+            [
+                "x.attn.query.weight",
+                "x.attn.key.weight",
+                "x.attn.value.weight",
+                "x.attn.query.bias",
+                "x.attn.value.bias"
+            ]
         );
         assert_eq!(b.out[1].values, vec![4.0, 5.0, 6.0, 7.0]);
         assert_eq!(b.out[4].values, vec![3.0, 3.0]);

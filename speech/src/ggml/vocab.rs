@@ -93,8 +93,10 @@ mod tests {
 
     #[test]
     fn special_tokens_are_left_to_whisper_cpp() {
-        let vocab: Vec<String> =
-            ["!", "Ġa", "<|endoftext|>", "<|startoftranscript|>"].iter().map(|s| s.to_string()).collect();
+        let vocab: Vec<String> = ["!", "Ġa", "<|endoftext|>", "<|startoftranscript|>"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(ordinary_tokens(&vocab), vec![b"!".to_vec(), b" a".to_vec()]);
     }
 }

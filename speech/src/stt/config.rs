@@ -74,7 +74,10 @@ pub enum AudioCtxPolicy {
 
 impl Default for AudioCtxPolicy {
     fn default() -> Self {
-        Self::Reduced { margin_frames: 64, min_frames: 256 }
+        Self::Reduced {
+            margin_frames: 64,
+            min_frames: 256,
+        }
     }
 }
 
@@ -84,7 +87,10 @@ impl AudioCtxPolicy {
     pub fn frames_for(&self, n_samples: usize, model_ctx: u32) -> u32 {
         match *self {
             Self::Full => 0,
-            Self::Reduced { margin_frames, min_frames } => {
+            Self::Reduced {
+                margin_frames,
+                min_frames,
+            } => {
                 let audio = n_samples.div_ceil(320) as u32; // 16 kHz / 50 frames per second
                 let want = (audio + margin_frames).div_ceil(64) * 64;
                 let want = want.max(min_frames);
@@ -108,7 +114,11 @@ pub struct PartialConfig {
 
 impl Default for PartialConfig {
     fn default() -> Self {
-        Self { enabled: true, interval_ms: 800, min_audio_ms: 600 }
+        Self {
+            enabled: true,
+            interval_ms: 800,
+            min_audio_ms: 600,
+        }
     }
 }
 
@@ -118,7 +128,10 @@ mod tests {
 
     #[test]
     fn reduced_ctx_covers_the_audio_with_margin() {
-        let p = AudioCtxPolicy::Reduced { margin_frames: 64, min_frames: 256 };
+        let p = AudioCtxPolicy::Reduced {
+            margin_frames: 64,
+            min_frames: 256,
+        };
         assert_eq!(p.frames_for(16_000, 1500), 256); // 1 s = 50 frames -> minimum
         assert_eq!(p.frames_for(16_000 * 5, 1500), 320); // 250 + 64 -> 320
         assert_eq!(p.frames_for(16_000 * 29, 1500), 0); // near 30 s -> full
@@ -127,12 +140,17 @@ mod tests {
 
     #[test]
     fn config_parses_from_toml_like_json_with_defaults() {
-        let c: SttConfig = serde_json::from_str(r#"{"model":"base","threads":2,"audio_ctx":{"mode":"full"}}"#).unwrap();
+        let c: SttConfig =
+            serde_json::from_str(r#"{"model":"base","threads":2,"audio_ctx":{"mode":"full"}}"#)
+                .unwrap();
         assert_eq!(c.model, "base");
         assert_eq!(c.audio_ctx, AudioCtxPolicy::Full);
         assert_eq!(c.model_path(), PathBuf::from("models/whisper/base"));
         assert!(serde_json::from_str::<SttConfig>(r#"{"modle":"x"}"#).is_err());
-        let abs = SttConfig { model: "/opt/ggml-large-v3.bin".into(), ..Default::default() };
+        let abs = SttConfig {
+            model: "/opt/ggml-large-v3.bin".into(),
+            ..Default::default()
+        };
         assert_eq!(abs.model_path(), PathBuf::from("/opt/ggml-large-v3.bin"));
     }
 }

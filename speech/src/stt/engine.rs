@@ -5,7 +5,9 @@ use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use tracing::{debug, info, warn};
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use super::input::{self, Prepared};
 use super::{Segment, SttConfig, SttError, Transcript};
@@ -22,7 +24,10 @@ pub struct WhisperModel {
 
 impl std::fmt::Debug for WhisperModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WhisperModel").field("path", &self.path).field("multilingual", &self.multilingual).finish()
+        f.debug_struct("WhisperModel")
+            .field("path", &self.path)
+            .field("multilingual", &self.multilingual)
+            .finish()
     }
 }
 
@@ -41,12 +46,20 @@ impl WhisperModel {
         let path = ggml::ensure_ggml(model)?;
         let mut params = WhisperContextParameters::default();
         params.use_gpu(cfg!(feature = "cuda") && config.use_gpu);
-        let path_str = path.to_str().ok_or_else(|| SttError::Whisper(format!("non UTF-8 path {}", path.display())))?;
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| SttError::Whisper(format!("non UTF-8 path {}", path.display())))?;
         let ctx = WhisperContext::new_with_params(path_str, params)?;
         let multilingual = ctx.is_multilingual();
         let n_audio_ctx = ctx.model_n_audio_ctx().max(0) as u32;
         info!(model = %path.display(), multilingual, "loaded Whisper model");
-        Ok(Arc::new(Self { ctx, path, multilingual, n_audio_ctx, config: config.clone() }))
+        Ok(Arc::new(Self {
+            ctx,
+            path,
+            multilingual,
+            n_audio_ctx,
+            config: config.clone(),
+        }))
     }
 
     /// The GGML file in use.
@@ -66,13 +79,18 @@ impl WhisperModel {
 
     /// A transcriber with its own whisper.cpp state (one per worker thread).
     pub fn transcriber(self: &Arc<Self>) -> Result<Transcriber, SttError> {
-        Ok(Transcriber { state: self.ctx.create_state()?, used: false, model: Arc::clone(self) })
+        Ok(Transcriber {
+            state: self.ctx.create_state()?,
+            used: false,
+            model: Arc::clone(self),
+        })
     }
 }
 
 fn valid_code(code: &str) -> bool {
     (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
-        || code == "haw" || code == "yue"
+        || code == "haw"
+        || code == "yue"
 }
 
 fn validate_language_codes(config: &SttConfig) -> Result<(), SttError> {
@@ -110,10 +128,20 @@ impl Transcriber {
     }
 
     /// Transcribes one utterance of 16 kHz mono samples in [-1, 1].
-    pub fn transcribe(&mut self, samples: &[f32], sample_rate: u32, opts: &TranscribeOptions) -> Result<Transcript, SttError> {
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        sample_rate: u32,
+        opts: &TranscribeOptions,
+    ) -> Result<Transcript, SttError> {
         let audio_ms = samples.len() as u64 * 1000 / sample_rate.max(1) as u64;
         let audio = match input::prepare(samples, sample_rate)? {
-            Prepared::Nothing => return Ok(Transcript { audio_ms, ..Default::default() }),
+            Prepared::Nothing => {
+                return Ok(Transcript {
+                    audio_ms,
+                    ..Default::default()
+                });
+            }
             Prepared::Audio(a) => a,
         };
         let model = Arc::clone(&self.model);
@@ -125,7 +153,9 @@ impl Transcriber {
             return Err(SttError::Language(code.clone()));
         }
         let prompt = opts.initial_prompt.as_deref().map(|p| p.replace('\0', " "));
-        let audio_ctx = cfg.audio_ctx.frames_for(samples.len(), self.model.n_audio_ctx);
+        let audio_ctx = cfg
+            .audio_ctx
+            .frames_for(samples.len(), self.model.n_audio_ctx);
         let started = Instant::now();
         if audio_ctx != 0 && self.used {
             // whisper.cpp 1.8 leaves stale encoder data in a reused state when audio_ctx is
@@ -141,18 +171,29 @@ impl Transcriber {
         } else {
             "auto".to_string()
         };
-        self.run(&audio, &language, prompt.as_deref(), audio_ctx, opts.partial)?;
+        self.run(
+            &audio,
+            &language,
+            prompt.as_deref(),
+            audio_ctx,
+            opts.partial,
+        )?;
         let mut detected = self.detected_language();
         if language == "auto"
             && !cfg.detect_languages.is_empty()
-            && !detected.as_ref().is_some_and(|d| cfg.detect_languages.contains(d))
+            && !detected
+                .as_ref()
+                .is_some_and(|d| cfg.detect_languages.contains(d))
         {
             // Re-decide among the expected languages with this audio's probabilities.
             let (_, probs) = self.state.lang_detect(0, cfg.threads.max(1))?;
             let best = cfg
                 .detect_languages
                 .iter()
-                .filter_map(|c| whisper_rs::get_lang_id(c).map(|id| (c, probs.get(id as usize).copied().unwrap_or(0.0))))
+                .filter_map(|c| {
+                    whisper_rs::get_lang_id(c)
+                        .map(|id| (c, probs.get(id as usize).copied().unwrap_or(0.0)))
+                })
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((code, p)) = best {
                 debug!(heard = ?detected, chosen = %code, p, "language outside the expected set, re-decoding");
@@ -162,18 +203,34 @@ impl Transcriber {
         }
         let compute_ms = started.elapsed().as_millis() as u64;
         let segments = self.segments()?;
-        let text = segments.iter().map(|s| s.text.trim()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ");
+        let text = segments
+            .iter()
+            .map(|s| s.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         Ok(Transcript {
             language: if text.is_empty() { None } else { detected },
             text,
             segments,
             audio_ms,
             compute_ms,
-            audio_ctx: if audio_ctx == 0 { self.model.n_audio_ctx } else { audio_ctx },
+            audio_ctx: if audio_ctx == 0 {
+                self.model.n_audio_ctx
+            } else {
+                audio_ctx
+            },
         })
     }
 
-    fn run(&mut self, audio: &[f32], language: &str, prompt: Option<&str>, audio_ctx: u32, partial: bool) -> Result<(), SttError> {
+    fn run(
+        &mut self,
+        audio: &[f32],
+        language: &str,
+        prompt: Option<&str>,
+        audio_ctx: u32,
+        partial: bool,
+    ) -> Result<(), SttError> {
         let cfg = &self.model.config;
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         p.set_n_threads(cfg.threads.max(1) as i32);
@@ -227,4 +284,3 @@ impl Transcriber {
         Ok(out)
     }
 }
-

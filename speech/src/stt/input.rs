@@ -60,24 +60,35 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         assert!(matches!(prepare(&[], 16_000), Err(SttError::EmptyAudio)));
-        assert!(matches!(prepare(&tone(16_000, 0.5), 8_000), Err(SttError::SampleRate(8_000))));
+        assert!(matches!(
+            prepare(&tone(16_000, 0.5), 8_000),
+            Err(SttError::SampleRate(8_000))
+        ));
         let mut nan = tone(16_000, 0.5);
         nan[7] = f32::NAN;
         assert!(matches!(prepare(&nan, 16_000), Err(SttError::NonFinite(7))));
-        assert!(matches!(prepare(&tone(16_000, 30_000.0), 16_000), Err(SttError::NotNormalised(_))));
+        assert!(matches!(
+            prepare(&tone(16_000, 30_000.0), 16_000),
+            Err(SttError::NotNormalised(_))
+        ));
     }
 
     #[test]
     fn silence_and_crumbs_are_empty() {
-        assert_eq!(prepare(&vec![0.0; 32_000], 16_000).unwrap(), Prepared::Nothing);
+        assert_eq!(
+            prepare(&vec![0.0; 32_000], 16_000).unwrap(),
+            Prepared::Nothing
+        );
         assert_eq!(prepare(&tone(800, 0.5), 16_000).unwrap(), Prepared::Nothing);
     }
 
     #[test]
     fn clipped_is_clamped_and_short_is_padded() {
-        let Prepared::Audio(a) = prepare(&tone(4_000, 1.5), 16_000).unwrap() else { panic!("expected audio") };
+        let Prepared::Audio(a) = prepare(&tone(4_000, 1.5), 16_000).unwrap() else {
+            panic!("expected audio")
+        };
         assert_eq!(a.len(), 16_800);
         assert!(a.iter().all(|s| s.abs() <= 1.0));
-        assert!(a[..4_000].iter().any(|s| *s == 1.0));
+        assert!(a[..4_000].contains(&1.0));
     }
 }

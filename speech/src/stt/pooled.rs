@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{SttError, Transcriber, TranscribeOptions, Transcript, WhisperModel};
+use super::{SttError, TranscribeOptions, Transcriber, Transcript, WhisperModel};
 use crate::pool::{EnginePool, JobStats, PoolError};
 
 /// The pool type the orchestrator holds per loaded Whisper model.
@@ -29,6 +29,8 @@ pub async fn transcribe_pooled(
     audio: Arc<[f32]>,
     opts: TranscribeOptions,
 ) -> Result<(Transcript, JobStats), PooledSttError> {
-    let (result, stats) = pool.run(move |t: &mut Transcriber| t.transcribe(&audio, 16_000, &opts)).await?;
+    let (result, stats) = pool
+        .run(move |t: &mut Transcriber| t.transcribe(&audio, 16_000, &opts))
+        .await?;
     Ok((result?, stats))
 }

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{PartialConfig, Transcript};
 use super::input::SAMPLE_RATE;
+use super::{PartialConfig, Transcript};
 
 /// Longest audio a partial looks at: Whisper's window.
 const PARTIAL_WINDOW_SAMPLES: usize = 30 * SAMPLE_RATE as usize;
@@ -35,7 +35,13 @@ pub struct SttSession {
 impl SttSession {
     /// A new, empty turn.
     pub fn new(cfg: PartialConfig) -> Self {
-        Self { cfg, audio: Vec::new(), last_job_at: 0, in_flight: false, partial: None }
+        Self {
+            cfg,
+            audio: Vec::new(),
+            last_job_at: 0,
+            in_flight: false,
+            partial: None,
+        }
     }
 
     /// Appends speech samples (16 kHz mono f32).
@@ -63,7 +69,10 @@ impl SttSession {
         self.last_job_at = len;
         self.in_flight = true;
         let start = len.saturating_sub(PARTIAL_WINDOW_SAMPLES);
-        Some(PartialJob { audio: Arc::from(&self.audio[start..]), upto: len })
+        Some(PartialJob {
+            audio: Arc::from(&self.audio[start..]),
+            upto: len,
+        })
     }
 
     /// Records the result of a partial job (or its failure, with `None`). Returns the new
@@ -71,8 +80,14 @@ impl SttSession {
     pub fn on_partial(&mut self, job: &PartialJob, result: Option<&Transcript>) -> Option<&str> {
         self.in_flight = false;
         let t = result?;
-        let newer = self.partial.as_ref().is_none_or(|(upto, _)| job.upto > *upto);
-        let changed = self.partial.as_ref().is_none_or(|(_, text)| *text != t.text);
+        let newer = self
+            .partial
+            .as_ref()
+            .is_none_or(|(upto, _)| job.upto > *upto);
+        let changed = self
+            .partial
+            .as_ref()
+            .is_none_or(|(_, text)| *text != t.text);
         if newer && changed && !t.text.is_empty() {
             self.partial = Some((job.upto, t.text.clone()));
             return self.partial.as_ref().map(|(_, s)| s.as_str());
@@ -96,11 +111,18 @@ mod tests {
     use super::*;
 
     fn cfg() -> PartialConfig {
-        PartialConfig { enabled: true, interval_ms: 500, min_audio_ms: 300 }
+        PartialConfig {
+            enabled: true,
+            interval_ms: 500,
+            min_audio_ms: 300,
+        }
     }
 
     fn said(text: &str) -> Transcript {
-        Transcript { text: text.into(), ..Default::default() }
+        Transcript {
+            text: text.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -115,7 +137,11 @@ mod tests {
         assert!(s.poll_partial().is_none(), "previous job still out");
         assert_eq!(s.on_partial(&job, Some(&said("hello"))), Some("hello"));
         let job2 = s.poll_partial().expect("1 s of new audio");
-        assert_eq!(s.on_partial(&job2, Some(&said("hello"))), None, "unchanged text");
+        assert_eq!(
+            s.on_partial(&job2, Some(&said("hello"))),
+            None,
+            "unchanged text"
+        );
         s.push(&[0.1; 1_600]); // 100 ms
         assert!(s.poll_partial().is_none(), "interval not reached");
         s.push(&[0.1; 8_000]);
@@ -127,7 +153,10 @@ mod tests {
 
     #[test]
     fn disabled_partials_only_finalize() {
-        let mut s = SttSession::new(PartialConfig { enabled: false, ..cfg() });
+        let mut s = SttSession::new(PartialConfig {
+            enabled: false,
+            ..cfg()
+        });
         s.push(&[0.1; 48_000]);
         assert!(s.poll_partial().is_none());
         assert_eq!(s.audio_ms(), 3_000);

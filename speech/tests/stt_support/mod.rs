@@ -55,14 +55,22 @@ pub fn speak(text: &str, voice: &str, dir: &Path, name: &str) -> (Vec<f32>, Path
 pub fn read_wav(path: &Path) -> Vec<f32> {
     let mut r = hound::WavReader::open(path).unwrap();
     assert_eq!(r.spec().sample_rate, 16_000);
-    r.samples::<i16>().map(|s| s.unwrap() as f32 / 32768.0).collect()
+    r.samples::<i16>()
+        .map(|s| s.unwrap() as f32 / 32768.0)
+        .collect()
 }
 
 /// Lower-case words with punctuation removed.
 pub fn normalise(text: &str) -> Vec<String> {
     text.to_lowercase()
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '\'' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect::<String>()
         .split_whitespace()
         .map(|w| w.trim_matches('\'').to_string())
@@ -89,7 +97,11 @@ pub fn word_errors(reference: &str, hypothesis: &str) -> (usize, usize) {
 /// The repo's Python (with faster-whisper, from `scripts/setup --test`).
 pub fn venv_python() -> PathBuf {
     let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(py.is_file(), "{} missing: run scripts/setup --test", py.display());
+    assert!(
+        py.is_file(),
+        "{} missing: run scripts/setup --test",
+        py.display()
+    );
     py
 }
 

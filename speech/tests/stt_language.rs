@@ -58,5 +58,20 @@ fn base_model_tells_english_from_hindi() {
         )
         .unwrap();
     assert_eq!(r.language.as_deref(), Some("en"));
+    assert_eq!(r.heard_language, None);
+
+    // Detection outside the expected languages is re-decided among them and reported.
+    let only_pa = SttConfig {
+        detect_languages: vec!["pa".into()],
+        ..cfg
+    };
+    let mut t = WhisperModel::load(&only_pa).unwrap().transcriber().unwrap();
+    let r = t.transcribe(&en, 16_000, &o).unwrap();
+    eprintln!(
+        "en with detect_languages=[pa] -> {:?} heard {:?} {:?}",
+        r.language, r.heard_language, r.text
+    );
+    assert_eq!(r.heard_language.as_deref(), Some("en"));
+    assert_eq!(r.language.as_deref(), Some("pa"));
     std::fs::remove_dir_all(&dir).ok();
 }

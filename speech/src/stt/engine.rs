@@ -179,6 +179,7 @@ impl Transcriber {
             opts.partial,
         )?;
         let mut detected = self.detected_language();
+        let mut heard = None;
         if language == "auto"
             && !cfg.detect_languages.is_empty()
             && !detected
@@ -197,7 +198,11 @@ impl Transcriber {
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((code, p)) = best {
                 debug!(heard = ?detected, chosen = %code, p, "language outside the expected set, re-decoding");
+                if audio_ctx != 0 {
+                    self.state = model.ctx.create_state()?; // see the note above
+                }
                 self.run(&audio, code, prompt.as_deref(), audio_ctx, opts.partial)?;
+                heard = detected.take();
                 detected = Some(code.clone());
             }
         }
@@ -211,6 +216,7 @@ impl Transcriber {
             .join(" ");
         Ok(Transcript {
             language: if text.is_empty() { None } else { detected },
+            heard_language: heard,
             text,
             segments,
             audio_ms,

@@ -22,6 +22,10 @@ pub struct Transcript {
     /// Language code (`en`, `hi`, `pa`, `ur`...): detected, fixed, or `en` for `.en` models.
     /// `None` for an empty transcript.
     pub language: Option<String>,
+    /// What Whisper's detector heard when it differs from `language`: a language outside
+    /// `SttConfig::detect_languages` (e.g. `ur`, `ta`) that was re-decided among them.
+    /// Reported so the orchestrator can log it or offer another language.
+    pub heard_language: Option<String>,
     pub segments: Vec<Segment>,
     /// Duration of the audio given, in ms.
     pub audio_ms: u64,

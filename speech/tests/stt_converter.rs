@@ -121,16 +121,24 @@ fn converted_model_agrees_with_faster_whisper_on_the_same_ct2_model() {
     let sentences = [
         "Please call me back tomorrow morning about my order.",
         "The weather in the mountains was cold and windy last weekend.",
+        "I would like to speak with someone from the sales team.",
+        "My internet connection has been very slow since last week.",
     ];
-    let (mut errors, mut words) = (0, 0);
+    let (mut ours, mut wavs) = (Vec::new(), Vec::new());
     for (i, s) in sentences.iter().enumerate() {
         let (pcm, wav) = speak(s, "en-us", &dir, &format!("s{i}"));
-        let ours = t
-            .transcribe(&pcm, 16_000, &TranscribeOptions::default())
-            .unwrap();
-        let theirs = faster_whisper(&src, &wav, None);
-        let (e, n) = word_errors(&theirs, &ours.text);
-        eprintln!("whisper-rs:     {}\nfaster-whisper: {theirs}", ours.text);
+        ours.push(
+            t.transcribe(&pcm, 16_000, &TranscribeOptions::default())
+                .unwrap()
+                .text,
+        );
+        wavs.push(wav);
+    }
+    let theirs = faster_whisper(&src, &wavs);
+    let (mut errors, mut words) = (0, 0);
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        let (e, n) = word_errors(theirs, ours);
+        eprintln!("whisper-rs:     {ours}\nfaster-whisper: {theirs}");
         errors += e;
         words += n;
     }

@@ -105,26 +105,38 @@ pub fn venv_python() -> PathBuf {
     py
 }
 
-/// faster-whisper's transcript of `wav` with the CT2 model in `model_dir` (greedy, CPU).
-pub fn faster_whisper(model_dir: &Path, wav: &Path, language: Option<&str>) -> String {
+/// faster-whisper's transcripts of `wavs` with the CT2 model in `model_dir` (greedy, CPU,
+/// one process so the model loads once).
+pub fn faster_whisper(model_dir: &Path, wavs: &[PathBuf]) -> Vec<String> {
     let script = r#"
 import sys
 from faster_whisper import WhisperModel
 m = WhisperModel(sys.argv[1], device="cpu", compute_type="float32", cpu_threads=1)
-lang = sys.argv[3] if len(sys.argv) > 3 else None
-segs, info = m.transcribe(sys.argv[2], beam_size=1, language=lang, temperature=0.0, condition_on_previous_text=False, vad_filter=False)
-print(" ".join(s.text.strip() for s in segs))
+for wav in sys.argv[2:]:
+    segs, info = m.transcribe(wav, beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False)
+    print(" ".join(s.text.strip() for s in segs).replace("\n", " "))
 "#;
-    let mut cmd = Command::new(venv_python());
-    cmd.arg("-c").arg(script).arg(model_dir).arg(wav);
-    if let Some(l) = language {
-        cmd.arg(l);
-    }
-    let out = cmd.output().unwrap();
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(model_dir)
+        .args(wavs)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "faster-whisper failed (run scripts/setup --test): {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        wavs.len(),
+        "one transcript per file: {lines:?}"
+    );
+    lines
 }

@@ -1,0 +1,292 @@
+//! whisper.cpp model and per-worker transcriber.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
+use std::time::Instant;
+
+use tracing::{debug, info, warn};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+use super::input::{self, Prepared};
+use super::{Segment, SttConfig, SttError, Transcript};
+use crate::ggml;
+
+/// A loaded Whisper model, shared (read-only) by every [`Transcriber`].
+pub struct WhisperModel {
+    ctx: WhisperContext,
+    path: PathBuf,
+    multilingual: bool,
+    n_audio_ctx: u32,
+    config: SttConfig,
+}
+
+impl std::fmt::Debug for WhisperModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperModel")
+            .field("path", &self.path)
+            .field("multilingual", &self.multilingual)
+            .finish()
+    }
+}
+
+static LOG_HOOKS: Once = Once::new();
+
+impl WhisperModel {
+    /// Loads the model named by `config` (converting a CT2 directory on first use).
+    pub fn load(config: &SttConfig) -> Result<Arc<Self>, SttError> {
+        Self::load_path(&config.model_path(), config)
+    }
+
+    /// Loads a CT2 model directory or a GGML file, with `config`'s other settings.
+    pub fn load_path(model: &Path, config: &SttConfig) -> Result<Arc<Self>, SttError> {
+        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        validate_language_codes(config)?;
+        let path = ggml::ensure_ggml(model)?;
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(cfg!(feature = "cuda") && config.use_gpu);
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| SttError::Whisper(format!("non UTF-8 path {}", path.display())))?;
+        let ctx = WhisperContext::new_with_params(path_str, params)?;
+        let multilingual = ctx.is_multilingual();
+        let n_audio_ctx = ctx.model_n_audio_ctx().max(0) as u32;
+        info!(model = %path.display(), multilingual, "loaded Whisper model");
+        Ok(Arc::new(Self {
+            ctx,
+            path,
+            multilingual,
+            n_audio_ctx,
+            config: config.clone(),
+        }))
+    }
+
+    /// The GGML file in use.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True for multilingual models (language detection is possible).
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// The settings this model was loaded with.
+    pub fn config(&self) -> &SttConfig {
+        &self.config
+    }
+
+    /// A transcriber with its own whisper.cpp state (one per worker thread).
+    pub fn transcriber(self: &Arc<Self>) -> Result<Transcriber, SttError> {
+        Ok(Transcriber {
+            state: self.ctx.create_state()?,
+            used: false,
+            model: Arc::clone(self),
+        })
+    }
+}
+
+fn valid_code(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+        || code == "haw"
+        || code == "yue"
+}
+
+fn validate_language_codes(config: &SttConfig) -> Result<(), SttError> {
+    for code in config.language.iter().chain(&config.detect_languages) {
+        if !valid_code(code) || whisper_rs::get_lang_id(code).is_none() {
+            return Err(SttError::Language(code.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Per-call options (the per-site parts of a transcription).
+#[derive(Debug, Clone, Default)]
+pub struct TranscribeOptions {
+    /// Override the configured language (`Some("hi")`), e.g. when the site is known.
+    pub language: Option<String>,
+    /// Domain words that bias recognition (product names, place names) for this site.
+    pub initial_prompt: Option<String>,
+    /// An interim result: one segment, no timestamps (faster).
+    pub partial: bool,
+}
+
+/// Runs transcriptions; owns one whisper.cpp state, so use one per thread.
+pub struct Transcriber {
+    state: WhisperState,
+    /// The state has run a transcription already.
+    used: bool,
+    model: Arc<WhisperModel>,
+}
+
+impl Transcriber {
+    /// The model behind this transcriber.
+    pub fn model(&self) -> &Arc<WhisperModel> {
+        &self.model
+    }
+
+    /// Transcribes one utterance of 16 kHz mono samples in [-1, 1].
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        sample_rate: u32,
+        opts: &TranscribeOptions,
+    ) -> Result<Transcript, SttError> {
+        let audio_ms = samples.len() as u64 * 1000 / sample_rate.max(1) as u64;
+        let audio = match input::prepare(samples, sample_rate)? {
+            Prepared::Nothing => {
+                return Ok(Transcript {
+                    audio_ms,
+                    ..Default::default()
+                });
+            }
+            Prepared::Audio(a) => a,
+        };
+        let model = Arc::clone(&self.model);
+        let cfg = &model.config;
+        let fixed = opts.language.as_ref().or(cfg.language.as_ref());
+        if let Some(code) = &opts.language
+            && (!valid_code(code) || whisper_rs::get_lang_id(code).is_none())
+        {
+            return Err(SttError::Language(code.clone()));
+        }
+        let prompt = opts.initial_prompt.as_deref().map(|p| p.replace('\0', " "));
+        let audio_ctx = cfg
+            .audio_ctx
+            .frames_for(samples.len(), self.model.n_audio_ctx);
+        let started = Instant::now();
+        if audio_ctx != 0 && self.used {
+            // whisper.cpp 1.8 leaves stale encoder data in a reused state when audio_ctx is
+            // reduced (seen as wrong language / empty output on the next utterance), so a
+            // reduced-context run gets a fresh state (~40-60 ms, still far below the saving).
+            self.state = model.ctx.create_state()?;
+        }
+        self.used = true;
+        let language = if !self.model.multilingual {
+            "en".to_string()
+        } else if let Some(code) = fixed {
+            code.clone()
+        } else {
+            "auto".to_string()
+        };
+        self.run(
+            &audio,
+            &language,
+            prompt.as_deref(),
+            audio_ctx,
+            opts.partial,
+        )?;
+        let mut detected = self.detected_language();
+        let mut heard = None;
+        if language == "auto"
+            && !cfg.detect_languages.is_empty()
+            && !detected
+                .as_ref()
+                .is_some_and(|d| cfg.detect_languages.contains(d))
+        {
+            // Re-decide among the expected languages with this audio's probabilities.
+            let (_, probs) = self.state.lang_detect(0, cfg.threads.max(1))?;
+            let best = cfg
+                .detect_languages
+                .iter()
+                .filter_map(|c| {
+                    whisper_rs::get_lang_id(c)
+                        .map(|id| (c, probs.get(id as usize).copied().unwrap_or(0.0)))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((code, p)) = best {
+                debug!(heard = ?detected, chosen = %code, p, "language outside the expected set, re-decoding");
+                if audio_ctx != 0 {
+                    self.state = model.ctx.create_state()?; // see the note above
+                }
+                self.run(&audio, code, prompt.as_deref(), audio_ctx, opts.partial)?;
+                heard = detected.take();
+                detected = Some(code.clone());
+            }
+        }
+        let compute_ms = started.elapsed().as_millis() as u64;
+        let segments = self.segments()?;
+        let text = segments
+            .iter()
+            .map(|s| s.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Transcript {
+            language: if text.is_empty() { None } else { detected },
+            heard_language: heard,
+            text,
+            segments,
+            audio_ms,
+            compute_ms,
+            audio_ctx: if audio_ctx == 0 {
+                self.model.n_audio_ctx
+            } else {
+                audio_ctx
+            },
+        })
+    }
+
+    fn run(
+        &mut self,
+        audio: &[f32],
+        language: &str,
+        prompt: Option<&str>,
+        audio_ctx: u32,
+        partial: bool,
+    ) -> Result<(), SttError> {
+        let cfg = &self.model.config;
+        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        p.set_n_threads(cfg.threads.max(1) as i32);
+        p.set_language(Some(language));
+        p.set_translate(false);
+        p.set_no_context(true);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_temperature(0.0);
+        // No temperature fallback: it can multiply latency on noisy audio.
+        p.set_temperature_inc(0.0);
+        p.set_audio_ctx(audio_ctx as i32);
+        if partial {
+            p.set_single_segment(true);
+            p.set_no_timestamps(true);
+        }
+        if let Some(prompt) = prompt.filter(|p| !p.trim().is_empty()) {
+            p.set_initial_prompt(prompt);
+        }
+        self.state.full(p, audio)?;
+        Ok(())
+    }
+
+    fn detected_language(&self) -> Option<String> {
+        if !self.model.multilingual {
+            return Some("en".into());
+        }
+        whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).map(str::to_owned)
+    }
+
+    fn segments(&self) -> Result<Vec<Segment>, SttError> {
+        let mut out = Vec::new();
+        for seg in self.state.as_iter() {
+            let text = match seg.to_str_lossy() {
+                Ok(t) => t.trim().to_string(),
+                Err(e) => {
+                    warn!(error = %e, "unreadable segment text");
+                    continue;
+                }
+            };
+            out.push(Segment {
+                start_ms: seg.start_timestamp().max(0) as u64 * 10,
+                end_ms: seg.end_timestamp().max(0) as u64 * 10,
+                text,
+                no_speech_prob: seg.no_speech_probability(),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Options for [`FlowHost::ask`], from the script's `ask(prompt, #{...})` map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AskOptions {
     /// How long to wait for the caller to start speaking.
     pub timeout_ms: u64,

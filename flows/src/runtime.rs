@@ -354,6 +354,14 @@ fn register_host_functions<H: FlowHost + 'static>(engine: &mut Engine, shared: &
     });
     let sh = shared.clone();
     engine.register_fn("log", move |msg: Dynamic| sh.log(LogLevel::Info, &text_of(&msg)));
+    // Same reason as `get`: shadow the math package's log(number) so log(42) logs.
+    macro_rules! typed_log {
+        ($($t:ty),*) => {$(
+            let sh = shared.clone();
+            engine.register_fn("log", move |msg: $t| sh.log(LogLevel::Info, &msg.to_string()));
+        )*};
+    }
+    typed_log!(i64, f64, bool, rhai::ImmutableString);
     let sh = shared.clone();
     engine.register_fn("now", move || -> RResult<RMap> {
         let clock = sh.call(|h, _| Ok(h.now()))?;
@@ -392,6 +400,16 @@ fn register_host_functions<H: FlowHost + 'static>(engine: &mut Engine, shared: &
     engine.register_fn("get", move |k: &str| -> RResult<Dynamic> { sh.get(k, Dynamic::UNIT) });
     let sh = shared.clone();
     engine.register_fn("get", move |k: &str, default: Dynamic| -> RResult<Dynamic> { sh.get(k, default) });
+    // Exact-typed overloads: Rhai prefers an exact signature from a package over a Dynamic one
+    // in the global namespace, so without these `get("min_budget", 0)` would hit the string
+    // package's `get(string, index)` and return a character.
+    macro_rules! typed_get {
+        ($($t:ty),*) => {$(
+            let sh = shared.clone();
+            engine.register_fn("get", move |k: &str, default: $t| -> RResult<Dynamic> { sh.get(k, Dynamic::from(default)) });
+        )*};
+    }
+    typed_get!(i64, f64, bool, rhai::ImmutableString, rhai::Array, RMap, char);
 }
 
 fn runtime_error(msg: String) -> Box<EvalAltResult> {

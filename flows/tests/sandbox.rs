@@ -186,3 +186,26 @@ impl vaarta_flows::FlowHost for NoopHost {
     fn opt_out(&mut self) -> vaarta_flows::HostResult<()> { Ok(()) }
     fn notify(&mut self, _: &str, _: &serde_json::Map<String, serde_json::Value>) -> vaarta_flows::HostResult<()> { Ok(()) }
 }
+
+#[test]
+fn errors_inside_modules_name_the_module_and_its_line() {
+    let modules = FlowModules::from([(
+        "calc".to_string(),
+        "fn ratio(a, b) {\n    let x = a;\n    x / b\n}\nfn spin() { loop { } }".to_string(),
+    )]);
+    let r = simulate("import \"calc\" as c;\nsay(\"start\");\nc::ratio(1, 0);", &modules, &Conversation::default()).unwrap();
+    let e = r.error.unwrap();
+    assert_eq!(e.kind, FlowErrorKind::Runtime);
+    assert_eq!(e.module.as_deref(), Some("calc"));
+    assert_eq!(e.line, Some(3));
+    assert!(e.to_string().contains("module calc"), "{e}");
+
+    let program = FlowProgram::compile_with_limits(
+        "import \"calc\" as c;\nc::spin();",
+        &modules,
+        SandboxLimits { max_operations: 0, step_budget_ms: 50, ..SandboxLimits::default() },
+    )
+    .unwrap();
+    let r = program.simulate(&Conversation::default());
+    assert_eq!(r.error.unwrap().kind, FlowErrorKind::StepTimeout);
+}

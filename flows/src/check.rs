@@ -173,8 +173,8 @@ impl Checker<'_> {
                     self.diag(call.pos, format!("unknown module alias '{ns}' in call to {ns}::{}", call.name), module);
                     continue;
                 };
-                if let Some(Some(exports)) = self.exports.get(m) {
-                    if !exports.contains(&(call.name.clone(), call.arity)) {
+                if let Some(Some(exports)) = self.exports.get(m)
+                    && !exports.contains(&(call.name.clone(), call.arity)) {
                         let msg = if exports.iter().any(|(n, _)| *n == call.name) {
                             format!("{ns}::{} is not defined with {} argument(s)", call.name, call.arity)
                         } else {
@@ -182,7 +182,6 @@ impl Checker<'_> {
                         };
                         self.diag(call.pos, msg, module);
                     }
-                }
                 continue;
             }
             if HOST_FUNCTIONS.contains(&call.name.as_str()) {

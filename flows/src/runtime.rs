@@ -149,7 +149,7 @@ impl FlowProgram {
         let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let result = match outcome {
             Ok(()) => Ok(st.end.take().unwrap_or(FlowOutcome::Completed)),
-            Err(err) => finish(err, &mut st, &self.limits),
+            Err(err) => finish(*err, &mut st, &self.limits),
         };
         if let Err(e) = &result {
             tracing::warn!(call_id = %ctx.call_id, site_id = %ctx.site_id, error = %e, "flow failed");
@@ -428,11 +428,10 @@ impl<H: FlowHost> Shared<H> {
     /// `get(k)`: call variables first, then lead fields; `get("lead")` is the whole lead.
     fn get(&self, k: &str, default: Dynamic) -> RResult<Dynamic> {
         let st = self.lock();
-        if let Some(v) = st.vars.get(k).or_else(|| st.lead.get(k)) {
-            if !v.is_null() {
+        if let Some(v) = st.vars.get(k).or_else(|| st.lead.get(k))
+            && !v.is_null() {
                 return to_dyn(v);
             }
-        }
         if k == "lead" {
             return to_dyn(&st.lead);
         }
@@ -442,9 +441,9 @@ impl<H: FlowHost> Shared<H> {
 
 /// Map a Rhai error to the run's end: clean outcomes for exit/transfer/hangup, typed errors
 /// (with the innermost location and module) for everything else.
-fn finish<H>(err: Box<EvalAltResult>, st: &mut RunState<H>, limits: &SandboxLimits) -> Result<FlowOutcome, FlowError> {
+fn finish<H>(err: EvalAltResult, st: &mut RunState<H>, limits: &SandboxLimits) -> Result<FlowOutcome, FlowError> {
     let mut module: Option<String> = None;
-    let mut e = *err;
+    let mut e = err;
     loop {
         match e {
             EvalAltResult::ErrorInFunctionCall(_, src, inner, _) => {

@@ -272,12 +272,11 @@ impl FlowHost for SimHost {
         Ok(passages)
     }
     fn tool(&mut self, name: &str, args: &Map<String, Value>) -> HostResult<ToolResponse> {
-        if let Some(cfg) = &self.connectors {
-            if let Err(e) = cfg.prepare(name, args) {
+        if let Some(cfg) = &self.connectors
+            && let Err(e) = cfg.prepare(name, args) {
                 let kind = if e.is_denied() { HostErrorKind::Denied } else { HostErrorKind::Failed };
                 return Err(HostError::new(kind, e.to_string()));
             }
-        }
         let response = match self.tools.get_mut(name) {
             Some(q) if q.len() > 1 => q.pop_front().unwrap_or_default(),
             Some(q) if q.len() == 1 => q[0].clone(),

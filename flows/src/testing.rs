@@ -134,11 +134,10 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
         (None, true) => f.push(format!("expected the flow to fail, but it ended with {:?}", sim.outcome)),
         _ => {}
     }
-    if let (Some(kind), Some(err)) = (e.error_kind, &sim.error) {
-        if err.kind != kind {
+    if let (Some(kind), Some(err)) = (e.error_kind, &sim.error)
+        && err.kind != kind {
             f.push(format!("expected error kind {kind:?}, got {:?} ({})", err.kind, err.message));
         }
-    }
     if let Some(want) = e.outcome.filter(|o| *o != ExpectedOutcome::Error) {
         let got = sim.outcome.as_ref().map(|o| match o {
             FlowOutcome::Transferred { .. } => ExpectedOutcome::Transferred,
@@ -233,11 +232,10 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
             got => f.push(format!("var '{k}': expected {want}, got {}", got.cloned().unwrap_or(Value::Null))),
         }
     }
-    if let Some(lang) = &e.language {
-        if &sim.language != lang {
+    if let Some(lang) = &e.language
+        && &sim.language != lang {
             f.push(format!("expected language '{lang}', got '{}'", sim.language));
         }
-    }
     f
 }
 

@@ -146,3 +146,58 @@ fn get_with_defaults_of_any_type_and_log_of_numbers() {
     assert_eq!(r.bot_lines().collect::<Vec<_>>(), vec!["i64 0 f64 true 1 7"]);
     assert!(r.actions.iter().any(|a| matches!(a, vaarta_flows::simulate::Action::Log { message } if message == "42")));
 }
+
+#[test]
+fn simulation_output_is_stable_and_round_trips_through_json() {
+    let conv: Conversation = serde_json::from_value(json!({
+        "caller": ["haan ji", {"digits": "778899"}, {"silence": true}, {"text": "yes please", "language": "en"}, {"hangup": true}],
+        "caller_number": "+919800000001",
+        "direction": "outbound",
+        "language": "hi",
+        "lead": {"name": "Rahul", "product": "Skyline Residency"},
+        "vars": {"min_budget": 5000000, "transfer_rules": {"vip_numbers": ["9811122233"]}},
+        "now": "2026-01-05T11:00",
+        "utc_offset_minutes": 330,
+        "tools": {"order_status": [{"ok": true, "status": 200, "data": {"status": "shipped"}}]},
+        "brain": ["7 din mein return ho jayega"],
+        "kb": [[{"text": "1 saal warranty", "source": "faq", "score": 0.9}]],
+        "connectors": null
+    }))
+    .unwrap();
+    let src = r#"
+        loop {
+            let r = ask("Boliye");
+            if r.language == "en" { set_language("en"); }
+            say(brain(r.text));
+            tool("order_status", #{ id: r.digits });
+        }
+    "#;
+    let a = serde_json::to_string(&simulate(src, &FlowModules::new(), &conv).unwrap()).unwrap();
+    let b = serde_json::to_string(&simulate(src, &FlowModules::new(), &conv).unwrap()).unwrap();
+    assert_eq!(a, b);
+    let back: vaarta_flows::SimulationResult = serde_json::from_str(&a).unwrap();
+    assert_eq!(back.outcome, Some(FlowOutcome::CallerHungUp));
+    assert_eq!(back.language, "en");
+    assert_eq!(back.unused_caller_turns, 0);
+    // Silence is not a caller line; the hang-up ends the run.
+    assert_eq!(back.transcript.iter().filter(|l| l.speaker == vaarta_flows::simulate::Speaker::Caller).count(), 3);
+}
+
+#[test]
+fn compiled_flows_can_be_shared_across_call_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<vaarta_flows::FlowProgram>();
+    assert_send_sync::<vaarta_flows::CancelToken>();
+    let program = std::sync::Arc::new(vaarta_flows::FlowProgram::compile("say(get(\"n\")); hangup(\"x\");", &FlowModules::new()).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let p = program.clone();
+            std::thread::spawn(move || {
+                let conv: Conversation = serde_json::from_value(json!({"vars": {"n": format!("call {i}")}})).unwrap();
+                p.simulate(&conv).transcript[0].text.clone()
+            })
+        })
+        .collect();
+    let got: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec!["call 0", "call 1", "call 2", "call 3"]);
+}

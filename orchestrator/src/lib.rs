@@ -1,1 +1,2 @@
 //! vaarta-orchestrator
+pub mod tools;

@@ -149,6 +149,7 @@ pub fn decode_bytes(bytes: Vec<u8>, config: &DecodeConfig) -> Result<DecodedAudi
         return Err(DecodeError::TextNotAudio { start });
     }
     let what = other_format(&bytes);
+    let magic = audio_magic(&bytes);
     let raw = match catch_unwind(AssertUnwindSafe(|| demux_and_decode(bytes, config))) {
         Ok(r) => r,
         Err(panic) => {
@@ -164,9 +165,27 @@ pub fn decode_bytes(bytes: Vec<u8>, config: &DecodeConfig) -> Result<DecodedAudi
             });
         }
     };
-    let raw = raw.map_err(|e| match e {
-        DecodeError::UnknownFormat { .. } => DecodeError::UnknownFormat { what },
-        other => other,
+    let raw = raw.map_err(|e| match (e, magic) {
+        // The header says audio but the demuxer ran out of data before finding its stream
+        // (e.g. an M4A whose index sits at the end, cut off).
+        (DecodeError::UnknownFormat { what: eof }, Some(container)) if eof == EOF_MARK => {
+            DecodeError::Truncated {
+                container: container.into(),
+                decoded_ms: 0,
+                expected: " (its header is there, its audio stream is cut off)".into(),
+            }
+        }
+        (DecodeError::UnknownFormat { .. }, Some(container)) => DecodeError::Corrupt {
+            container: container.into(),
+            detail: if container == "isomp4" {
+                "its index (moov box) is missing or unreadable; the file is probably truncated"
+            } else {
+                "the header is valid but the stream cannot be read"
+            }
+            .into(),
+        },
+        (DecodeError::UnknownFormat { .. }, None) => DecodeError::UnknownFormat { what },
+        (other, _) => other,
     })?;
     let mut channels = Vec::with_capacity(raw.channels.len());
     for ch in &raw.channels {
@@ -216,6 +235,27 @@ fn text_start(bytes: &[u8]) -> Option<String> {
     Some(start)
 }
 
+/// Marks a probe that ran out of bytes (internal; replaced before returning).
+const EOF_MARK: &str = "\0eof";
+
+/// The container an audio file's first bytes announce, to tell "truncated" from "not audio".
+fn audio_magic(bytes: &[u8]) -> Option<&'static str> {
+    let at = |off: usize, m: &[u8]| bytes.get(off..off + m.len()) == Some(m);
+    if at(0, b"RIFF") && at(8, b"WAVE") {
+        Some("wave")
+    } else if at(0, b"OggS") {
+        Some("ogg")
+    } else if at(0, b"fLaC") {
+        Some("flac")
+    } else if at(4, b"ftyp") {
+        Some("isomp4")
+    } else if at(0, b"ID3") {
+        Some("mp3")
+    } else {
+        None
+    }
+}
+
 /// Names a few common non-audio files for a clearer "unrecognised format" message.
 fn other_format(bytes: &[u8]) -> String {
     const MAGIC: &[(&[u8], &str)] = &[
@@ -248,7 +288,7 @@ fn demux_and_decode(bytes: Vec<u8>, config: &DecodeConfig) -> Result<Raw, Decode
         .map_err(|e| match e {
             SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 DecodeError::UnknownFormat {
-                    what: String::new(),
+                    what: EOF_MARK.into(),
                 }
             }
             SymError::Unsupported(_) => DecodeError::UnknownFormat {

@@ -79,7 +79,7 @@ impl Default for FileTranscribeConfig {
             channel_mapping: ChannelMapping::default(),
             merge_gap_ms: 600,
             max_chunk_ms: 25_000,
-            chunk_pad_ms: 150,
+            chunk_pad_ms: 300,
             turn_pause_ms: 1_000,
             language: None,
             initial_prompt: None,
@@ -131,6 +131,10 @@ pub struct ChunkPlan {
     /// Audio to transcribe (speech plus padding), ms from the start of the file.
     pub start_ms: u64,
     pub end_ms: u64,
+    /// The speech inside it as the VAD found it; Whisper's segment times (coarse at the
+    /// edges of a chunk) are clamped into it.
+    pub speech_start_ms: u64,
+    pub speech_end_ms: u64,
 }
 
 /// What to transcribe, decided before any STT runs; persist it with the job.
@@ -254,6 +258,8 @@ pub fn plan(
                     speaker: who.clone(),
                     start_ms,
                     end_ms,
+                    speech_start_ms: piece.start_ms,
+                    speech_end_ms: piece.end_ms.min(duration_ms),
                 });
             }
         }
@@ -395,8 +401,10 @@ pub fn transcribe_chunk(
         .iter()
         .filter(|s| !s.text.trim().is_empty())
         .map(|s| FileSegment {
-            start_ms: (chunk.start_ms + s.start_ms).min(chunk.end_ms),
-            end_ms: (chunk.start_ms + s.end_ms.max(s.start_ms)).min(chunk.end_ms),
+            start_ms: (chunk.start_ms + s.start_ms)
+                .clamp(chunk.speech_start_ms, chunk.speech_end_ms),
+            end_ms: (chunk.start_ms + s.end_ms.max(s.start_ms))
+                .clamp(chunk.speech_start_ms, chunk.speech_end_ms),
             speaker: chunk.speaker.clone(),
             channel: chunk.channel,
             text: s.text.trim().to_string(),

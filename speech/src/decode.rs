@@ -74,9 +74,7 @@ pub enum DecodeError {
     Empty,
     #[error("the file is text, not audio (it begins {start:?})")]
     TextNotAudio { start: String },
-    #[error(
-        "unrecognised file format{what}: expected WAV, MP3, OGG/Vorbis, FLAC or M4A/AAC audio"
-    )]
+    #[error("unrecognised file format{what}: expected WAV, MP3, OGG/Vorbis, FLAC or M4A/AAC audio")]
     UnknownFormat { what: String },
     #[error("the {container} file has no audio track")]
     NoAudioTrack { container: String },
@@ -191,7 +189,11 @@ pub fn decode_bytes(bytes: Vec<u8>, config: &DecodeConfig) -> Result<DecodedAudi
     for ch in &raw.channels {
         let mut out = resample(ch, raw.rate, TARGET_RATE)?;
         for v in &mut out {
-            *v = if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 };
+            *v = if v.is_finite() {
+                v.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
         }
         channels.push(out);
     }
@@ -512,7 +514,10 @@ mod tests {
     #[test]
     fn text_and_empty_are_named() {
         let cfg = DecodeConfig::default();
-        assert!(matches!(decode_bytes(vec![], &cfg), Err(DecodeError::Empty)));
+        assert!(matches!(
+            decode_bytes(vec![], &cfg),
+            Err(DecodeError::Empty)
+        ));
         let e = decode_bytes(b"ID,name\n1,Asha\n".to_vec(), &cfg).unwrap_err();
         assert_eq!(e.code(), "text_not_audio", "{e}");
         assert!(e.to_string().contains("text"), "{e}");

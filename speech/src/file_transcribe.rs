@@ -15,13 +15,15 @@
 //! `speaker_1`, `speaker_2`, `speaker_1`... A heuristic: two people who answer each other
 //! quickly, or one person pausing long, are mislabelled; diarisation would replace it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::decode::{DecodeConfig, DecodeError, DecodedAudio, TARGET_RATE};
 use crate::onnx::OnnxRuntimeConfig;
-use crate::stt::{SttError, TranscribeOptions, Transcriber};
+use crate::pool::PoolError;
+use crate::stt::{SttError, SttPool, TranscribeOptions, Transcriber};
 use crate::vad::{VadConfig, VadError, VadEvent, VadStream};
 
 /// Which party each stereo channel carries.
@@ -97,6 +99,9 @@ pub enum FileTranscribeError {
     Vad(#[from] VadError),
     #[error("speech recognition failed: {0}")]
     Stt(#[from] SttError),
+    /// The STT pool turned the chunk away (over its budget) or is shut down: retry later.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
     #[error("saved chunk {index} does not belong to this plan (plan changed since it was saved)")]
     PlanMismatch { index: usize },
     #[error("chunk {index} is outside the audio (channel {channel}, {start_ms}..{end_ms} ms)")]
@@ -240,7 +245,10 @@ pub fn plan(
             turn_labels(&spans, config.turn_pause_ms)
         };
         for (who, span) in &labelled {
-            match speech.iter_mut().find(|s: &&mut SpeakerSpeech| &s.speaker == who) {
+            match speech
+                .iter_mut()
+                .find(|s: &&mut SpeakerSpeech| &s.speaker == who)
+            {
                 Some(s) => s.spans.push(*span),
                 None => speech.push(SpeakerSpeech {
                     speaker: who.clone(),
@@ -423,6 +431,28 @@ pub fn transcribe_chunk(
     })
 }
 
+/// Average chunk length the pool's cost estimate is scaled by.
+const TYPICAL_CHUNK_MS: f64 = 8_000.0;
+
+/// [`transcribe_chunk`] on an STT pool worker (the audit job's path). `budget` is how long
+/// the chunk may wait in the queue: background jobs pass a generous one so live calls,
+/// which use the pool's own small budget, are turned away first.
+pub async fn transcribe_chunk_pooled(
+    pool: &SttPool,
+    audio: Arc<DecodedAudio>,
+    chunk: ChunkPlan,
+    config: Arc<FileTranscribeConfig>,
+    budget: Duration,
+) -> Result<ChunkResult, FileTranscribeError> {
+    let weight = (chunk.end_ms.saturating_sub(chunk.start_ms) as f64 / TYPICAL_CHUNK_MS).max(0.1);
+    let (result, _stats) = pool
+        .run_weighted(weight, budget, move |t: &mut Transcriber| {
+            transcribe_chunk(&audio, &chunk, t, &config)
+        })
+        .await?;
+    result
+}
+
 /// Transcribes every chunk of `plan` not in `already_done`, in order. `progress(done,
 /// total)` is called after each chunk (and once at the start with the resumed count);
 /// `on_chunk` receives each new result as soon as it exists, to persist it.
@@ -499,7 +529,11 @@ pub fn assemble(plan: &TranscriptionPlan, results: &[ChunkResult]) -> FileTransc
         })
         .collect();
     talk_time.sort_by(|a, b| a.speaker.cmp(&b.speaker));
-    let all: Vec<Span> = plan.speech.iter().flat_map(|s| s.spans.iter().copied()).collect();
+    let all: Vec<Span> = plan
+        .speech
+        .iter()
+        .flat_map(|s| s.spans.iter().copied())
+        .collect();
     let speech_ms: u64 = union(&all).iter().map(|s| s.len()).sum();
     let per_speaker: u64 = talk_time.iter().map(|t| t.talk_time_ms).sum();
     FileTranscript {
@@ -557,7 +591,12 @@ mod tests {
 
     #[test]
     fn mono_turns_alternate_on_long_pauses() {
-        let spans = [span(0, 1000), span(1300, 2000), span(3500, 4000), span(5200, 6000)];
+        let spans = [
+            span(0, 1000),
+            span(1300, 2000),
+            span(3500, 4000),
+            span(5200, 6000),
+        ];
         let l: Vec<String> = turn_labels(&spans, 1000).into_iter().map(|x| x.0).collect();
         assert_eq!(l, ["speaker_1", "speaker_1", "speaker_2", "speaker_1"]);
     }

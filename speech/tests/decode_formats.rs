@@ -12,7 +12,13 @@ const TEXT: &str = "Thank you for calling. Your order will arrive on Monday.";
 
 fn rms_diff(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    (a[..n].iter().zip(&b[..n]).map(|(x, y)| (x - y).powi(2)).sum::<f32>() / n as f32).sqrt()
+    (a[..n]
+        .iter()
+        .zip(&b[..n])
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f32>()
+        / n as f32)
+        .sqrt()
 }
 
 fn rms(a: &[f32]) -> f32 {
@@ -24,10 +30,13 @@ fn every_format_decodes_to_16k_with_the_right_length() {
     let dir = scratch("formats");
     let src = speech_wav(&dir, "src", TEXT, 0.5, 0.5);
     let truth_s = sox_seconds(&src);
-    let reference = decode_file(&encode(&src, &dir, "pcm16-16k.wav"), &DecodeConfig::default())
-        .unwrap()
-        .channels
-        .remove(0);
+    let reference = decode_file(
+        &encode(&src, &dir, "pcm16-16k.wav"),
+        &DecodeConfig::default(),
+    )
+    .unwrap()
+    .channels
+    .remove(0);
     for name in FORMATS {
         let path = encode(&src, &dir, name);
         let a = decode_file(&path, &DecodeConfig::default())
@@ -43,12 +52,17 @@ fn every_format_decodes_to_16k_with_the_right_length() {
         assert!(d.abs() < 0.12, "{name}: {:?} vs {truth_s} s", a.duration);
         let ch = &a.channels[0];
         assert!(rms(ch) > 0.02, "{name}: decoded audio is nearly silent");
-        let lossless = name.ends_with(".flac") || name.starts_with("pcm") || name.starts_with("float");
+        let lossless =
+            name.ends_with(".flac") || name.starts_with("pcm") || name.starts_with("float");
         if lossless {
             let e = rms_diff(ch, &reference);
             // sox and rubato resample differently; the waveform must still match closely
             // (a wrong channel, offset or sample format would differ by about the signal's rms).
-            assert!(e < 0.15 * rms(&reference), "{name}: differs from source by rms {e} (signal rms {})", rms(&reference));
+            assert!(
+                e < 0.15 * rms(&reference),
+                "{name}: differs from source by rms {e} (signal rms {})",
+                rms(&reference)
+            );
         }
     }
 }
@@ -82,21 +96,31 @@ fn stereo_channels_stay_apart() {
     let right = speech_wav(&dir, "right", "Hello.", 2.0, 0.2);
     let st = stereo(&dir, "st.wav", &left, &right, 44_100);
     for name in ["st.flac", "st.mp3", "st.m4a", "st.ogg"] {
-        let path = encode(&st, &dir, match name {
-            "st.flac" => "speech.flac",
-            "st.mp3" => "speech.mp3",
-            "st.m4a" => "speech.m4a",
-            _ => "speech.ogg",
-        });
+        let path = encode(
+            &st,
+            &dir,
+            match name {
+                "st.flac" => "speech.flac",
+                "st.mp3" => "speech.mp3",
+                "st.m4a" => "speech.m4a",
+                _ => "speech.ogg",
+            },
+        );
         let a = decode_file(&path, &DecodeConfig::default()).unwrap();
         assert_eq!(a.channels.len(), 2, "{name}");
         assert_eq!(a.channels[0].len(), a.channels[1].len());
         // left speaks first, right later: compare energy in the first and last second
         let sec = 16_000;
         let (l, r) = (&a.channels[0], &a.channels[1]);
-        assert!(rms(&l[..sec]) > 5.0 * rms(&r[..sec]), "{name}: left should lead");
+        assert!(
+            rms(&l[..sec]) > 5.0 * rms(&r[..sec]),
+            "{name}: left should lead"
+        );
         let n = l.len();
-        assert!(rms(&r[n - sec..]) > 5.0 * rms(&l[n - sec..]), "{name}: right should trail");
+        assert!(
+            rms(&r[n - sec..]) > 5.0 * rms(&l[n - sec..]),
+            "{name}: right should trail"
+        );
     }
 }
 
@@ -105,19 +129,37 @@ fn more_than_two_channels_is_refused() {
     let dir = scratch("multi");
     let src = speech_wav(&dir, "src", "One.", 0.1, 0.1);
     let quad = dir.join("quad.wav");
-    run("sox", &[src.to_str().unwrap(), "-c", "4", quad.to_str().unwrap()]);
+    run(
+        "sox",
+        &[src.to_str().unwrap(), "-c", "4", quad.to_str().unwrap()],
+    );
     let e = decode_file(&quad, &DecodeConfig::default()).unwrap_err();
-    assert!(matches!(e, DecodeError::TooManyChannels { channels: 4, .. }), "{e}");
+    assert!(
+        matches!(e, DecodeError::TooManyChannels { channels: 4, .. }),
+        "{e}"
+    );
 }
 
 #[test]
 fn too_long_is_refused() {
     let dir = scratch("long");
     let src = speech_wav(&dir, "src", TEXT, 0.5, 2.0);
-    let cfg = DecodeConfig { max_duration_s: 2, ..Default::default() };
-    for name in ["pcm16-16k.wav", "speech.mp3", "speech.ogg", "speech.flac", "speech.m4a"] {
+    let cfg = DecodeConfig {
+        max_duration_s: 2,
+        ..Default::default()
+    };
+    for name in [
+        "pcm16-16k.wav",
+        "speech.mp3",
+        "speech.ogg",
+        "speech.flac",
+        "speech.m4a",
+    ] {
         let e = decode_file(&encode(&src, &dir, name), &cfg).unwrap_err();
-        assert!(matches!(e, DecodeError::TooLong { max_s: 2, .. }), "{name}: {e}");
+        assert!(
+            matches!(e, DecodeError::TooLong { max_s: 2, .. }),
+            "{name}: {e}"
+        );
     }
 }
 
@@ -141,7 +183,10 @@ fn truncated_files_give_a_named_error_and_never_panic() {
                 // Streams without a declared length (OGG, MP3 frames) may end cleanly at a
                 // frame boundary; then the audio must simply be shorter than the original.
                 Ok(a) => {
-                    eprintln!("{name} cut at {frac}: decoded {:?} ({})", a.duration, a.source_format);
+                    eprintln!(
+                        "{name} cut at {frac}: decoded {:?} ({})",
+                        a.duration, a.source_format
+                    );
                     assert!(
                         name.ends_with(".ogg") || name.ends_with(".mp3"),
                         "{name} cut at {frac} decoded without an error"
@@ -174,7 +219,10 @@ fn random_bytes_never_panic() {
             errors += 1;
         }
     }
-    assert!(errors > 150, "random bytes decoded as audio too often ({errors} errors of 199)");
+    assert!(
+        errors > 150,
+        "random bytes decoded as audio too often ({errors} errors of 199)"
+    );
 }
 
 #[test]

@@ -14,8 +14,10 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// Runs a tool; panics naming the tool and the setup script when it is missing or fails.
+/// sox runs without dither (`-D`) so every fixture is identical from run to run.
 pub fn run(tool: &str, args: &[&str]) {
-    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+    let global: &[&str] = if tool == "sox" { &["-D"] } else { &[] };
+    let out = Command::new(tool).args(global).args(args).output().unwrap_or_else(|e| {
         panic!("{tool} is not runnable ({e}): run scripts/setup --test (scripts/setup-test.d/45-audio-tools.sh)")
     });
     assert!(
@@ -34,10 +36,19 @@ fn s(p: &Path) -> &str {
 pub fn speech_wav(dir: &Path, name: &str, text: &str, lead_s: f32, trail_s: f32) -> PathBuf {
     let raw = dir.join(format!("{name}-raw.wav"));
     let out = dir.join(format!("{name}.wav"));
-    run("espeak-ng", &["-v", "en-us", "-s", "150", "-w", s(&raw), text]);
+    run(
+        "espeak-ng",
+        &["-v", "en-us", "-s", "150", "-w", s(&raw), text],
+    );
     run(
         "sox",
-        &[s(&raw), s(&out), "pad", &lead_s.to_string(), &trail_s.to_string()],
+        &[
+            s(&raw),
+            s(&out),
+            "pad",
+            &lead_s.to_string(),
+            &trail_s.to_string(),
+        ],
     );
     out
 }
@@ -63,16 +74,31 @@ pub fn encode(src: &Path, dir: &Path, name: &str) -> PathBuf {
     match name {
         "pcm16-16k.wav" => run("sox", &[i, "-r", "16000", "-b", "16", o]),
         "pcm24-44k.wav" => run("sox", &[i, "-r", "44100", "-b", "24", o]),
-        "pcm32-48k.wav" => run("sox", &[i, "-r", "48000", "-b", "32", "-e", "signed-integer", o]),
+        "pcm32-48k.wav" => run(
+            "sox",
+            &[i, "-r", "48000", "-b", "32", "-e", "signed-integer", o],
+        ),
         "float-22k.wav" => run("sox", &[i, "-b", "32", "-e", "floating-point", o]),
         "ulaw-8k.wav" => run("sox", &[i, "-r", "8000", "-e", "u-law", "-b", "8", o]),
         "alaw-8k.wav" => run("sox", &[i, "-r", "8000", "-e", "a-law", "-b", "8", o]),
         "speech.flac" => run("sox", &[i, "-r", "16000", o]),
         "speech.ogg" => run("sox", &[i, "-r", "44100", "-C", "3", o]),
-        "speech.mp3" => run("lame", &["--quiet", "-b", "64", i, o]),
+        "speech.mp3" => run("lame", &["--quiet", "-b", "96", i, o]),
         "speech.m4a" => run(
             "ffmpeg",
-            &["-nostdin", "-loglevel", "error", "-y", "-i", i, "-c:a", "aac", "-b:a", "64k", o],
+            &[
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                i,
+                "-c:a",
+                "aac",
+                "-b:a",
+                "64k",
+                o,
+            ],
         ),
         other => panic!("unknown test format {other}"),
     }
@@ -94,7 +120,16 @@ pub fn stereo(dir: &Path, name: &str, left: &Path, right: &Path, rate: u32) -> P
     let out = dir.join(name);
     run(
         "sox",
-        &["-M", s(left), s(right), "-r", &rate.to_string(), "-b", "16", s(&out)],
+        &[
+            "-M",
+            s(left),
+            s(right),
+            "-r",
+            &rate.to_string(),
+            "-b",
+            "16",
+            s(&out),
+        ],
     );
     out
 }

@@ -507,7 +507,7 @@ pub fn assemble(plan: &TranscriptionPlan, results: &[ChunkResult]) -> FileTransc
             }
         }
     }
-    lang_ms.sort_by(|a, b| b.1.cmp(&a.1));
+    lang_ms.sort_by_key(|l| std::cmp::Reverse(l.1));
     let many = plan.speech.len() > 1;
     let text = segments
         .iter()

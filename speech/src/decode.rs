@@ -237,6 +237,33 @@ fn text_start(bytes: &[u8]) -> Option<String> {
     Some(start)
 }
 
+/// A readable name for codecs a recording may use that are not decoded here.
+fn codec_name(id: symphonia::core::codecs::audio::AudioCodecId) -> String {
+    use symphonia::core::codecs::audio::well_known::*;
+    let known = [
+        (CODEC_ID_ADPCM_G722, "G.722"),
+        (CODEC_ID_ADPCM_G726, "G.726 ADPCM"),
+        (CODEC_ID_ADPCM_G726LE, "G.726 ADPCM"),
+        (CODEC_ID_ADPCM_MS, "Microsoft ADPCM"),
+        (CODEC_ID_ADPCM_IMA_WAV, "IMA ADPCM"),
+        (CODEC_ID_ADPCM_IMA_QT, "IMA ADPCM"),
+        (CODEC_ID_OPUS, "Opus"),
+        (CODEC_ID_SPEEX, "Speex"),
+        (CODEC_ID_MP1, "MPEG layer I"),
+        (CODEC_ID_MP2, "MPEG layer II"),
+        (CODEC_ID_AC3, "AC-3"),
+        (CODEC_ID_EAC3, "E-AC-3"),
+        (CODEC_ID_WMA, "WMA"),
+        (CODEC_ID_ALAC, "ALAC"),
+        (CODEC_ID_WAVPACK, "WavPack"),
+    ];
+    known
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map(|(_, n)| (*n).to_string())
+        .unwrap_or_else(|| format!("with id {id}"))
+}
+
 /// Marks a probe that ran out of bytes (internal; replaced before returning).
 const EOF_MARK: &str = "\0eof";
 
@@ -322,7 +349,7 @@ fn demux_and_decode(bytes: Vec<u8>, config: &DecodeConfig) -> Result<Raw, Decode
         .map_err(|e| match e {
             SymError::Unsupported(_) => DecodeError::UnsupportedCodec {
                 container: container.clone(),
-                codec: params.codec.to_string(),
+                codec: codec_name(params.codec),
             },
             other => DecodeError::Corrupt {
                 container: container.clone(),

@@ -231,3 +231,28 @@ fn empty_file_is_named() {
     assert_eq!(e.code(), "empty_file");
     assert!(e.to_string().contains("empty"));
 }
+
+#[test]
+fn unsupported_codec_in_a_known_container_is_named() {
+    let dir = scratch("codec");
+    let src = speech_wav(&dir, "src", "Hello.", 0.1, 0.1);
+    let adpcm = dir.join("adpcm.wav");
+    run(
+        "sox",
+        &[
+            src.to_str().unwrap(),
+            "-r",
+            "8000",
+            "-e",
+            "ima-adpcm",
+            adpcm.to_str().unwrap(),
+        ],
+    );
+    let e = decode_file(&adpcm, &DecodeConfig::default()).unwrap_err();
+    eprintln!("{e}");
+    assert_eq!(e.code(), "unsupported_codec", "{e}");
+    assert!(
+        e.to_string().contains("unsupported audio codec IMA ADPCM"),
+        "{e}"
+    );
+}

@@ -437,3 +437,50 @@ fn overlapping_channels_count_as_overtalk() {
         tr.duration_ms - (a1.max(c1) - a0.min(c0)),
     );
 }
+
+#[test]
+fn long_speech_is_cut_into_chunks_under_the_cap() {
+    // ~35 s of speech with only sentence pauses: merged, then cut below max_chunk_ms.
+    let text = "Thank you for calling the support line. Your order was shipped on Monday \
+        and it will arrive at your address in three days. If you want to change the delivery \
+        time, please visit our website or reply to the message we sent you. The invoice for \
+        this order has been sent to your email address. You can pay by card, by bank \
+        transfer or in cash when the parcel arrives. Our team is available every day from \
+        nine in the morning to nine in the evening. Thank you for your patience and have a \
+        very nice day.";
+    let dir = scratch("ft-long");
+    let src = speech_wav(&dir, "long", text, 0.5, 0.5);
+    let audio = decode_file(&src, &DecodeConfig::default()).unwrap();
+    assert!(
+        audio.duration.as_secs() > 30,
+        "fixture too short: {:?}",
+        audio.duration
+    );
+    let cfg = FileTranscribeConfig {
+        max_chunk_ms: 12_000,
+        ..config()
+    };
+    let mut t = transcriber();
+    let (plan, tr) = run_all(&audio, &mut t, &cfg);
+    eprintln!(
+        "{} chunks: {:?}",
+        plan.chunks.len(),
+        plan.chunks
+            .iter()
+            .map(|c| (c.speech_start_ms, c.speech_end_ms))
+            .collect::<Vec<_>>()
+    );
+    assert!(plan.chunks.len() >= 3, "{plan:?}");
+    for c in &plan.chunks {
+        assert!(c.speech_end_ms - c.speech_start_ms <= 12_000, "{c:?}");
+    }
+    let acc = accuracy(text, &tr.text);
+    assert!(acc >= 0.9, "word accuracy {acc:.2}: {}", tr.text);
+    for w in tr.segments.windows(2) {
+        assert!(
+            w[0].start_ms <= w[1].start_ms && w[1].end_ms <= tr.duration_ms,
+            "{:?}",
+            w
+        );
+    }
+}

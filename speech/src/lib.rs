@@ -1,6 +1,8 @@
 //! Vaarta's speech engines: VAD (Silero via ort), STT (whisper.cpp via whisper-rs), TTS (Piper
 //! via ort + espeak-ng phonemes), text normalisation for speech, and bounded engine pools.
 //! A leaf crate: no database, no HTTP, no business rules.
+pub mod decode;
+pub mod file_transcribe;
 pub mod ggml;
 pub mod normalize;
 pub mod onnx;

@@ -28,9 +28,13 @@ fn assert_speakable(s: &str) {
     for bad in ["*", "#", "`", "[", "](", "http", "www.", "|", "₹"] {
         assert!(!s.contains(bad), "{bad:?} left in {s:?}");
     }
-    assert!(!s.chars().any(|c| c.is_ascii_digit()), "digits left in {s:?}");
     assert!(
-        !s.chars().any(|c| (c as u32) >= 0x1F000 || ('\u{2600}'..='\u{27BF}').contains(&c)),
+        !s.chars().any(|c| c.is_ascii_digit()),
+        "digits left in {s:?}"
+    );
+    assert!(
+        !s.chars()
+            .any(|c| (c as u32) >= 0x1F000 || ('\u{2600}'..='\u{27BF}').contains(&c)),
         "emoji left in {s:?}"
     );
 }
@@ -99,6 +103,21 @@ fn realistic_answers_become_short_spoken_sentences() {
             &FormatConfig::default(),
             "Use code S A V E one zero for about ten percent off. S A V E one zero.",
         ),
+        (
+            "Sure! 😊 Your refund of **Rs. 2,500** for order ORD-2024-1187 will be credited in \
+             5-7 working days.",
+            Lang::En,
+            &FormatConfig::default(),
+            "Sure! Your refund of two thousand five hundred rupees for order O R D two zero two \
+             four one one eight seven will be credited in five to seven working days.",
+        ),
+        (
+            "Aapka refund 3-5 din mein aa jayega. Total **₹1,250** hai.",
+            Lang::Hi,
+            &FormatConfig::default(),
+            "Aapka refund teen se paanch din mein aa jayega. Total ek hazaar do sau pachaas \
+             rupaye hai.",
+        ),
         ("🙏🙏 \n\n---\n", Lang::En, &FormatConfig::default(), ""),
     ];
     for (input, lang, cfg, want) in cases {
@@ -153,7 +172,10 @@ fn devanagari_answers_keep_their_script() {
         Lang::Hi,
     );
     assert!(got.starts_with("आपका ऑर्डर भेज दिया गया है। कुल"), "{got}");
-    assert!(!got.contains('₹') && !got.contains('✅') && !got.contains('*'), "{got}");
+    assert!(
+        !got.contains('₹') && !got.contains('✅') && !got.contains('*'),
+        "{got}"
+    );
     assert!(got.contains("रुपये"), "{got}");
 }
 
@@ -164,12 +186,17 @@ fn chat_keeps_markdown_with_light_cleanup() {
         Channel::Chat,
         Lang::En,
     );
-    assert_eq!(got, "**Hi!** 👋\n\n- one\n- two\n\nSee [link](https://x.in)");
+    assert_eq!(
+        got,
+        "**Hi!** 👋\n\n- one\n- two\n\nSee [link](https://x.in)"
+    );
 }
 
 #[test]
 fn streaming_gives_the_same_sentences_and_the_first_one_early() {
-    for text in [ORDER_STATUS, PLANS_HI] {
+    let refund = "Sure! 😊 Your refund of **Rs. 2,500** for order ORD-2024-1187 will be \
+                  credited in 5-7 working days. Visit [our site](https://x.in) e.g. for details.";
+    for text in [ORDER_STATUS, PLANS_HI, refund] {
         let whole = format_response(text, Channel::Call, Lang::En);
         for chunk_len in [1, 2, 3, 5, 8, 13] {
             let mut stream = CallTextStream::new(FormatConfig::default(), Lang::En);
@@ -196,7 +223,10 @@ fn streaming_gives_the_same_sentences_and_the_first_one_early() {
     // A sentence is released as soon as it is complete, before the line ends.
     let mut stream = CallTextStream::new(FormatConfig::default(), Lang::En);
     assert!(stream.push("Your refund of ₹250 is approved").is_empty());
-    assert!(stream.push(".").is_empty(), "a full stop needs the space after it");
+    assert!(
+        stream.push(".").is_empty(),
+        "a full stop needs the space after it"
+    );
     assert_eq!(
         stream.push(" It will reach"),
         vec!["Your refund of two hundred fifty rupees is approved.".to_string()]

@@ -41,7 +41,10 @@ fn stop_barge_in() -> TurnAction {
 /// right after its end of turn (final delivered as soon as it is asked for).
 fn caller_turn(tt: &mut TurnTaker, c: &Clock, start: u64, end: u64, text: &str) -> u64 {
     assert_eq!(tt.handle(c.at(start), E::VadSpeechStart), vec![]);
-    assert_eq!(tt.handle(c.at(start + 100), E::SttPartial(text.into())), vec![]);
+    assert_eq!(
+        tt.handle(c.at(start + 100), E::SttPartial(text.into())),
+        vec![]
+    );
     assert_eq!(tt.handle(c.at(end), E::VadSpeechEnd), vec![]);
     let due = tt.poll_timeout().expect("end-of-turn timer");
     assert_eq!(tt.handle_timeout(due), vec![A::FinalizeStt]);
@@ -84,7 +87,10 @@ fn an_early_final_waits_for_the_silence() {
     let mut tt = TurnTaker::new(TurnTakingConfig::default(), "en");
     tt.handle(c.at(0), E::VadSpeechStart);
     tt.handle(c.at(800), E::VadSpeechEnd);
-    assert_eq!(tt.handle(c.at(900), E::SttFinal("what is the price".into())), vec![]);
+    assert_eq!(
+        tt.handle(c.at(900), E::SttFinal("what is the price".into())),
+        vec![]
+    );
     assert_eq!(
         tt.handle_timeout(c.at(1200)),
         vec![A::EndOfTurn {
@@ -213,7 +219,11 @@ fn duck_mode_stops_as_soon_as_the_partial_has_real_words() {
             }
         ]
     );
-    assert_eq!(tt.handle_timeout(c.at(2300)), vec![], "the window closed with the stop");
+    assert_eq!(
+        tt.handle_timeout(c.at(2300)),
+        vec![],
+        "the window closed with the stop"
+    );
 }
 
 #[test]
@@ -238,10 +248,21 @@ fn pause_mode_resumes_when_a_short_sound_ends_inside_the_window() {
     let c = Clock::new();
     let mut tt = TurnTaker::new(cfg(BargeInMode::Pause), "en");
     tt.handle(c.at(0), E::PlaybackStarted(BotAudio::Answer));
-    assert_eq!(tt.handle(c.at(700), E::VadSpeechStart), vec![A::PausePlayback]);
-    assert_eq!(tt.handle(c.at(850), E::VadSpeechEnd), vec![A::ResumePlayback]);
+    assert_eq!(
+        tt.handle(c.at(700), E::VadSpeechStart),
+        vec![A::PausePlayback]
+    );
+    assert_eq!(
+        tt.handle(c.at(850), E::VadSpeechEnd),
+        vec![A::ResumePlayback]
+    );
     assert_eq!(tt.handle_timeout(c.at(1250)), vec![A::FinalizeStt]);
-    assert_eq!(tt.handle(c.at(1300), E::SttFinal("Hmm.".into())), vec![A::Backchannel { text: "Hmm.".into() }]);
+    assert_eq!(
+        tt.handle(c.at(1300), E::SttFinal("Hmm.".into())),
+        vec![A::Backchannel {
+            text: "Hmm.".into()
+        }]
+    );
 }
 
 #[test]
@@ -253,7 +274,10 @@ fn words_after_a_backchannel_still_barge_in_late() {
     tt.handle(c.at(1100), E::SttPartial("haan".into()));
     assert_eq!(tt.handle_timeout(c.at(1300)), vec![A::ResumePlayback]);
     assert_eq!(
-        tt.handle(c.at(1600), E::SttPartial("haan par delivery kab hogi".into())),
+        tt.handle(
+            c.at(1600),
+            E::SttPartial("haan par delivery kab hogi".into())
+        ),
         vec![
             stop_barge_in(),
             A::Interrupted {
@@ -306,7 +330,10 @@ fn a_backchannel_while_the_answer_is_owed_changes_nothing() {
     assert!(tt.answer_owed());
     // The holding schedule of the original turn still holds.
     assert_eq!(tt.poll_timeout(), Some(c.at(2900)));
-    assert_eq!(tt.handle_timeout(c.at(2900)), vec![A::PlayHolding { level: 0 }]);
+    assert_eq!(
+        tt.handle_timeout(c.at(2900)),
+        vec![A::PlayHolding { level: 0 }]
+    );
 }
 
 #[test]
@@ -318,22 +345,44 @@ fn holding_repeats_fills_dead_air_and_escalates() {
     // Holding level 0 at end of turn + 1500 ms, before the 2 s dead-air limit (from 1000).
     assert_eq!(tt.poll_timeout(), Some(c.at(2900)));
     assert_eq!(tt.handle_timeout(c.at(2899)), vec![]);
-    assert_eq!(tt.handle_timeout(c.at(2900)), vec![A::PlayHolding { level: 0 }]);
-    tt.handle(c.at(2900), E::PlaybackStarted(BotAudio::Holding { level: 0 }));
-    assert_eq!(tt.handle_timeout(c.at(4000)), vec![], "nothing over a playing message");
+    assert_eq!(
+        tt.handle_timeout(c.at(2900)),
+        vec![A::PlayHolding { level: 0 }]
+    );
+    tt.handle(
+        c.at(2900),
+        E::PlaybackStarted(BotAudio::Holding { level: 0 }),
+    );
+    assert_eq!(
+        tt.handle_timeout(c.at(4000)),
+        vec![],
+        "nothing over a playing message"
+    );
     tt.handle(c.at(4900), E::PlaybackFinished);
     // 2 s after the holding message: a filler (the next holding is due at 7900).
     assert_eq!(tt.poll_timeout(), Some(c.at(6900)));
     assert_eq!(tt.handle_timeout(c.at(6900)), vec![A::DeadAirFiller]);
     tt.handle(c.at(6900), E::PlaybackStarted(BotAudio::Filler));
     tt.handle(c.at(7400), E::PlaybackFinished);
-    assert_eq!(tt.handle_timeout(c.at(7900)), vec![A::PlayHolding { level: 1 }]);
-    tt.handle(c.at(7900), E::PlaybackStarted(BotAudio::Holding { level: 1 }));
+    assert_eq!(
+        tt.handle_timeout(c.at(7900)),
+        vec![A::PlayHolding { level: 1 }]
+    );
+    tt.handle(
+        c.at(7900),
+        E::PlaybackStarted(BotAudio::Holding { level: 1 }),
+    );
     tt.handle(c.at(9900), E::PlaybackFinished);
     assert_eq!(tt.handle_timeout(c.at(11900)), vec![A::DeadAirFiller]);
-    assert_eq!(tt.handle_timeout(c.at(12900)), vec![A::PlayHolding { level: 2 }]);
+    assert_eq!(
+        tt.handle_timeout(c.at(12900)),
+        vec![A::PlayHolding { level: 2 }]
+    );
     // Escalation at end of turn + 15 s, even while something plays; then silence.
-    tt.handle(c.at(12900), E::PlaybackStarted(BotAudio::Holding { level: 2 }));
+    tt.handle(
+        c.at(12900),
+        E::PlaybackStarted(BotAudio::Holding { level: 2 }),
+    );
     assert_eq!(tt.poll_timeout(), Some(c.at(16400)));
     assert_eq!(tt.handle_timeout(c.at(16400)), vec![A::Escalate]);
     tt.handle(c.at(16500), E::PlaybackFinished);
@@ -345,15 +394,24 @@ fn the_answer_does_not_wait_for_a_holding_message() {
     let c = Clock::new();
     let mut tt = TurnTaker::new(TurnTakingConfig::default(), "hi");
     caller_turn(&mut tt, &c, 0, 1000, "price kya hai");
-    assert_eq!(tt.handle_timeout(c.at(2900)), vec![A::PlayHolding { level: 0 }]);
-    tt.handle(c.at(2900), E::PlaybackStarted(BotAudio::Holding { level: 0 }));
+    assert_eq!(
+        tt.handle_timeout(c.at(2900)),
+        vec![A::PlayHolding { level: 0 }]
+    );
+    tt.handle(
+        c.at(2900),
+        E::PlaybackStarted(BotAudio::Holding { level: 0 }),
+    );
     assert_eq!(
         tt.handle(c.at(3100), E::ResponseReady),
         vec![A::StopPlayback {
             reason: StopReason::AnswerReady
         }]
     );
-    assert_eq!(tt.handle(c.at(3150), E::PlaybackStarted(BotAudio::Answer)), vec![]);
+    assert_eq!(
+        tt.handle(c.at(3150), E::PlaybackStarted(BotAudio::Answer)),
+        vec![]
+    );
     assert!(!tt.answer_owed());
     assert_eq!(tt.poll_timeout(), None, "no holding once the answer plays");
 
@@ -367,7 +425,10 @@ fn the_answer_does_not_wait_for_a_holding_message() {
     );
     caller_turn(&mut tt, &c, 0, 1000, "price kya hai");
     tt.handle_timeout(c.at(2900));
-    tt.handle(c.at(2900), E::PlaybackStarted(BotAudio::Holding { level: 0 }));
+    tt.handle(
+        c.at(2900),
+        E::PlaybackStarted(BotAudio::Holding { level: 0 }),
+    );
     assert_eq!(tt.handle(c.at(3100), E::ResponseReady), vec![]);
 }
 
@@ -379,7 +440,10 @@ fn a_fast_answer_gets_no_holding_message() {
     assert_eq!(tt.handle(c.at(1900), E::ResponseReady), vec![]);
     // Ready but no audio yet: only the dead-air limit still applies.
     assert_eq!(tt.poll_timeout(), Some(c.at(3000)));
-    assert_eq!(tt.handle(c.at(2100), E::PlaybackStarted(BotAudio::Answer)), vec![]);
+    assert_eq!(
+        tt.handle(c.at(2100), E::PlaybackStarted(BotAudio::Answer)),
+        vec![]
+    );
     assert_eq!(tt.poll_timeout(), None);
 }
 
@@ -400,7 +464,10 @@ fn dead_air_brings_the_first_holding_message_forward() {
     tt.handle(c.at(2500), E::SttFinal("track my order".into()));
     // Holding would be due at 4000, but the line has been silent since 1000.
     assert_eq!(tt.poll_timeout(), Some(c.at(3000)));
-    assert_eq!(tt.handle_timeout(c.at(3000)), vec![A::PlayHolding { level: 0 }]);
+    assert_eq!(
+        tt.handle_timeout(c.at(3000)),
+        vec![A::PlayHolding { level: 0 }]
+    );
 }
 
 #[test]
@@ -410,8 +477,16 @@ fn nothing_plays_over_the_caller_and_a_new_turn_replaces_the_owed_answer() {
     caller_turn(&mut tt, &c, 0, 1000, "my order");
     tt.handle(c.at(2000), E::VadSpeechStart);
     tt.handle(c.at(2200), E::SttPartial("number is".into()));
-    assert_eq!(tt.handle_timeout(c.at(2900)), vec![], "no holding over the caller");
-    assert_eq!(tt.handle_timeout(c.at(3500)), vec![], "no filler over the caller");
+    assert_eq!(
+        tt.handle_timeout(c.at(2900)),
+        vec![],
+        "no holding over the caller"
+    );
+    assert_eq!(
+        tt.handle_timeout(c.at(3500)),
+        vec![],
+        "no filler over the caller"
+    );
     tt.handle(c.at(3600), E::VadSpeechEnd);
     assert_eq!(tt.handle_timeout(c.at(4000)), vec![A::FinalizeStt]);
     assert_eq!(
@@ -448,8 +523,14 @@ fn barge_in_over_a_holding_message_does_not_interrupt_the_flow() {
     let mut tt = TurnTaker::new(cfg(BargeInMode::Immediate), "en");
     caller_turn(&mut tt, &c, 0, 1000, "refund");
     tt.handle_timeout(c.at(2900));
-    tt.handle(c.at(2900), E::PlaybackStarted(BotAudio::Holding { level: 0 }));
-    assert_eq!(tt.handle(c.at(3000), E::VadSpeechStart), vec![stop_barge_in()]);
+    tt.handle(
+        c.at(2900),
+        E::PlaybackStarted(BotAudio::Holding { level: 0 }),
+    );
+    assert_eq!(
+        tt.handle(c.at(3000), E::VadSpeechStart),
+        vec![stop_barge_in()]
+    );
     assert!(tt.answer_owed());
 }
 

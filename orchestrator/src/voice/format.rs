@@ -30,7 +30,12 @@ pub fn format_response(text: &str, channel: Channel, lang: Lang) -> String {
 }
 
 /// Formats `text` for `channel`; for calls the sentences are joined with single spaces.
-pub fn format_response_with(text: &str, channel: Channel, lang: Lang, cfg: &FormatConfig) -> String {
+pub fn format_response_with(
+    text: &str,
+    channel: Channel,
+    lang: Lang,
+    cfg: &FormatConfig,
+) -> String {
     match channel {
         Channel::Chat => chat_cleanup(text),
         Channel::Call => {
@@ -123,7 +128,9 @@ impl CallTextStream {
     /// be formatted on its own (no open link, code or emphasis; not a fence or table row).
     fn early_cut(&self) -> Option<usize> {
         let start = self.buf.trim_start();
-        if !self.mid_line && (start.starts_with('|') || start.starts_with("```") || start.starts_with("~~~")) {
+        if !self.mid_line
+            && (start.starts_with('|') || start.starts_with("```") || start.starts_with("~~~"))
+        {
             return None;
         }
         let chars: Vec<(usize, char)> = self.buf.char_indices().collect();
@@ -136,7 +143,8 @@ impl CallTextStream {
                 '(' => round += 1,
                 ')' => round -= 1,
                 '`' => ticks += 1,
-                '*' => stars += 1,
+                // "**" opens one emphasis: count runs of stars, not stars.
+                '*' if k == 0 || chars[k - 1].1 != '*' => stars += 1,
                 _ => {}
             }
             let next_space = chars.get(k + 1).is_some_and(|(_, n)| n.is_whitespace());
@@ -210,8 +218,51 @@ impl CallTextStream {
 fn speakable(sentence: &str, lang: Lang) -> String {
     match Script::detect(sentence) {
         Some(script) => normalize_native(sentence, script),
-        None => normalize(sentence, lang),
+        None => normalize(&spoken_ranges(sentence, lang), lang),
     }
+}
+
+/// "5-7 days" → "5 to 7 days" ("5 se 7"): small number ranges, not dates, times or phones.
+fn spoken_ranges(text: &str, lang: Lang) -> String {
+    let word = match lang {
+        Lang::En => " to ",
+        Lang::Hi => " se ",
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let digits = |from: usize| {
+        chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let joined = |c: Option<&char>| {
+        c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | ':' | '.' | ','))
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let a = digits(i);
+        let starts_token = i == 0 || !joined(chars.get(i - 1));
+        if a > 0 && starts_token && a <= 3 && matches!(chars.get(i + a), Some('-' | '–')) {
+            let b = digits(i + a + 1);
+            let end = i + a + 1 + b;
+            if (1..=3).contains(&b) && !joined(chars.get(end)) {
+                out.extend(&chars[i..i + a]);
+                out.push_str(word);
+                out.extend(&chars[i + a + 1..end]);
+                i = end;
+                continue;
+            }
+        }
+        if a > 0 {
+            out.extend(&chars[i..i + a]);
+            i += a;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 fn before_is_abbreviation(before: &str) -> bool {
@@ -219,7 +270,11 @@ fn before_is_abbreviation(before: &str) -> bool {
         "mr", "mrs", "ms", "dr", "st", "sr", "jr", "vs", "etc", "no", "e.g", "i.e", "approx", "rs",
         "prof",
     ];
-    let word = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
+    let word = before
+        .rsplit(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .trim_start_matches(|c: char| !c.is_alphanumeric());
     let lower = word.to_lowercase();
     ABBREVIATIONS.contains(&lower.as_str())
         || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
@@ -246,7 +301,9 @@ fn cut_sentence(sentence: &str, max: usize) -> String {
         .filter(|&i| i > max / 3)
         .or_else(|| head.rfind(' '))
         .unwrap_or(head.len());
-    let mut s = head[..at].trim_end_matches([',', ';', ':', ' ']).to_string();
+    let mut s = head[..at]
+        .trim_end_matches([',', ';', ':', ' '])
+        .to_string();
     s.push('.');
     s
 }
@@ -302,9 +359,8 @@ fn tidy(text: &str, lang: Lang) -> String {
                 }
                 j += 1;
             }
-            let decimal = run.len() == 1
-                && j == i + 1
-                && chars.get(j).is_some_and(|n| n.is_alphanumeric());
+            let decimal =
+                run.len() == 1 && j == i + 1 && chars.get(j).is_some_and(|n| n.is_alphanumeric());
             if decimal || out.is_empty() {
                 if !out.is_empty() {
                     out.push(c);
@@ -341,9 +397,30 @@ mod tests {
         assert_eq!(tidy("Wait... what", Lang::En), "Wait. what");
         assert_eq!(tidy("3.5 lakh, 10:30 am", Lang::En), "3.5 lakh, 10:30 am");
         assert_eq!(tidy(", leading", Lang::En), "leading");
-        assert_eq!(tidy("Terms & conditions ( )", Lang::En), "Terms and conditions");
+        assert_eq!(
+            tidy("Terms & conditions ( )", Lang::En),
+            "Terms and conditions"
+        );
         assert_eq!(tidy("A | B", Lang::Hi), "A, B");
         assert_eq!(tidy("order #A12 ## x", Lang::En), "order #A12 x");
+    }
+
+    #[test]
+    fn number_ranges_are_spoken_as_ranges() {
+        assert_eq!(
+            spoken_ranges("in 5-7 working days", Lang::En),
+            "in 5 to 7 working days"
+        );
+        assert_eq!(spoken_ranges("10–15 din", Lang::Hi), "10 se 15 din");
+        for kept in [
+            "15-03-2024",
+            "09:00-18:00",
+            "98765-43210",
+            "ORD-2024-118",
+            "a 10-digit",
+        ] {
+            assert_eq!(spoken_ranges(kept, Lang::En), kept);
+        }
     }
 
     #[test]

@@ -68,9 +68,7 @@ fn list_number(t: &str) -> Option<&str> {
     let digits = t.chars().take_while(char::is_ascii_digit).count();
     let marker_len = if digits > 0 && digits <= 3 {
         digits
-    } else if t.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && t[1..].starts_with(") ")
-    {
+    } else if t.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && t[1..].starts_with(") ") {
         1
     } else {
         return None;
@@ -81,7 +79,10 @@ fn list_number(t: &str) -> Option<&str> {
 
 fn is_rule(t: &str) -> bool {
     let c: Vec<char> = t.chars().filter(|c| !c.is_whitespace()).collect();
-    c.len() >= 3 && ['-', '*', '_', '='].iter().any(|m| c.iter().all(|x| x == m))
+    c.len() >= 3
+        && ['-', '*', '_', '=']
+            .iter()
+            .any(|m| c.iter().all(|x| x == m))
 }
 
 fn is_table_separator(t: &str) -> bool {
@@ -270,7 +271,8 @@ fn email(chars: &[char], i: usize) -> Option<(usize, String)> {
         return None;
     }
     let mut end = at + 1;
-    while end < chars.len() && (chars[end].is_ascii_alphanumeric() || matches!(chars[end], '.' | '-'))
+    while end < chars.len()
+        && (chars[end].is_ascii_alphanumeric() || matches!(chars[end], '.' | '-'))
     {
         end += 1;
     }
@@ -325,7 +327,10 @@ mod tests {
             ("---", Block::Skip),
             ("   ", Block::Skip),
             ("```rust", Block::Fence),
-            ("2024 was a good year.", Block::Text("2024 was a good year.".into())),
+            (
+                "2024 was a good year.",
+                Block::Text("2024 was a good year.".into()),
+            ),
         ] {
             assert_eq!(block(line), want, "{line}");
         }
@@ -336,10 +341,19 @@ mod tests {
         let f = |t: &str| inline(t, Lang::En, UrlPolicy::Hint);
         assert_eq!(f("**Bold** and _it_ and `code`"), "Bold and it and code");
         assert_eq!(f("order_id stays"), "order_id stays");
-        assert_eq!(f("[Track order](https://x.in/t?id=1) now"), "Track order now");
+        assert_eq!(
+            f("[Track order](https://x.in/t?id=1) now"),
+            "Track order now"
+        );
         assert_eq!(f("![logo](a.png)Shop"), "logoShop");
-        assert_eq!(f("Go to https://shop.example.com/track."), "Go to our website .");
-        assert_eq!(f("Visit our website at https://x.in."), "Visit our website.");
+        assert_eq!(
+            f("Go to https://shop.example.com/track."),
+            "Go to our website ."
+        );
+        assert_eq!(
+            f("Visit our website at https://x.in."),
+            "Visit our website."
+        );
         assert_eq!(f("Reset it here: <https://x.in/reset>"), "Reset it here");
         assert_eq!(f("line<br>break"), "line break");
         assert_eq!(f("Mail support@shop.in."), "Mail support at shop dot in.");
@@ -350,7 +364,11 @@ mod tests {
         );
         assert_eq!(inline("see https://a.in", Lang::Hi, UrlPolicy::Drop), "see");
         assert_eq!(
-            inline("Details https://a.in par milengi", Lang::Hi, UrlPolicy::Hint),
+            inline(
+                "Details https://a.in par milengi",
+                Lang::Hi,
+                UrlPolicy::Hint
+            ),
             "Details hamari website  par milengi"
         );
     }

@@ -22,8 +22,14 @@ const REWRITES: &[(&str, &str)] = &[
     ("chat par bane rahiye", "line par bane rahein"),
     ("chat par bane rahein", "line par bane rahein"),
     ("chat par bane rahe", "line par bane rahe"),
-    ("main check kar raha hoon", "main information check kar raha hoon"),
-    ("main check kar rahi hoon", "main information check kar rahi hoon"),
+    (
+        "main check kar raha hoon",
+        "main information check kar raha hoon",
+    ),
+    (
+        "main check kar rahi hoon",
+        "main information check kar rahi hoon",
+    ),
     ("is chat mein", "is call par"),
     ("chat mein", "call par"),
     // Hinglish: links and screens.
@@ -100,7 +106,9 @@ fn replace_words_ci(text: &str, from: &str, to: &str) -> String {
     while i < chars.len() {
         let fits = i + pat.len() <= chars.len()
             && (i == 0 || !chars[i - 1].is_alphanumeric())
-            && chars.get(i + pat.len()).is_none_or(|c| !c.is_alphanumeric())
+            && chars
+                .get(i + pat.len())
+                .is_none_or(|c| !c.is_alphanumeric())
             && chars[i..i + pat.len()]
                 .iter()
                 .zip(&pat)
@@ -148,7 +156,10 @@ mod tests {
                 "Click here to track your order.",
                 "Visit our website to track your order.",
             ),
-            ("Please type your order ID.", "Please tell me your order ID."),
+            (
+                "Please type your order ID.",
+                "Please tell me your order ID.",
+            ),
             ("Apna order ID type karein.", "Apna order ID boliye."),
             ("Please stay on the chat.", "Please stay on the line."),
             ("The plans are listed below:", "The plans are as follows:"),

@@ -247,7 +247,11 @@ impl TurnTaker {
                     u.final_text = Some(text);
                     self.react_to_text(now, out);
                     // The silence already passed: the turn is complete now.
-                    if self.utt.as_ref().is_some_and(|u| u.finalize_asked.is_some()) {
+                    if self
+                        .utt
+                        .as_ref()
+                        .is_some_and(|u| u.finalize_asked.is_some())
+                    {
                         self.complete_utterance(now, out);
                     }
                 }
@@ -347,8 +351,7 @@ impl TurnTaker {
     /// New text for the current utterance: real words on the bot's floor stop the bot.
     fn react_to_text(&mut self, now: Instant, out: &mut Vec<TurnAction>) {
         let Some(u) = &self.utt else { return };
-        if u.class == Utterance::Speech && u.on_bot_floor && !u.barged && self.playing.is_some()
-        {
+        if u.class == Utterance::Speech && u.on_bot_floor && !u.barged && self.playing.is_some() {
             self.stop(now, StopReason::BargeIn, out);
         }
     }

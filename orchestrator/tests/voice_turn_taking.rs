@@ -82,6 +82,17 @@ fn turn_ends_after_the_configured_silence_and_the_final() {
 }
 
 #[test]
+fn endpointer_events_map_to_turn_events() {
+    use vaarta_speech::vad::VadEvent;
+    let at = Duration::from_millis(1234);
+    assert_eq!(
+        TurnEvent::from(VadEvent::SpeechStart { at }),
+        E::VadSpeechStart
+    );
+    assert_eq!(TurnEvent::from(VadEvent::SpeechEnd { at }), E::VadSpeechEnd);
+}
+
+#[test]
 fn an_early_final_waits_for_the_silence() {
     let c = Clock::new();
     let mut tt = TurnTaker::new(TurnTakingConfig::default(), "en");
@@ -444,6 +455,39 @@ fn a_fast_answer_gets_no_holding_message() {
         tt.handle(c.at(2100), E::PlaybackStarted(BotAudio::Answer)),
         vec![]
     );
+    assert_eq!(tt.poll_timeout(), None);
+}
+
+#[test]
+fn ready_text_whose_audio_never_starts_escalates_after_fillers() {
+    let c = Clock::new();
+    let mut tt = TurnTaker::new(TurnTakingConfig::default(), "en");
+    caller_turn(&mut tt, &c, 0, 1000, "hello");
+    tt.handle(c.at(1500), E::ResponseReady);
+    let mut fillers = 0;
+    let mut escalated_at = None;
+    while let Some(t) = tt.poll_timeout() {
+        for a in tt.handle_timeout(t) {
+            match a {
+                A::DeadAirFiller => fillers += 1,
+                A::Escalate => escalated_at = Some(c.ms(t)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert_eq!(escalated_at, Some(16400));
+    assert_eq!(fillers, 7, "a filler every 2 s from 3000 to 15000");
+}
+
+#[test]
+fn stray_events_without_an_utterance_are_ignored() {
+    let c = Clock::new();
+    let mut tt = TurnTaker::new(TurnTakingConfig::default(), "en");
+    assert_eq!(tt.handle(c.at(0), E::VadSpeechEnd), vec![]);
+    assert_eq!(tt.handle(c.at(10), E::SttPartial("late".into())), vec![]);
+    assert_eq!(tt.handle(c.at(20), E::SttFinal("late".into())), vec![]);
+    assert_eq!(tt.handle(c.at(30), E::PlaybackFinished), vec![]);
+    assert_eq!(tt.handle(c.at(40), E::ResponseReady), vec![]);
     assert_eq!(tt.poll_timeout(), None);
 }
 

@@ -47,7 +47,7 @@ pub struct TurnTakingConfig {
     pub holding_after_ms: u64,
     /// Further holding messages (level 1, 2, …) this far apart while the answer is still missing.
     pub holding_repeat_ms: u64,
-    /// No response text this long after the end of the caller's turn → escalate (failover).
+    /// No answer audio this long after the end of the caller's turn → escalate (failover).
     pub escalate_after_ms: u64,
     /// Longest silence on the line while the bot owes an answer; then a holding message (if
     /// none played yet) or a short filler plays.

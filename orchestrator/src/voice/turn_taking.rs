@@ -22,8 +22,11 @@
 //!   `holding_repeat_ms`, [`TurnAction::Escalate`] at `escalate_after_ms`, and never more than
 //!   `max_dead_air_ms` of silence (an early holding message or a filler), counted from the
 //!   caller's speech end or the end of the last bot audio. Nothing plays over the caller.
+//!   Escalation also covers an answer whose text is ready but whose audio never starts.
 
 use std::time::{Duration, Instant};
+
+use vaarta_speech::vad::VadEvent;
 
 use super::backchannel::{BackchannelMatcher, Utterance};
 use super::config::{BargeInMode, TurnTakingConfig};
@@ -50,7 +53,8 @@ pub enum TurnEvent {
     SttPartial(String),
     /// STT final for the current utterance.
     SttFinal(String),
-    /// Bot audio began going out.
+    /// Bot audio began going out. Started/finished bracket one whole message (every sentence
+    /// of an answer), not each TTS chunk.
     PlaybackStarted(BotAudio),
     /// How much of the current bot audio has gone out so far.
     PlaybackProgress { played: Duration },
@@ -58,6 +62,17 @@ pub enum TurnEvent {
     PlaybackFinished,
     /// The first sentence of the answer to the last turn is ready for TTS.
     ResponseReady,
+}
+
+impl From<VadEvent> for TurnEvent {
+    /// The endpointer's boundaries, as they are decided (their audio time is not needed: the
+    /// turn taker works on the decision time, which is what the caller experiences).
+    fn from(e: VadEvent) -> Self {
+        match e {
+            VadEvent::SpeechStart { .. } => TurnEvent::VadSpeechStart,
+            VadEvent::SpeechEnd { .. } => TurnEvent::VadSpeechEnd,
+        }
+    }
 }
 
 /// Why playback is stopped.
@@ -213,9 +228,7 @@ impl TurnTaker {
         if let Some(o) = &self.owed
             && !o.escalated
         {
-            if !o.ready {
-                consider(o.turn_end + ms(self.cfg.escalate_after_ms));
-            }
+            consider(o.turn_end + ms(self.cfg.escalate_after_ms));
             if self.line_free() {
                 if !o.ready {
                     consider(o.next_holding);
@@ -438,7 +451,8 @@ impl TurnTaker {
         if o.escalated {
             return;
         }
-        if !o.ready && now >= o.turn_end + ms(self.cfg.escalate_after_ms) {
+        // Ready text whose audio never starts (TTS stuck) is as bad as no text.
+        if now >= o.turn_end + ms(self.cfg.escalate_after_ms) {
             o.escalated = true;
             out.push(TurnAction::Escalate);
             return;

@@ -237,3 +237,81 @@ fn streaming_gives_the_same_sentences_and_the_first_one_early() {
         vec!["It will reach you in three days.".to_string()]
     );
 }
+
+#[test]
+fn arbitrary_markup_never_panics_and_stays_within_the_caps() {
+    const ALPHABET: &[&str] = &[
+        "*",
+        "**",
+        "_",
+        "`",
+        "```",
+        "[",
+        "]",
+        "(",
+        ")",
+        "!",
+        "<",
+        ">",
+        "#",
+        "-",
+        "–",
+        "|",
+        ".",
+        ". ",
+        ",",
+        ":",
+        "\n",
+        " ",
+        "  ",
+        "1",
+        "42",
+        "₹",
+        "Rs.",
+        "@",
+        "a",
+        "Word",
+        "https://",
+        "www.",
+        "x.in",
+        "😊",
+        "हाँ",
+        "।",
+        "~",
+        "&",
+        "%",
+        "/",
+        "e.g.",
+        "\r\n",
+        "2024-03-15",
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let cfg = FormatConfig {
+        max_sentences: 3,
+        max_chars: 120,
+        ..FormatConfig::default()
+    };
+    for _ in 0..500 {
+        let len = (next() % 40) as usize;
+        let text: String = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        for lang in [Lang::En, Lang::Hi] {
+            let mut stream = CallTextStream::new(cfg.clone(), lang);
+            let mut sentences = Vec::new();
+            for piece in text.split_inclusive(' ') {
+                sentences.extend(stream.push(piece));
+            }
+            sentences.extend(stream.finish());
+            assert!(sentences.len() <= 3, "{text:?} → {sentences:?}");
+            assert!(sentences.iter().all(|s| !s.trim().is_empty()), "{text:?}");
+            format_response(&text, Channel::Chat, lang);
+        }
+    }
+}

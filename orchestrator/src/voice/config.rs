@@ -1,6 +1,18 @@
 //! Site-settings sections for the voice layer: turn taking (barge-in, backchannels, end of
 //! turn, holding timings) and call formatting. Plain serde structs with defaults, so a site
 //! that sets nothing gets sensible behaviour and one that sets a single field keeps the rest.
+//!
+//! ```toml
+//! [voice.turn_taking]
+//! barge_in = "duck"            # "immediate" | "duck" | "pause"
+//! holding_after_ms = 1500
+//! [voice.turn_taking.backchannels]
+//! "*" = ["ok", "haan", "hmm"]  # every language
+//! pa = ["haanji", "ਹਾਂ ਜੀ"]
+//! [voice.format]
+//! max_sentences = 4
+//! urls = "hint"                # "hint" | "domain" | "drop"
+//! ```
 
 use std::collections::BTreeMap;
 

@@ -1,2 +1,3 @@
 //! vaarta-orchestrator
 pub mod tools;
+pub mod voice;

@@ -108,7 +108,10 @@ async fn a_panicking_handler_becomes_a_json_500() {
     let app = app().await;
     let state = vaarta_api::AppState::new(app.db.store.clone(), &app.config, ADMIN.into());
     let router: axum::Router<vaarta_api::AppState> =
-        axum::Router::new().route("/boom", axum::routing::get(|| async { panic!("handler bug") }));
+        axum::Router::new().route("/boom", axum::routing::get(|| async {
+            let bug: Option<&str> = None;
+            bug.expect("handler bug")
+        }));
     let router = vaarta_api::layers::wrap(router, &state).with_state(state);
     let panicking = TestApp { router, db: app.db, config: app.config };
     let r = panicking.call(Method::GET, "/boom", None, None).await;

@@ -168,7 +168,7 @@ impl Config {
         let mut table: toml::Table = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: file_path.clone(), message: e.to_string() })?;
         apply_env(&mut table, env)?;
-        let config: Config = table
+        let config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse { path: file_path, message: e.to_string() })?;
         config.validate()?;
@@ -204,8 +204,10 @@ fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
-    let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialize");
     let sections: BTreeMap<String, &toml::Table> = defaults
+        .as_table()
+        .expect("a table")
         .iter()
         .filter_map(|(k, v)| v.as_table().map(|t| (k.to_ascii_uppercase(), t)))
         .collect();

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
-const PAGE: &str = r#"<!doctype html>
+const PAGE: &str = r##"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -23,7 +23,7 @@ const PAGE: &str = r#"<!doctype html>
   </script>
 </body>
 </html>
-"#;
+"##;
 
 fn missing(state: &AppState) -> ApiError {
     ApiError::new(

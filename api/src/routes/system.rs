@@ -54,7 +54,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/openapi.json", tag = "system", responses(
-    (status = 200, description = "OpenAPI document", content_type = "application/json", body = Object),
+    (status = 200, description = "OpenAPI document", content_type = "application/json"),
 ))]
 pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())

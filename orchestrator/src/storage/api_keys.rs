@@ -72,6 +72,7 @@ impl<'a> ApiKeysRepo<'a> {
             .bind(key.created_at)
             .execute(pool)
             .await
+            .map(|_| ())
         })?;
         Ok((key, generated.secret))
     }
@@ -103,6 +104,7 @@ impl<'a> ApiKeysRepo<'a> {
                 .bind(key_id)
                 .execute(pool)
                 .await
+                .map(|_| ())
         })?;
         self.get(site_id, key_id).await
     }
@@ -121,7 +123,7 @@ impl<'a> ApiKeysRepo<'a> {
         }
         let used = now();
         with_pool!(self.store, |pool| {
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(used).bind(row.id).execute(pool).await
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(used).bind(row.id).execute(pool).await.map(|_| ())
         })?;
         let mut key = ApiKey::from(row);
         key.last_used_at = Some(used);

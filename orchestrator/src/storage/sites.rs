@@ -53,6 +53,7 @@ impl<'a> SitesRepo<'a> {
                 .bind(site.updated_at)
                 .execute(pool)
                 .await
+                .map(|_| ())
         })?;
         Ok(site)
     }

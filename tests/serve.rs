@@ -112,7 +112,8 @@ fn serve_health_sites_create_and_graceful_stop() {
 
     // SIGTERM: graceful shutdown, exit status 0.
     let pid = server.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // The shell's builtin `kill`, so no procps package is needed.
+    assert!(Command::new("sh").args(["-c", &format!("kill -TERM {pid}")]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(s) = server.0.try_wait().unwrap() {

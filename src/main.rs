@@ -1,1 +1,151 @@
-fn main() {}
+//! `vaarta`: the binary. Only wires configuration and starts things; the work lives in the crates.
+
+mod services;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+use vaarta_orchestrator::config::LogFormat;
+use vaarta_orchestrator::tenancy::admin_token::{self, AdminTokenSource};
+use vaarta_orchestrator::tenancy::NewSite;
+use vaarta_orchestrator::{Config, Store};
+
+use crate::services::Services;
+
+/// Vaarta: self-hosted AI voice calling agent and call orchestrator.
+///
+/// Configuration comes from vaarta.toml (see --config) and VAARTA_<SECTION>_<KEY> environment
+/// variables; every key is described in docs/configuration.md. With no configuration at all,
+/// Vaarta serves HTTP on 127.0.0.1:8080 and keeps its data in ./data/vaarta.db (SQLite).
+#[derive(Debug, Parser)]
+#[command(name = "vaarta", version, propagate_version = true)]
+struct Cli {
+    /// Configuration file; a missing file means built-in defaults.
+    #[arg(long, global = true, env = "VAARTA_CONFIG", default_value = "vaarta.toml")]
+    config: PathBuf,
+
+    /// Log output style (overrides [log] format).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormatArg>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: HTTP API (and, as they land, the SIP listener and job workers) in one
+    /// process. Applies pending database migrations first. Stops gracefully on SIGTERM/Ctrl-C.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage sites (tenants).
+    Sites {
+        #[command(subcommand)]
+        command: SitesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SitesCommand {
+    /// Create a site and its first API key; prints the site id and the key (shown only once).
+    Create {
+        /// Display name of the site.
+        name: String,
+        /// Label of the first API key.
+        #[arg(long, default_value = "default")]
+        key_label: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(Some(&cli.config)).with_context(|| "loading configuration")?;
+    if let Some(f) = cli.log_format {
+        config.log.format = match f {
+            LogFormatArg::Json => LogFormat::Json,
+            LogFormatArg::Text => LogFormat::Text,
+        };
+    }
+    init_logging(&config)?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Sites { command: SitesCommand::Create { name, key_label } } => create_site(&config, name, key_label).await,
+    }
+}
+
+/// Logs go to stderr so command output on stdout stays clean.
+fn init_logging(config: &Config) -> Result<()> {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .with_context(|| format!("invalid log.level {:?}", config.log.level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    let store = Store::connect(&config.database).await.context("opening the database")?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    tracing::info!(backend = ?store.kind(), "database ready");
+    let (token, source) = admin_token::load_or_generate(&config.auth).context("loading the admin token")?;
+    match source {
+        AdminTokenSource::Config => tracing::info!("admin token from configuration"),
+        AdminTokenSource::File(p) => tracing::info!(file = %p.display(), "admin token read from file"),
+        AdminTokenSource::Generated(p) => {
+            tracing::warn!(file = %p.display(), "no auth.admin_token configured; generated one into this file (mode 0600)")
+        }
+    }
+    let state = vaarta_api::AppState::new(store.clone(), &config, token);
+    let listener = tokio::net::TcpListener::bind(config.http.bind)
+        .await
+        .with_context(|| format!("binding HTTP to {}", config.http.bind))?;
+
+    let mut services = Services::new();
+    let app = vaarta_api::app(state);
+    services.spawn("http", move |shutdown| async move {
+        vaarta_api::serve(listener, app, shutdown.wait()).await.context("HTTP server")
+    });
+    let result = services.run(Duration::from_secs(10)).await;
+    store.close().await;
+    result
+}
+
+async fn create_site(config: &Config, name: String, key_label: String) -> Result<()> {
+    let store = open_store(config).await?;
+    let new = NewSite { name, settings: Default::default() };
+    new.validate().context("invalid site")?;
+    vaarta_orchestrator::tenancy::validation::text("key label", &key_label, 100)?;
+    let site = store.sites().create(&new).await?;
+    let (key, secret) = store.api_keys().create(site.site_id, &key_label).await?;
+    store.close().await;
+    println!("site_id: {}", site.site_id);
+    println!("key_id:  {}", key.key_id);
+    println!("api_key: {secret}");
+    eprintln!("The API key is shown only this once; store it now.");
+    Ok(())
+}

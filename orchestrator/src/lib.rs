@@ -1,3 +1,12 @@
-//! vaarta-orchestrator
+//! vaarta-orchestrator: configuration, storage and the domain (sites, keys; later call sessions,
+//! flows, campaigns), tool connectors and the voice-turn logic. Everything above the leaf crates
+//! and below the API and workers.
+
+pub mod config;
+pub mod storage;
+pub mod tenancy;
 pub mod tools;
 pub mod voice;
+
+pub use config::Config;
+pub use storage::{Backend, Store, StorageError};

@@ -1,0 +1,30 @@
+//! Every route, registered with `routes!` so it is documented in OpenAPI by construction.
+//! To add one: write a handler with `#[utoipa::path(...)]` (full path, e.g.
+//! `/v1/sites/{site_id}/calls`) and add `.routes(routes!(handler))` below.
+
+pub mod docs;
+pub mod keys;
+pub mod sites;
+pub mod system;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use utoipa::OpenApi;
+
+/// All routes with their OpenAPI description.
+pub fn all() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::ready))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(docs::page))
+        .routes(routes!(docs::asset))
+        .routes(routes!(sites::list_sites, sites::create_site))
+        .routes(routes!(sites::get_site, sites::update_site, sites::delete_site))
+        .routes(routes!(keys::list_keys, keys::create_key))
+        .routes(routes!(keys::revoke_key))
+}

@@ -1,0 +1,33 @@
+//! Shared state handed to every handler.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use vaarta_orchestrator::{Config, Store};
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Bearer token that grants access to every site.
+    pub admin_token: Arc<str>,
+    /// Folder with the swagger-ui-dist files served under `/docs`.
+    pub docs_assets_dir: Arc<PathBuf>,
+    pub max_body_bytes: usize,
+    pub request_timeout: std::time::Duration,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: &Config, admin_token: String) -> AppState {
+        AppState {
+            store,
+            admin_token: admin_token.into(),
+            docs_assets_dir: Arc::new(config.http.docs_assets_dir.clone()),
+            max_body_bytes: config.limits.max_body_bytes,
+            request_timeout: std::time::Duration::from_secs(config.http.request_timeout_secs.max(1)),
+            metrics: crate::metrics::prometheus_handle(),
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Vaarta's configuration: one typed struct, read from `vaarta.toml` and overridden by
+//! `VAARTA_<SECTION>_<KEY>` environment variables. Every key is documented in
+//! `docs/configuration.md`; the defaults serve a first run on one machine.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variable prefix for overrides: `VAARTA_HTTP_BIND` sets `[http] bind`.
+pub const ENV_PREFIX: &str = "VAARTA_";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid environment override {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration. Sections map 1:1 to `[section]` tables in `vaarta.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+    pub models: ModelsConfig,
+    pub limits: LimitsConfig,
+}
+
+/// `[http]`: the REST API listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address the HTTP API listens on.
+    pub bind: SocketAddr,
+    /// Folder holding the swagger-ui-dist assets served under `/docs`.
+    pub docs_assets_dir: PathBuf,
+    /// Requests running longer than this are answered 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            docs_assets_dir: PathBuf::from("api/assets/vendor/swagger-ui"),
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// `[database]`: SQLite (default, one node) or PostgreSQL (multi-node), chosen by the URL scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (file created on first start) or `postgres://user@host:port/db`.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: "sqlite://./data/vaarta.db".into(), max_connections: 10 }
+    }
+}
+
+/// `[auth]`: the operator's admin token (sees every site).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Admin bearer token. When unset, one is generated into `admin_token_file` on first start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    /// Where the generated admin token is kept (mode 0600) when `admin_token` is unset.
+    pub admin_token_file: PathBuf,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { admin_token: None, admin_token_file: PathBuf::from("./data/admin-token") }
+    }
+}
+
+/// Log output style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter directive, e.g. `info` or `info,vaarta_api=debug`. `RUST_LOG` wins if set.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+/// `[models]`: speech models installed by `scripts/install-models`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("./models") }
+    }
+}
+
+/// `[limits]`: bounds on what clients may send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Config {
+    /// Loads `path` (a missing file means all defaults) and applies `VAARTA_*` overrides from
+    /// the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// Like [`Config::load`] with an explicit environment (tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(source) => return Err(ConfigError::Read { path: p.into(), source }),
+            },
+            None => String::new(),
+        };
+        let file_path = path.map(Path::to_path_buf).unwrap_or_else(|| "vaarta.toml".into());
+        let mut table: toml::Table = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: file_path.clone(), message: e.to_string() })?;
+        apply_env(&mut table, env)?;
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse { path: file_path, message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: value ranges and URL schemes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::storage::DatabaseKind::from_url(&self.database.url)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid("database.max_connections must be at least 1".into()));
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid("limits.max_body_bytes must be at least 1024".into()));
+        }
+        if let Some(t) = &self.auth.admin_token
+            && t.len() < 16
+        {
+            return Err(ConfigError::Invalid("auth.admin_token must be at least 16 characters".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Short names kept for convenience: alias -> full `VAARTA_<SECTION>_<KEY>` name.
+pub const ENV_ALIASES: &[(&str, &str)] = &[("VAARTA_ADMIN_TOKEN", "VAARTA_AUTH_ADMIN_TOKEN")];
+
+/// Applies `VAARTA_<SECTION>_<KEY>=value` onto the parsed file. Variables whose section is not a
+/// config section (e.g. `VAARTA_TEST_DATABASE_URL`) are ignored; an unknown key inside a known
+/// section is an error, so typos do not pass silently.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialize");
+    let sections: BTreeMap<String, &toml::Table> = defaults
+        .as_table()
+        .expect("a table")
+        .iter()
+        .filter_map(|(k, v)| v.as_table().map(|t| (k.to_ascii_uppercase(), t)))
+        .collect();
+    // Short aliases first, so the full `VAARTA_<SECTION>_<KEY>` form wins when both are set.
+    let mut env: Vec<(String, String)> = env.into_iter().collect();
+    env.sort_by_key(|(k, _)| !ENV_ALIASES.iter().any(|(a, _)| a == k));
+    for (var, value) in env {
+        let var = ENV_ALIASES.iter().find(|(a, _)| *a == var).map(|(_, full)| full.to_string()).unwrap_or(var);
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+        let Some((section, key)) = sections
+            .keys()
+            .find_map(|s| rest.strip_prefix(s.as_str()).and_then(|k| k.strip_prefix('_')).map(|k| (s, k)))
+        else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        let section_name = section.to_ascii_lowercase();
+        let typed = match sections[section].get(&key) {
+            Some(toml::Value::Integer(_)) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| {
+                ConfigError::Env { var: var.clone(), message: format!("expected an integer, got {value:?}") }
+            })?,
+            Some(toml::Value::Boolean(_)) => value.trim().parse::<bool>().map(toml::Value::Boolean).map_err(|_| {
+                ConfigError::Env { var: var.clone(), message: format!("expected true or false, got {value:?}") }
+            })?,
+            Some(_) => toml::Value::String(value),
+            None if section_name == "auth" && key == "admin_token" => toml::Value::String(value),
+            None => {
+                return Err(ConfigError::Env {
+                    var: var.clone(),
+                    message: format!("[{section_name}] has no key {key:?}"),
+                });
+            }
+        };
+        let entry = table
+            .entry(section_name.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry.as_table_mut() {
+            Some(t) => {
+                t.insert(key, typed);
+            }
+            None => {
+                return Err(ConfigError::Env { var, message: format!("[{section_name}] in the file is not a table") });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let c = Config::load_with_env(Some(Path::new("/nonexistent/vaarta.toml")), env(&[])).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database.url, "sqlite://./data/vaarta.db");
+    }
+
+    #[test]
+    fn file_then_env_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vaarta.toml");
+        std::fs::write(&p, "[http]\nbind = \"127.0.0.1:9000\"\n[database]\nmax_connections = 3\n").unwrap();
+        let c = Config::load_with_env(
+            Some(&p),
+            env(&[
+                ("VAARTA_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
+                ("VAARTA_DATABASE_MAX_CONNECTIONS", "7"),
+                ("VAARTA_AUTH_ADMIN_TOKEN", "0123456789abcdef0123"),
+                ("VAARTA_ADMIN_TOKEN", "the alias loses to the full name"),
+                ("VAARTA_LOG_FORMAT", "json"),
+                ("VAARTA_TEST_DATABASE_URL", "ignored: not a section"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http.bind.port(), 9000);
+        assert_eq!(c.database.url, "postgres://postgres@127.0.0.1:5432/test");
+        assert_eq!(c.database.max_connections, 7);
+        assert_eq!(c.auth.admin_token.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(c.log.format, LogFormat::Json);
+        let c = Config::load_with_env(None, env(&[("VAARTA_ADMIN_TOKEN", "alias-token-0123456789")])).unwrap();
+        assert_eq!(c.auth.admin_token.as_deref(), Some("alias-token-0123456789"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::load_with_env(None, env(&[("VAARTA_HTTP_BIND", "nope")])).unwrap_err();
+        assert!(e.to_string().contains("bind"), "{e}");
+        let e = Config::load_with_env(None, env(&[("VAARTA_HTTP_BINDD", "x")])).unwrap_err();
+        assert!(e.to_string().contains("VAARTA_HTTP_BINDD"), "{e}");
+        let e = Config::load_with_env(None, env(&[("VAARTA_DATABASE_MAX_CONNECTIONS", "many")])).unwrap_err();
+        assert!(e.to_string().contains("integer"), "{e}");
+        let e = Config::load_with_env(None, env(&[("VAARTA_DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert!(e.to_string().contains("mysql"), "{e}");
+        let e = Config::load_with_env(None, env(&[("VAARTA_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(e.to_string().contains("xml"), "{e}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vaarta.toml");
+        std::fs::write(&p, "[http]\nbnid = \"127.0.0.1:9000\"\n").unwrap();
+        let e = Config::load_with_env(Some(&p), env(&[])).unwrap_err();
+        assert!(e.to_string().contains("bnid"), "{e}");
+    }
+}

@@ -1,6 +1,8 @@
 //! `vaarta`: the binary. Only wires configuration and starts things; the work lives in the crates.
 
+mod flows_cmd;
 mod services;
+mod speech_cmd;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +55,50 @@ enum Command {
         #[command(subcommand)]
         command: SitesCommand,
     },
+    /// Check and simulate Rhai call flows locally (no database, no service needed).
+    Flows {
+        #[command(subcommand)]
+        command: flows_cmd::FlowsCommand,
+    },
+    /// Speak TEXT with the configured TTS voice into a WAV file.
+    Say {
+        /// The text to speak (numbers, ₹ amounts, dates are read out as words).
+        text: String,
+        /// Output WAV file (16-bit mono).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Language code choosing the voice (`en`, `hi`, `pa`, ...).
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Output sample rate: 8000 for telephone legs, 16000 for the widget, 22050 native.
+        #[arg(long, default_value_t = 22050)]
+        rate: u32,
+    },
+    /// Transcribe an audio file (WAV, MP3, OGG, FLAC, M4A; mono or stereo) with the configured
+    /// Whisper model; stereo channels are labelled agent/customer.
+    Transcribe {
+        file: PathBuf,
+        /// Print the structured transcript as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Speech models: `scripts/install-models` installs them; this converts other Whisper models.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Convert a CTranslate2 Whisper model folder (model.bin + vocabulary) into a whisper.cpp
+    /// GGML file (default: ggml-model.bin inside the folder). Models named in [speech.stt] are
+    /// converted automatically on first use.
+    Convert {
+        ct2_dir: PathBuf,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +133,16 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Sites { command: SitesCommand::Create { name, key_label } } => create_site(&config, name, key_label).await,
+        Command::Flows { command } => flows_cmd::run(command),
+        Command::Say { text, output, lang, rate } => {
+            tokio::task::block_in_place(|| speech_cmd::say(&config.speech, &text, &lang, rate, &output))
+        }
+        Command::Transcribe { file, json } => {
+            tokio::task::block_in_place(|| speech_cmd::transcribe(&config.speech, &file, json))
+        }
+        Command::Models { command: ModelsCommand::Convert { ct2_dir, output } } => {
+            tokio::task::block_in_place(|| speech_cmd::convert(&ct2_dir, output))
+        }
     }
 }
 

@@ -34,6 +34,7 @@ pub struct Config {
     pub log: LogConfig,
     pub models: ModelsConfig,
     pub limits: LimitsConfig,
+    pub speech: SpeechConfig,
 }
 
 /// `[http]`: the REST API listener.
@@ -113,7 +114,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: LogFormat::Text }
+        Self { level: "info,whisper_rs=warn,ort=warn".into(), format: LogFormat::Text }
     }
 }
 
@@ -144,6 +145,44 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[speech]`: the speech engines. Each subsection is the engine's own typed config from the
+/// `vaarta-speech` crate; model paths left at their defaults live under `[models] dir`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// `[speech.onnx]`: the ONNX Runtime library (VAD, TTS) and its device.
+    pub onnx: vaarta_speech::onnx::OnnxRuntimeConfig,
+    /// `[speech.stt]`: the Whisper model, threads, audio_ctx policy, partials, engine pool.
+    pub stt: vaarta_speech::stt::SttConfig,
+    /// `[speech.vad]`: Silero VAD model, thresholds and minimum durations.
+    pub vad: vaarta_speech::vad::VadConfig,
+    /// `[speech.tts]`: Piper voices per language and the espeak-ng fallback.
+    pub tts: vaarta_speech::tts::TtsConfig,
+    /// `[speech.file_transcribe]`: chunking and speaker labels for recordings (`vaarta transcribe`,
+    /// audit transcription).
+    pub file_transcribe: vaarta_speech::file_transcribe::FileTranscribeConfig,
+}
+
+impl SpeechConfig {
+    /// Moves model paths that still point at the engines' default models folder under `dir`
+    /// (`[models] dir`), so one setting relocates every bundled model.
+    fn rebase_models(&mut self, dir: &Path) {
+        let default_root = vaarta_speech::onnx::default_models_dir();
+        let rebase = |p: &mut PathBuf| {
+            if let Ok(rest) = p.strip_prefix(&default_root) {
+                *p = dir.join(rest);
+            }
+        };
+        rebase(&mut self.onnx.library);
+        rebase(&mut self.vad.model);
+        rebase(&mut self.file_transcribe.vad.model);
+        self.tts.voices.values_mut().for_each(rebase);
+        if self.stt.models_dir == default_root || self.stt.models_dir == Path::new("models") {
+            self.stt.models_dir = dir.to_path_buf();
+        }
+    }
+}
+
 impl Config {
     /// Loads `path` (a missing file means all defaults) and applies `VAARTA_*` overrides from
     /// the process environment.
@@ -168,9 +207,11 @@ impl Config {
         let mut table: toml::Table = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: file_path.clone(), message: e.to_string() })?;
         apply_env(&mut table, env)?;
-        let config: Config = toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse { path: file_path, message: e.to_string() })?;
+        let models_dir = config.models.dir.clone();
+        config.speech.rebase_models(&models_dir);
         config.validate()?;
         Ok(config)
     }

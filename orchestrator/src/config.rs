@@ -308,9 +308,24 @@ mod tests {
     #[test]
     fn missing_file_gives_defaults() {
         let c = Config::load_with_env(Some(Path::new("/nonexistent/vaarta.toml")), env(&[])).unwrap();
-        assert_eq!(c, Config::default());
+        let mut expected = Config::default();
+        expected.speech.rebase_models(Path::new("./models"));
+        assert_eq!(c, expected);
+        assert_eq!(c.speech.vad.model, Path::new("./models/vad/silero_vad.onnx"));
         assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database.url, "sqlite://./data/vaarta.db");
+    }
+
+    #[test]
+    fn models_dir_moves_every_default_model_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vaarta.toml");
+        std::fs::write(&p, "[models]\ndir = \"/srv/models\"\n[speech.tts.voices]\nhi = \"/voices/hi.onnx\"\n").unwrap();
+        let c = Config::load_with_env(Some(&p), env(&[])).unwrap();
+        assert_eq!(c.speech.onnx.library, Path::new("/srv/models/onnxruntime/libonnxruntime.so"));
+        assert_eq!(c.speech.stt.models_dir, Path::new("/srv/models"));
+        assert_eq!(c.speech.vad.model, Path::new("/srv/models/vad/silero_vad.onnx"));
+        assert_eq!(c.speech.tts.voices["hi"], Path::new("/voices/hi.onnx"), "explicit paths stay");
     }
 
     #[test]

@@ -86,6 +86,12 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sites/{site_id}/keys"),
     ("POST", "/v1/sites/{site_id}/keys"),
     ("DELETE", "/v1/sites/{site_id}/keys/{key_id}"),
+    ("GET", "/v1/sites/{site_id}/flows"),
+    ("GET", "/v1/sites/{site_id}/flows/{name}"),
+    ("PUT", "/v1/sites/{site_id}/flows/{name}"),
+    ("GET", "/v1/sites/{site_id}/flows/{name}/versions"),
+    ("POST", "/v1/sites/{site_id}/flows/{name}/activate"),
+    ("POST", "/v1/sites/{site_id}/flows/{name}/simulate"),
 ];
 
 #[tokio::test]
@@ -113,7 +119,8 @@ async fn openapi_lists_every_route_and_every_documented_route_is_served() {
         let concrete = path
             .replace("{site_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{key_id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{file}", "swagger-ui.css");
+            .replace("{file}", "swagger-ui.css")
+            .replace("{name}", "order_status");
         let r = app.call(method.parse().unwrap(), &concrete, None, None).await;
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         if r.status == StatusCode::NOT_FOUND {

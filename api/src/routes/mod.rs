@@ -3,6 +3,7 @@
 //! `/v1/sites/{site_id}/calls`) and add `.routes(routes!(handler))` below.
 
 pub mod docs;
+pub mod flows;
 pub mod keys;
 pub mod sites;
 pub mod system;
@@ -27,4 +28,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::get_site, sites::update_site, sites::delete_site))
         .routes(routes!(keys::list_keys, keys::create_key))
         .routes(routes!(keys::revoke_key))
+        .routes(routes!(flows::list_flows))
+        .routes(routes!(flows::get_flow, flows::put_flow))
+        .routes(routes!(flows::list_versions))
+        .routes(routes!(flows::activate_flow))
+        .routes(routes!(flows::simulate_flow))
 }

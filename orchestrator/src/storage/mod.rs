@@ -9,6 +9,7 @@
 //!    so they run on both backends.
 
 mod api_keys;
+mod flows;
 mod sites;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -20,6 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use api_keys::ApiKeysRepo;
+pub use flows::{FlowSummary, FlowVersion, FlowVersionInfo, FlowsRepo};
 pub use sites::SitesRepo;
 pub use sqlx::{PgPool, SqlitePool};
 
@@ -199,5 +201,9 @@ impl Store {
 
     pub fn api_keys(&self) -> ApiKeysRepo<'_> {
         ApiKeysRepo::new(self)
+    }
+
+    pub fn flows(&self) -> FlowsRepo<'_> {
+        FlowsRepo::new(self)
     }
 }

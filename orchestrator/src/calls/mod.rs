@@ -1,0 +1,7 @@
+//! The one call-session system: every call (SIP inbound, SIP outbound, widget) is a
+//! [`CallInfo`] in the node's registry, emits [`CallEvent`]s (fanned out live and persisted)
+//! and takes [`CallCommand`]s (API call control). The real-time loop lives in `session`.
+
+pub mod types;
+
+pub use types::*;

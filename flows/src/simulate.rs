@@ -263,6 +263,8 @@ impl FlowHost for SimHost {
     }
     fn brain(&mut self, question: &str) -> HostResult<String> {
         let answer = self.brain.pop_front().unwrap_or_else(|| format!("(brain) {question}"));
+        // A live call speaks the answer as it streams; the transcript shows it the same way.
+        self.bot(&answer);
         self.actions.push(Action::Brain { question: question.into(), answer: answer.clone() });
         Ok(answer)
     }

@@ -68,3 +68,10 @@ fn unknown_fields_in_flow_tests_are_rejected() {
     let e = FlowTestSuite::from_json(r#"{"tests":[{"name":"x","expect":{"transfered_to":"sales"}}]}"#).unwrap_err();
     assert!(e.to_string().contains("transfered_to"), "{e}");
 }
+
+#[test]
+fn assistant_flow_tests_pass() {
+    check(shipped::ASSISTANT, &shipped::modules()).unwrap();
+    assert_suite("assistant", shipped::ASSISTANT, shipped::ASSISTANT_TESTS, 4);
+    assert!(shipped::flow("assistant").is_some() && shipped::flow("nope").is_none());
+}

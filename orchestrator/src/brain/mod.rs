@@ -57,3 +57,8 @@ pub trait Brain: Send + Sync {
         request: BrainRequest,
     ) -> Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>>;
 }
+
+/// TEMPORARY STUB
+pub trait Retriever: Send + Sync {
+    fn search<'a>(&'a self, site_id: Uuid, query: &'a str, top_k: usize) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>>;
+}

@@ -1,7 +1,13 @@
 //! The one call-session system: every call (SIP inbound, SIP outbound, widget) is a
 //! [`CallInfo`] in the node's registry, emits [`CallEvent`]s (fanned out live and persisted)
-//! and takes [`CallCommand`]s (API call control). The real-time loop lives in `session`.
+//! and takes [`CallCommand`]s (API call control). The real-time loop lives in [`session`].
 
+pub mod engines;
+pub mod flow_loader;
+pub mod registry;
+pub mod services;
+pub mod session;
+pub mod sip_gateway;
 pub mod types;
 
 pub use types::*;

@@ -207,3 +207,4 @@ impl Store {
         FlowsRepo::new(self)
     }
 }
+mod routes_stub;

@@ -29,6 +29,29 @@ pub struct SiteSettings {
     pub webhook_url: Option<String>,
     /// Origins allowed to embed the web call widget (`https://shop.example`).
     pub widget_origins: Vec<String>,
+    /// Turn taking and holding for this site's calls (defaults fit most sites).
+    pub voice: VoiceSettings,
+    /// HTTP connectors the site's flows may call with `tool(name, args)` (CRM, order portal):
+    /// `{connectors: {name: {method, url, headers, ...}}, policy: {allow_hosts: [...]}, secrets: {...}}`
+    /// (see docs/flows.md). Secrets are write-only.
+    #[schema(value_type = Object)]
+    pub tools: vaarta_flows::tools::ToolsConfig,
+}
+
+/// Per-site voice behaviour; absent fields keep the node defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceSettings {
+    /// No answer text this long after the caller's turn ends → holding message (default 1500).
+    pub holding_after_ms: Option<u64>,
+    /// Silence after the caller's speech before the turn counts as finished (default 300).
+    pub end_of_turn_silence_ms: Option<u64>,
+    /// Extra backchannel words per language code ("hi": ["haan ji"]) that neither answer nor barge in.
+    pub backchannels: BTreeMap<String, Vec<String>>,
+    /// Most calls this site may have at once on a node (default: `[calls] max_calls_per_site`).
+    pub max_concurrent_calls: Option<usize>,
+    /// Flow a call runs when no route names one (default: the shipped `assistant` flow).
+    pub default_flow: Option<String>,
 }
 
 /// A transfer destination.
@@ -138,6 +161,28 @@ impl SiteSettings {
         for (i, o) in self.widget_origins.iter().enumerate() {
             validation::http_url(&format!("settings.widget_origins[{i}]"), o, true)?;
         }
+        if let Some(ms) = self.voice.holding_after_ms {
+            if !(300..=10_000).contains(&ms) {
+                return Err(ValidationError::new("settings.voice.holding_after_ms", "must be between 300 and 10000"));
+            }
+        }
+        if let Some(ms) = self.voice.end_of_turn_silence_ms {
+            if ms > 3_000 {
+                return Err(ValidationError::new("settings.voice.end_of_turn_silence_ms", "must be at most 3000"));
+            }
+        }
+        validation::count("settings.voice.backchannels", self.voice.backchannels.len(), MAX_LANGUAGES)?;
+        for (lang, words) in &self.voice.backchannels {
+            let field = format!("settings.voice.backchannels.{lang}");
+            validation::count(&field, words.len(), MAX_ITEMS)?;
+            for w in words {
+                validation::text(&field, w, 100)?;
+            }
+        }
+        if self.voice.max_concurrent_calls == Some(0) {
+            return Err(ValidationError::new("settings.voice.max_concurrent_calls", "must be at least 1"));
+        }
+        validation::count("settings.tools.connectors", self.tools.connectors.len(), MAX_ITEMS)?;
         Ok(())
     }
 }

@@ -44,7 +44,7 @@ impl BackchannelMatcher {
     }
 
     fn classify(&self, text: &str, partial: bool) -> Utterance {
-        let toks = tokens(text);
+        let toks = tokens(&strip_sound_tags(text));
         if toks.is_empty() {
             return Utterance::Empty;
         }
@@ -195,5 +195,41 @@ mod tests {
         assert_eq!(en.classify_final("got it"), Utterance::Backchannel);
         let none = BackchannelMatcher::new::<&str>(&[]);
         assert_eq!(none.classify_final("haan"), Utterance::Speech);
+    }
+}
+
+/// Removes the sound annotations Whisper writes for non-speech ("*im*", "(coughs)", "[MUSIC]",
+/// "♪"): they are not words the caller said.
+fn strip_sound_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut close: Option<char> = None;
+    for c in text.chars() {
+        match close {
+            Some(end) if c == end => close = None,
+            Some(_) => {}
+            None => match c {
+                '(' => close = Some(')'),
+                '[' => close = Some(']'),
+                '*' => close = Some('*'),
+                '♪' => {}
+                _ => out.push(c),
+            },
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod sound_tag_tests {
+    use super::*;
+
+    #[test]
+    fn whisper_sound_annotations_are_not_words() {
+        let m = BackchannelMatcher::new(&crate::voice::BackchannelConfig::default().phrases_for("en"));
+        for t in ["*im*", "(coughs)", "[MUSIC]", "♪", " ( "] {
+            assert_eq!(m.classify_final(t), Utterance::Empty, "{t:?}");
+        }
+        assert_eq!(m.classify_final("(coughs) where is my order"), Utterance::Speech);
+        assert_eq!(strip_sound_tags("a *b* c"), "a  c");
     }
 }

@@ -1,0 +1,148 @@
+//! The caller side of a session: inbound PCM → VAD endpointing → the utterance's 16 kHz audio
+//! (with pre-roll, so the first syllable before the VAD decision is not lost) → partial and
+//! final transcription jobs on the STT pool. Pure bookkeeping plus VAD inference; the session
+//! runs the STT jobs it hands out.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use vaarta_speech::stt::{PartialConfig, PartialJob, SttSession};
+use vaarta_speech::vad::{VadError, VadEvent, VadStream};
+
+/// Audio kept from before the VAD's speech start.
+const PRE_ROLL_MS: usize = 400;
+const STT_RATE: u32 = 16_000;
+
+/// VAD + utterance audio for one call.
+pub struct Listener {
+    vad: VadStream,
+    rate: u32,
+    partials: PartialConfig,
+    pre_roll: VecDeque<f32>,
+    utterance: Option<SttSession>,
+    /// The same audio at the line rate: the final transcription resamples it properly
+    /// (partials make do with the cheap interpolation).
+    native_pre_roll: VecDeque<f32>,
+    native: Vec<f32>,
+    upsampler: Upsampler,
+}
+
+impl Listener {
+    pub fn new(vad: VadStream, rate: u32, partials: PartialConfig) -> Self {
+        Self { vad, rate, partials, pre_roll: VecDeque::new(), utterance: None, native_pre_roll: VecDeque::new(), native: Vec::new(), upsampler: Upsampler::new(rate) }
+    }
+
+    /// Feeds caller audio; returns the VAD decisions it completed.
+    pub fn push(&mut self, pcm: &[i16]) -> Result<Vec<VadEvent>, VadError> {
+        let events = self.vad.push_i16(pcm)?;
+        let wide = self.upsampler.run(pcm);
+        for e in &events {
+            if matches!(e, VadEvent::SpeechStart { .. }) && self.utterance.is_none() {
+                let mut s = SttSession::new(self.partials.clone());
+                let pre: Vec<f32> = self.pre_roll.iter().copied().collect();
+                s.push(&pre);
+                self.utterance = Some(s);
+                self.native = self.native_pre_roll.iter().copied().collect();
+            }
+        }
+        let line = pcm.iter().map(|&v| f32::from(v) / 32768.0);
+        match &mut self.utterance {
+            Some(s) => {
+                s.push(&wide);
+                self.native.extend(line);
+            }
+            None => {
+                self.native_pre_roll.extend(line);
+                let keep = PRE_ROLL_MS * self.rate as usize / 1000;
+                while self.native_pre_roll.len() > keep {
+                    self.native_pre_roll.pop_front();
+                }
+                self.pre_roll.extend(wide);
+                let keep = PRE_ROLL_MS * STT_RATE as usize / 1000;
+                while self.pre_roll.len() > keep {
+                    self.pre_roll.pop_front();
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// A partial transcription that is due now, if any.
+    /// None once the caller stopped talking: the final is coming and must not queue behind one.
+    pub fn poll_partial(&mut self) -> Option<PartialJob> {
+        if !self.vad.in_speech() {
+            return None;
+        }
+        self.utterance.as_mut()?.poll_partial()
+    }
+
+    /// Feeds back a partial result; returns the new partial text when it is still current.
+    pub fn on_partial(&mut self, job: &PartialJob, text: &str) -> Option<String> {
+        let t = vaarta_speech::stt::Transcript { text: text.to_string(), ..Default::default() };
+        self.utterance.as_mut()?.on_partial(job, Some(&t)).map(str::to_string)
+    }
+
+    /// Ends the utterance: its whole audio for the final transcription (empty if none).
+    pub fn finalize(&mut self) -> Arc<[f32]> {
+        self.pre_roll.clear();
+        self.native_pre_roll.clear();
+        let native = std::mem::take(&mut self.native);
+        let Some(s) = self.utterance.take() else { return Arc::from(Vec::new()) };
+        if self.rate == STT_RATE {
+            return s.finalize().into();
+        }
+        match vaarta_speech::resample::resample(&native, self.rate, STT_RATE) {
+            Ok(v) => v.into(),
+            Err(_) => s.finalize().into(),
+        }
+    }
+
+    /// Sample rate of the inbound audio.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+}
+
+/// Telephone audio to Whisper's 16 kHz. 8 kHz is doubled with linear interpolation (cheap,
+/// per frame, no latency); 16 kHz passes through; other rates use the speech crate's resampler.
+struct Upsampler {
+    rate: u32,
+    last: f32,
+}
+
+impl Upsampler {
+    fn new(rate: u32) -> Self {
+        Self { rate, last: 0.0 }
+    }
+
+    fn run(&mut self, pcm: &[i16]) -> Vec<f32> {
+        let f: Vec<f32> = pcm.iter().map(|&s| f32::from(s) / 32768.0).collect();
+        match self.rate {
+            STT_RATE => f,
+            8_000 => {
+                let mut out = Vec::with_capacity(f.len() * 2);
+                for &s in &f {
+                    out.push((self.last + s) * 0.5);
+                    out.push(s);
+                    self.last = s;
+                }
+                out
+            }
+            other => vaarta_speech::resample::resample(&f, other, STT_RATE).unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eight_khz_doubles_with_interpolation() {
+        let mut u = Upsampler::new(8000);
+        let out = u.run(&[0, 16384, 0]);
+        assert_eq!(out.len(), 6);
+        assert!((out[1] - 0.0).abs() < 1e-6 && (out[2] - 0.25).abs() < 1e-6 && (out[3] - 0.5).abs() < 1e-6);
+        assert_eq!(Upsampler::new(16000).run(&[16384]).len(), 1);
+    }
+}

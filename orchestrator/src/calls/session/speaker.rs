@@ -1,0 +1,284 @@
+//! The bot side of a session: messages (a flow prompt, a streamed brain answer, a holding
+//! line) are queued in order; each gets a TTS worker on a blocking thread that synthesises its
+//! sentences as they arrive, so a message's first sentence plays while later ones are still
+//! being generated and the next message is synthesised while this one plays. The speaker keeps
+//! the playback timeline (audio is paced by the transport in real time) to say when a message
+//! started and finished playing.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use vaarta_speech::tts::Tts;
+
+use crate::voice::BotAudio;
+
+pub type MsgId = u64;
+
+/// From a TTS worker to the loop.
+#[derive(Debug)]
+pub enum TtsEvent {
+    Audio { msg: MsgId, pcm: Vec<i16> },
+    Done { msg: MsgId },
+    Failed { msg: MsgId, error: String },
+}
+
+/// What the loop must do or learn after a speaker call.
+#[derive(Debug, PartialEq)]
+pub enum SpeakerOut {
+    /// Send this PCM to the transport now.
+    Play(Vec<i16>),
+    /// A message's first audio went out.
+    Started { msg: MsgId, kind: BotAudio },
+    /// A message ended: fully played, or cut (`interrupted`) after `played` of it.
+    Finished { msg: MsgId, kind: BotAudio, text: String, interrupted: bool, played: Duration },
+}
+
+struct Message {
+    id: MsgId,
+    kind: BotAudio,
+    text: String,
+    sentences: Option<std::sync::mpsc::Sender<String>>,
+    cancel: Arc<AtomicBool>,
+    /// Synthesised audio not yet sent (the message is not at the front yet).
+    pending: Vec<Vec<i16>>,
+    synth_done: bool,
+    started_at: Option<Instant>,
+    /// Audio sent so far, in samples.
+    sent_samples: u64,
+    /// Everything sent so far (to resume after a pause from the point the caller last heard).
+    sent: Vec<i16>,
+}
+
+/// The bot's output queue for one call.
+pub struct Speaker {
+    tts: Arc<Tts>,
+    rate: u32,
+    lang: String,
+    events: mpsc::Sender<TtsEvent>,
+    queue: VecDeque<Message>,
+    next_id: MsgId,
+    /// When the audio sent so far will have finished playing.
+    play_end: Option<Instant>,
+    /// Paused (caller may be backchannelling): nothing is sent until resume or stop.
+    paused: bool,
+}
+
+impl Speaker {
+    pub fn new(tts: Arc<Tts>, rate: u32, lang: &str, events: mpsc::Sender<TtsEvent>) -> Self {
+        Self { tts, rate, lang: lang.to_string(), events, queue: VecDeque::new(), next_id: 1, play_end: None, paused: false }
+    }
+
+    pub fn set_language(&mut self, lang: &str) {
+        self.lang = lang.to_string();
+    }
+
+    /// Starts a message; give it sentences with [`Speaker::push`] and [`Speaker::close`] it.
+    pub fn open(&mut self, kind: BotAudio) -> MsgId {
+        let id = self.next_id;
+        self.next_id += 1;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tts, lang, rate, events, flag) = (self.tts.clone(), self.lang.clone(), self.rate, self.events.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || {
+            while let Ok(sentence) = rx.recv() {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                let chunks = match tts.stream(&sentence, &lang, rate) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = events.blocking_send(TtsEvent::Failed { msg: id, error: e.to_string() });
+                        return;
+                    }
+                };
+                for chunk in chunks {
+                    if flag.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    match chunk {
+                        Ok(c) => {
+                            let pcm = c.samples.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
+                            if events.blocking_send(TtsEvent::Audio { msg: id, pcm }).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = events.blocking_send(TtsEvent::Failed { msg: id, error: e.to_string() });
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = events.blocking_send(TtsEvent::Done { msg: id });
+        });
+        self.queue.push_back(Message {
+            id,
+            kind,
+            text: String::new(),
+            sentences: Some(tx),
+            cancel,
+            pending: Vec::new(),
+            synth_done: false,
+            started_at: None,
+            sent_samples: 0,
+            sent: Vec::new(),
+        });
+        id
+    }
+
+    /// Adds a sentence to an open message.
+    pub fn push(&mut self, msg: MsgId, sentence: &str) {
+        if sentence.trim().is_empty() {
+            return;
+        }
+        if let Some(m) = self.queue.iter_mut().find(|m| m.id == msg) {
+            if !m.text.is_empty() {
+                m.text.push(' ');
+            }
+            m.text.push_str(sentence.trim());
+            if let Some(tx) = &m.sentences {
+                let _ = tx.send(sentence.to_string());
+            }
+        }
+    }
+
+    /// No more sentences for this message.
+    pub fn close(&mut self, msg: MsgId) {
+        if let Some(m) = self.queue.iter_mut().find(|m| m.id == msg) {
+            m.sentences = None;
+        }
+    }
+
+    /// One whole message in one go.
+    pub fn say(&mut self, kind: BotAudio, text: &str) -> MsgId {
+        let id = self.open(kind);
+        for s in vaarta_speech::tts::split_sentences(text) {
+            self.push(id, &s);
+        }
+        self.close(id);
+        id
+    }
+
+    /// Handles a worker event; returns what to play and which messages started/finished.
+    pub fn on_event(&mut self, now: Instant, ev: TtsEvent) -> Vec<SpeakerOut> {
+        match ev {
+            TtsEvent::Audio { msg, pcm } => {
+                if let Some(m) = self.queue.iter_mut().find(|m| m.id == msg) {
+                    m.pending.push(pcm);
+                }
+            }
+            TtsEvent::Done { msg } | TtsEvent::Failed { msg, .. } => {
+                if let Some(m) = self.queue.iter_mut().find(|m| m.id == msg) {
+                    m.synth_done = true;
+                }
+            }
+        }
+        self.poll(now)
+    }
+
+    /// Sends what the front message has ready, and retires messages whose audio has played.
+    pub fn poll(&mut self, now: Instant) -> Vec<SpeakerOut> {
+        let mut out = Vec::new();
+        if self.paused {
+            return out;
+        }
+        loop {
+            let rate = self.rate;
+            let Some(front) = self.queue.front_mut() else { break };
+            for pcm in front.pending.drain(..) {
+                if pcm.is_empty() {
+                    continue;
+                }
+                if front.started_at.is_none() {
+                    front.started_at = Some(now);
+                    out.push(SpeakerOut::Started { msg: front.id, kind: front.kind });
+                }
+                let start = self.play_end.filter(|e| *e > now).unwrap_or(now);
+                self.play_end = Some(start + Duration::from_micros(pcm.len() as u64 * 1_000_000 / u64::from(rate)));
+                front.sent_samples += pcm.len() as u64;
+                front.sent.extend_from_slice(&pcm);
+                out.push(SpeakerOut::Play(pcm));
+            }
+            let played_out = self.play_end.is_none_or(|e| e <= now);
+            let finished = front.synth_done && front.sentences.is_none() && played_out;
+            if !finished {
+                break;
+            }
+            let m = self.queue.pop_front().expect("front exists");
+            let played = Duration::from_micros(m.sent_samples * 1_000_000 / u64::from(rate));
+            out.push(SpeakerOut::Finished { msg: m.id, kind: m.kind, text: m.text, interrupted: false, played });
+        }
+        out
+    }
+
+    /// Holds the current message where the caller last heard it (the caller must clear the
+    /// transport); [`Speaker::resume`] continues from that point.
+    pub fn pause(&mut self, now: Instant) {
+        if self.paused {
+            return;
+        }
+        self.paused = true;
+        let rate = u64::from(self.rate);
+        let unplayed = self.play_end.filter(|e| *e > now).map_or(0, |e| (e - now).as_micros() as u64 * rate / 1_000_000);
+        self.play_end = None;
+        if let Some(m) = self.queue.front_mut() {
+            let heard = m.sent.len().saturating_sub(unplayed as usize);
+            let rest = m.sent.split_off(heard);
+            m.sent_samples = heard as u64;
+            if !rest.is_empty() {
+                m.pending.insert(0, rest);
+            }
+        }
+    }
+
+    /// Continues after [`Speaker::pause`].
+    pub fn resume(&mut self, now: Instant) -> Vec<SpeakerOut> {
+        self.paused = false;
+        self.poll(now)
+    }
+
+    /// Stops everything queued (barge-in) or only the current message (`only_current`).
+    /// The caller must clear the transport's queue too.
+    pub fn stop(&mut self, now: Instant, only_current: bool) -> Vec<SpeakerOut> {
+        let mut out = Vec::new();
+        let n = if only_current { self.queue.len().min(1) } else { self.queue.len() };
+        for _ in 0..n {
+            let m = self.queue.pop_front().expect("counted");
+            m.cancel.store(true, Ordering::Relaxed);
+            let played = match m.started_at {
+                Some(t) => now.saturating_duration_since(t).min(Duration::from_micros(m.sent_samples * 1_000_000 / u64::from(self.rate))),
+                None => Duration::ZERO,
+            };
+            out.push(SpeakerOut::Finished { msg: m.id, kind: m.kind, text: m.text, interrupted: true, played });
+        }
+        self.play_end = None;
+        self.paused = false;
+        out
+    }
+
+    /// When [`Speaker::poll`] must run again to retire a message.
+    pub fn next_wake(&self) -> Option<Instant> {
+        if self.paused {
+            return None;
+        }
+        self.queue.front().filter(|m| m.synth_done && m.sentences.is_none()).and(self.play_end)
+    }
+
+    /// Nothing queued or playing.
+    pub fn idle(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Kind of the message at the front (playing or about to).
+    pub fn current_kind(&self) -> Option<BotAudio> {
+        self.queue.front().map(|m| m.kind)
+    }
+
+    /// Whether a message of this kind is queued.
+    pub fn has_kind(&self, pred: impl Fn(BotAudio) -> bool) -> bool {
+        self.queue.iter().any(|m| pred(m.kind))
+    }
+}

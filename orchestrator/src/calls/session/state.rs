@@ -1,0 +1,102 @@
+//! The session's small pieces of state: settings resolved for the call, pending flow requests
+//! and the per-turn latency clock.
+
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use vaarta_flows::HostResult;
+
+use super::host::HostReply;
+use super::speaker::MsgId;
+use crate::calls::types::TurnLatency;
+use crate::tenancy::TransferTarget;
+use crate::voice::{CallTextStream, TurnTakingConfig};
+
+pub use crate::brain::Retriever;
+
+/// A site's settings as one call uses them.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub turn: TurnTakingConfig,
+    /// Starting language code ("hi", "en", "pa").
+    pub language: String,
+    /// Force the STT language (None: detect among the configured ones).
+    pub stt_language: Option<String>,
+    /// Holding messages per language tag.
+    pub holding_messages: std::collections::BTreeMap<String, Vec<String>>,
+    /// Named humans; the first is the default for failover.
+    pub transfer_targets: Vec<TransferTarget>,
+    pub utc_offset_minutes: i32,
+}
+
+impl SessionSettings {
+    /// Defaults for a site with nothing configured.
+    pub fn for_language(language: &str) -> Self {
+        SessionSettings {
+            turn: call_turn_defaults(),
+            language: language.to_string(),
+            stt_language: None,
+            holding_messages: Default::default(),
+            transfer_targets: Vec::new(),
+            utc_offset_minutes: 330,
+        }
+    }
+}
+
+/// Turn taking for calls: the bot pauses within a frame of the VAD's speech start and resumes
+/// from the same point when the caller only backchannelled ("hmm", "haan"); the decision window
+/// covers a short word plus the VAD's end-of-speech silence.
+pub fn call_turn_defaults() -> TurnTakingConfig {
+    TurnTakingConfig { barge_in: crate::voice::BargeInMode::Pause, backchannel_window_ms: 900, ..TurnTakingConfig::default() }
+}
+
+/// `ask`/`listen` waiting for the caller.
+pub(super) struct AskWait {
+    pub reply: oneshot::Sender<HostResult<HostReply>>,
+    /// The prompt message; the timeout starts when it has played.
+    pub prompt: Option<MsgId>,
+    pub timeout: std::time::Duration,
+    pub deadline: Option<Instant>,
+    pub dtmf: bool,
+    pub max_digits: Option<u32>,
+    pub digits: String,
+}
+
+/// `brain(question)` streaming its answer.
+pub(super) struct BrainWait {
+    pub reply: oneshot::Sender<HostResult<HostReply>>,
+    pub generation: u64,
+    pub msg: Option<MsgId>,
+    pub stream: CallTextStream,
+    pub full: String,
+}
+
+/// Stage times of one caller turn and its answer.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TurnClock {
+    pub speech_end: Option<Instant>,
+    pub stt_final: Option<Instant>,
+    pub brain_first: Option<Instant>,
+    pub first_audio: Option<Instant>,
+    pub first_packet: Option<Instant>,
+    pub answer_msg: Option<MsgId>,
+    pub language: String,
+    pub confidence: f32,
+}
+
+impl TurnClock {
+    pub fn latency(&self) -> TurnLatency {
+        let since = |t: Option<Instant>| match (self.speech_end, t) {
+            (Some(a), Some(b)) => Some(b.saturating_duration_since(a).as_millis().min(u128::from(u32::MAX)) as u32),
+            _ => None,
+        };
+        TurnLatency {
+            stt_final_ms: since(self.stt_final),
+            brain_first_token_ms: since(self.brain_first),
+            first_tts_audio_ms: since(self.first_audio),
+            first_packet_ms: since(self.first_packet),
+        }
+    }
+}
+

@@ -1,0 +1,176 @@
+//! SIP calls into the call-session system: routes each inbound INVITE to a site and flow by the
+//! dialled number, admits it (503 when the node is full, 486 when the site is), answers, and runs
+//! a session whose transport is the SIP leg. Telephony events (DTMF, hangup, transfer results)
+//! are forwarded to the call's session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use vaarta_telephony::{CallId, Event, HangupCause, IncomingCall, RegistrationState, Telephony, TransferResult};
+
+use super::services::{CallRequest, VoiceServices};
+use super::session::media::{MediaError, MediaEvent, MediaPort};
+use super::types::{CallChannel, Direction};
+
+const FRAME: usize = 160;
+
+/// A SIP leg as a session transport (8 kHz G.711 underneath).
+pub struct SipMedia {
+    telephony: Telephony,
+    call: CallId,
+    /// `sip:<number>@<domain>` for E.164 transfer targets.
+    trunk_domain: Option<String>,
+}
+
+impl SipMedia {
+    pub fn new(telephony: Telephony, call: CallId, trunk_domain: Option<String>) -> Self {
+        Self { telephony, call, trunk_domain }
+    }
+}
+
+fn media_err(e: impl std::fmt::Display) -> MediaError {
+    MediaError(e.to_string())
+}
+
+impl MediaPort for SipMedia {
+    fn sample_rate(&self) -> u32 {
+        8000
+    }
+    async fn play(&self, pcm: Vec<i16>) -> Result<(), MediaError> {
+        let frames = pcm
+            .chunks(FRAME)
+            .map(|c| {
+                let mut f = [0i16; FRAME];
+                f[..c.len()].copy_from_slice(c);
+                f
+            })
+            .collect();
+        self.telephony.play(self.call, frames).await.map_err(media_err)
+    }
+    async fn clear(&self) -> Result<(), MediaError> {
+        self.telephony.clear_playback(self.call).await.map_err(media_err)
+    }
+    async fn hangup(&self) -> Result<(), MediaError> {
+        self.telephony.hangup(self.call).await.map_err(media_err)
+    }
+    async fn transfer(&self, destination: &str) -> Result<(), MediaError> {
+        let target = match (&self.trunk_domain, destination.strip_prefix("tel:").unwrap_or(destination)) {
+            (_, d) if d.starts_with("sip:") || d.starts_with("sips:") => d.to_string(),
+            (Some(domain), d) => format!("sip:{d}@{domain}"),
+            (None, d) => return Err(MediaError(format!("cannot transfer to {d}: no SIP trunk configured for numbers"))),
+        };
+        self.telephony.transfer(self.call, &target).await.map_err(media_err)
+    }
+}
+
+type Legs = Arc<Mutex<HashMap<CallId, mpsc::Sender<MediaEvent>>>>;
+
+/// Runs until the telephony event stream ends (telephony shut down).
+pub async fn run(services: VoiceServices, telephony: Telephony, mut events: mpsc::Receiver<Event>, trunk_domain: Option<String>) {
+    let legs: Legs = Arc::default();
+    while let Some(ev) = events.recv().await {
+        match ev {
+            Event::Incoming(inc) => {
+                let (tx, rx) = mpsc::channel(256);
+                legs.lock().unwrap_or_else(|p| p.into_inner()).insert(inc.call, tx.clone());
+                let (services, telephony, legs, trunk) = (services.clone(), telephony.clone(), legs.clone(), trunk_domain.clone());
+                tokio::spawn(async move {
+                    let call = inc.call;
+                    incoming(services, telephony, inc, tx, rx, trunk).await;
+                    legs.lock().unwrap_or_else(|p| p.into_inner()).remove(&call);
+                });
+            }
+            Event::Dtmf { call, digit } => forward(&legs, call, MediaEvent::Dtmf(digit)),
+            Event::Hangup { call, cause } => forward(&legs, call, MediaEvent::Hangup { cause: cause_text(&cause) }),
+            Event::Transfer { call, result } => {
+                let (ok, detail) = match result {
+                    TransferResult::Succeeded => (true, "REFER accepted, target answered".to_string()),
+                    TransferResult::Failed(code) => (false, format!("transfer failed ({code})")),
+                };
+                forward(&legs, call, MediaEvent::TransferResult { ok, detail })
+            }
+            Event::Registration(state) => {
+                let up = matches!(state, RegistrationState::Registered { .. });
+                metrics::gauge!("vaarta_sip_registered").set(if up { 1.0 } else { 0.0 });
+                tracing::info!(?state, "SIP trunk registration");
+            }
+            _ => {}
+        }
+    }
+}
+
+fn forward(legs: &Legs, call: CallId, ev: MediaEvent) {
+    let tx = legs.lock().unwrap_or_else(|p| p.into_inner()).get(&call).cloned();
+    if let Some(tx) = tx {
+        // Control events must not be lost behind audio: wait for room off the event loop.
+        tokio::spawn(async move {
+            let _ = tx.send(ev).await;
+        });
+    }
+}
+
+fn cause_text(cause: &HangupCause) -> String {
+    format!("{cause:?}")
+}
+
+async fn incoming(services: VoiceServices, telephony: Telephony, inc: IncomingCall, tx: mpsc::Sender<MediaEvent>, mut rx: mpsc::Receiver<MediaEvent>, trunk: Option<String>) {
+    let call = inc.call;
+    let route = match services.store.routes().resolve_sip(&inc.callee).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            tracing::info!(callee = %inc.callee, caller = %inc.caller, "no route for the dialled number: 404");
+            let _ = telephony.reject(call, 404).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "route lookup failed: 500");
+            let _ = telephony.reject(call, 500).await;
+            return;
+        }
+    };
+    let (site_id, flow) = route;
+    let req = CallRequest {
+        site_id,
+        flow,
+        channel: CallChannel::Sip,
+        direction: Direction::Inbound,
+        caller: inc.caller.clone(),
+        callee: inc.callee.clone(),
+        campaign_id: None,
+        lead_id: None,
+        lead: Default::default(),
+        vars: Default::default(),
+    };
+    let (ctx, handle) = match services.prepare(req).await {
+        Ok(x) => x,
+        Err(e) => {
+            let code = e.sip_code();
+            tracing::warn!(error = %e, code, %site_id, "call refused");
+            let _ = telephony.reject(call, code).await;
+            return;
+        }
+    };
+    // A CANCEL may have arrived while the flow loaded.
+    if let Ok(MediaEvent::Hangup { cause }) = rx.try_recv() {
+        handle.emit(super::types::CallEventKind::Ended { outcome: super::types::CallOutcome::CallerHungUp, reason: cause });
+        return;
+    }
+    if let Err(e) = telephony.answer(call).await {
+        tracing::warn!(error = %e, "answer failed");
+        handle.emit(super::types::CallEventKind::Ended { outcome: super::types::CallOutcome::CallerHungUp, reason: e.to_string() });
+        return;
+    }
+    handle.update(|c| c.answered_at = Some(chrono::Utc::now()));
+    let mut audio = inc.audio;
+    tokio::spawn(async move {
+        while let Some(frame) = audio.recv().await {
+            if tx.send(MediaEvent::Audio(frame.to_vec())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let media = SipMedia::new(telephony, call, trunk);
+    let outcome = super::session::run(ctx, media, rx, handle).await;
+    tracing::info!(?outcome, "call ended");
+}

@@ -35,6 +35,29 @@ pub struct Config {
     pub models: ModelsConfig,
     pub limits: LimitsConfig,
     pub speech: SpeechConfig,
+    /// `[telephony]`: the SIP user agent and RTP (see docs/telephony.md).
+    pub telephony: vaarta_telephony::TelephonyConfig,
+    /// `[voice]`: whether this node takes calls, and node-wide call behaviour.
+    pub voice: VoiceConfig,
+}
+
+/// `[voice]`: the call-session system on this node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceConfig {
+    /// Start the SIP user agent (`[telephony]`) and run calls. Needs the speech models; without
+    /// them the service still starts (HTTP, jobs) and logs why calls are off.
+    pub enabled: bool,
+    /// Caller silence that ends a turn, ms (sites may override).
+    pub end_of_turn_silence_ms: u64,
+    /// No answer text this long after the caller's turn → holding message, ms (sites may override).
+    pub holding_after_ms: u64,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig { enabled: true, end_of_turn_silence_ms: 400, holding_after_ms: 1500 }
+    }
 }
 
 /// `[http]`: the REST API listener.

@@ -24,6 +24,9 @@ struct Call {
     events: broadcast::Receiver<CallEvent>,
     _db: tempfile::TempDir,
     brain_asked: Arc<Mutex<Vec<vaarta_orchestrator::brain::BrainRequest>>>,
+    store: Store,
+    registry: CallRegistry,
+    call_id: Uuid,
 }
 
 struct Setup<'a> {
@@ -47,10 +50,11 @@ async fn start(s: Setup<'_>) -> Call {
     let store = Store::connect(&DatabaseConfig { url, ..DatabaseConfig::default() }).await.unwrap();
     store.migrate().await.unwrap();
     let registry = CallRegistry::new(store.clone(), CallLimits { max_calls_per_node: 10, default_max_calls_per_site: 10 });
+    let site = store.sites().create(&vaarta_orchestrator::tenancy::NewSite { name: "shop".into(), settings: Default::default() }).await.unwrap();
     let events = registry.subscribe();
     let info = CallInfo {
         id: Uuid::now_v7(),
-        site_id: Uuid::now_v7(),
+        site_id: site.site_id,
         channel: CallChannel::Sip,
         direction: Direction::Inbound,
         caller: "+919800000001".into(),
@@ -67,6 +71,7 @@ async fn start(s: Setup<'_>) -> Call {
         outcome: None,
         end_reason: None,
     };
+    let call_id = info.id;
     let handle = registry.admit(info, None).unwrap();
     let program = vaarta_flows::FlowProgram::compile(s.flow, &vaarta_flows::shipped::modules()).expect("test flow compiles");
     let asked = Arc::new(Mutex::new(Vec::new()));
@@ -88,7 +93,7 @@ async fn start(s: Setup<'_>) -> Call {
     feed(s.caller, tx);
     let m = media.clone();
     let outcome = tokio::spawn(async move { session::run(ctx, m, rx, handle).await });
-    Call { outcome, media, events, _db: dir, brain_asked: asked }
+    Call { outcome, media, events, _db: dir, brain_asked: asked, store, registry, call_id }
 }
 
 async fn finish(call: &mut Call, secs: u64) -> (CallOutcome, Vec<CallEventKind>) {
@@ -138,6 +143,16 @@ async fn spoken_question_gets_the_flows_spoken_answer() {
     let heard = transcribe(&engines(), &call.media.heard()).await;
     assert!((heard.contains("nine") || heard.contains('9')) && (heard.contains("five") || heard.contains('5')), "far end heard: {heard}");
     assert_eq!(call.media.leg.lock().unwrap().hangups, 1);
+    // Stored: the call with its outcome, the transcript and the answer's latency.
+    call.registry.flush().await;
+    let stored = call.store.calls().detail(None, call.call_id).await.unwrap().expect("call stored");
+    assert_eq!(stored.call.outcome, Some(CallOutcome::Completed));
+    assert_eq!(stored.call.state, CallState::Ended);
+    assert_eq!(stored.transcript.len(), 3, "{:#?}", stored.transcript);
+    assert_eq!(stored.transcript[1].speaker, Speaker::Caller);
+    assert_eq!(stored.transcript[2].latency, bot[1].latency);
+    assert!(stored.events.iter().any(|e| matches!(e.kind, CallEventKind::Ended { .. })));
+    assert!(call.registry.live(None).is_empty());
 }
 
 const BRAIN_FLOW: &str = r#"

@@ -46,7 +46,7 @@ pub struct PeerAccount {
 impl Default for TelephonyConfig {
     fn default() -> Self {
         TelephonyConfig {
-            bind: "0.0.0.0:5060".parse().expect("literal"),
+            bind: "127.0.0.1:5060".parse().expect("literal"),
             external_ip: None,
             rtp_port_min: 20000,
             rtp_port_max: 30000,

@@ -9,7 +9,9 @@
 //!    so they run on both backends.
 
 mod api_keys;
+pub mod calls;
 mod flows;
+pub mod routes;
 mod sites;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -206,5 +208,12 @@ impl Store {
     pub fn flows(&self) -> FlowsRepo<'_> {
         FlowsRepo::new(self)
     }
+
+    pub fn calls(&self) -> calls::CallsRepo<'_> {
+        calls::CallsRepo::new(self)
+    }
+
+    pub fn routes(&self) -> routes::RoutesRepo<'_> {
+        routes::RoutesRepo::new(self)
+    }
 }
-mod routes_stub;

@@ -182,6 +182,11 @@ async fn serve(config: Config) -> Result<()> {
         .with_context(|| format!("binding HTTP to {}", config.http.bind))?;
 
     let mut services = Services::new();
+    if config.voice.enabled {
+        start_voice(&config, &store, &state, &mut services).await?;
+    } else {
+        tracing::info!("[voice] enabled = false: this node takes no calls");
+    }
     let app = vaarta_api::app(state);
     services.spawn("http", move |shutdown| async move {
         vaarta_api::serve(listener, app, shutdown.wait()).await.context("HTTP server")
@@ -189,6 +194,60 @@ async fn serve(config: Config) -> Result<()> {
     let result = services.run(Duration::from_secs(10)).await;
     store.close().await;
     result
+}
+
+/// The SIP user agent and the call-session system. Missing speech models turn calls off (with
+/// the reason in the log) instead of stopping the service.
+async fn start_voice(config: &Config, store: &Store, state: &vaarta_api::AppState, services: &mut Services) -> Result<()> {
+    use std::sync::Arc;
+    use vaarta_orchestrator::brain::SiteBrains;
+    use vaarta_orchestrator::calls::engines::SpeechEngines;
+    use vaarta_orchestrator::calls::services::VoiceServices;
+    use vaarta_orchestrator::calls::sip_gateway;
+
+    if matches!(store.kind(), vaarta_orchestrator::storage::DatabaseKind::Sqlite) {
+        // One node owns a SQLite database: calls it left open were cut by its last stop.
+        let n = store.calls().end_orphans("service restarted during the call").await?;
+        if n > 0 {
+            tracing::warn!(calls = n, "marked calls left open by the previous run as ended");
+        }
+    }
+    let speech = config.speech.clone();
+    let engines = match tokio::task::spawn_blocking(move || SpeechEngines::load(&speech)).await? {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "voice calls are OFF: the speech engines did not load (run scripts/install-models)");
+            return Ok(());
+        }
+    };
+    let mut tcfg = config.telephony.clone();
+    tcfg.max_calls = tcfg.max_calls.min(config.voice.max_calls.max(1));
+    let (telephony, events) = vaarta_telephony::Telephony::start(tcfg)
+        .await
+        .with_context(|| format!("starting SIP on {}", config.telephony.bind))?;
+    tracing::info!(sip = %telephony.local_addr(), "SIP user agent listening");
+    let mut turn = vaarta_orchestrator::calls::session::call_turn_defaults();
+    turn.end_of_turn_silence_ms = config.voice.end_of_turn_silence_ms;
+    turn.holding_after_ms = config.voice.holding_after_ms;
+    let retriever = None;
+    let voice = VoiceServices {
+        store: store.clone(),
+        registry: state.calls.clone(),
+        engines,
+        brains: Arc::new(SiteBrains::new(retriever.clone())),
+        retriever,
+        turn,
+    };
+    let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
+    services.spawn("sip", move |shutdown| async move {
+        tokio::select! {
+            _ = sip_gateway::run(voice, telephony.clone(), events, trunk) => {}
+            _ = shutdown.wait() => {}
+        }
+        telephony.shutdown().await;
+        Ok(())
+    });
+    Ok(())
 }
 
 async fn create_site(config: &Config, name: String, key_label: String) -> Result<()> {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use vaarta_orchestrator::calls::registry::{CallLimits, CallRegistry};
 use vaarta_orchestrator::{Config, Store};
 
 /// Everything a handler may need; cheap to clone.
@@ -17,17 +18,23 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub request_timeout: std::time::Duration,
     pub metrics: PrometheusHandle,
+    /// This node's live calls (call control, live events).
+    pub calls: CallRegistry,
 }
 
 impl AppState {
     pub fn new(store: Store, config: &Config, admin_token: String) -> AppState {
         AppState {
-            store,
+            store: store.clone(),
             admin_token: admin_token.into(),
             docs_assets_dir: Arc::new(config.http.docs_assets_dir.clone()),
             max_body_bytes: config.limits.max_body_bytes,
             request_timeout: std::time::Duration::from_secs(config.http.request_timeout_secs.max(1)),
             metrics: crate::metrics::prometheus_handle(),
+            calls: CallRegistry::new(
+                store.clone(),
+                CallLimits { max_calls_per_node: config.voice.max_calls, default_max_calls_per_site: config.voice.max_calls_per_site },
+            ),
         }
     }
 }

@@ -52,11 +52,15 @@ pub struct VoiceConfig {
     pub end_of_turn_silence_ms: u64,
     /// No answer text this long after the caller's turn → holding message, ms (sites may override).
     pub holding_after_ms: u64,
+    /// Calls this node runs at once (SIP and widget); more are refused (SIP 503).
+    pub max_calls: usize,
+    /// Calls one site may have at once on this node unless its settings say otherwise (SIP 486).
+    pub max_calls_per_site: usize,
 }
 
 impl Default for VoiceConfig {
     fn default() -> Self {
-        VoiceConfig { enabled: true, end_of_turn_silence_ms: 400, holding_after_ms: 1500 }
+        VoiceConfig { enabled: true, end_of_turn_silence_ms: 400, holding_after_ms: 1500, max_calls: 50, max_calls_per_site: 20 }
     }
 }
 

@@ -50,7 +50,7 @@ pub async fn list_sites(
             own.into_iter().skip(offset as usize).take(limit as usize).collect()
         }
     };
-    Ok(axum::Json(sites))
+    Ok(axum::Json(sites.into_iter().map(Site::redacted).collect()))
 }
 
 /// Creates a site (admin only). Create its first API key with `POST /v1/sites/{site_id}/keys`.
@@ -69,7 +69,7 @@ pub async fn create_site(
     new.validate()?;
     let site = state.store.sites().create(&new).await?;
     tracing::info!(site_id = %site.site_id, "site created");
-    Ok((StatusCode::CREATED, axum::Json(site)))
+    Ok((StatusCode::CREATED, axum::Json(site.redacted())))
 }
 
 /// One site.
@@ -77,7 +77,7 @@ pub async fn create_site(
     params(("site_id" = uuid::Uuid, Path)),
     responses((status = 200, body = Site), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_site(scope: SiteScope) -> axum::Json<Site> {
-    axum::Json(scope.site)
+    axum::Json(scope.site.redacted())
 }
 
 /// Renames a site and/or replaces its settings.
@@ -97,7 +97,7 @@ pub async fn update_site(
 ) -> Result<axum::Json<Site>, ApiError> {
     patch.validate()?;
     let site = state.store.sites().update(scope.site_id(), &patch).await?.ok_or_else(|| ApiError::not_found("site"))?;
-    Ok(axum::Json(site))
+    Ok(axum::Json(site.redacted()))
 }
 
 /// Deletes a site and everything it owns (admin only).

@@ -17,8 +17,7 @@ pub struct ToolsConfig {
     /// Where connectors may connect.
     pub policy: SsrfPolicy,
     /// Secret name → value, referenced from headers/URLs as `{secret:NAME}`. Never exposed to
-    /// flows and never serialised back out.
-    #[serde(skip_serializing)]
+    /// flows; the API redacts them in responses (`SiteSettings::redacted`).
     pub secrets: BTreeMap<String, String>,
 }
 

@@ -5,6 +5,15 @@
 
 use std::pin::Pin;
 
+pub mod breaker;
+pub mod http;
+pub mod kb_only;
+pub mod provider;
+pub mod settings;
+
+pub use provider::SiteBrains;
+pub use settings::{BrainKind, BrainSettings};
+
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -58,7 +67,8 @@ pub trait Brain: Send + Sync {
     ) -> Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>>;
 }
 
-/// TEMPORARY STUB
+/// Knowledge-base passages for a question (the KB service implements it; the LLM brain and the
+/// KB-only answerer retrieve through it).
 pub trait Retriever: Send + Sync {
     fn search<'a>(&'a self, site_id: Uuid, query: &'a str, top_k: usize) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>>;
 }

@@ -36,6 +36,9 @@ pub struct SiteSettings {
     /// (see docs/flows.md). Secrets are write-only.
     #[schema(value_type = Object)]
     pub tools: vaarta_flows::tools::ToolsConfig,
+    /// Where answers come from: `{kind: "kb_only"}` (default) or `{kind: "http", url, api_key, ...}`
+    /// (the central AI brain, docs/brain-contract.md).
+    pub brain: Option<crate::brain::BrainSettings>,
 }
 
 /// Per-site voice behaviour; absent fields keep the node defaults.
@@ -100,6 +103,21 @@ fn hhmm(field: &str, v: &str) -> Result<u32, ValidationError> {
 }
 
 impl SiteSettings {
+    /// The settings as API responses show them: secrets (tool secrets, the brain's API key)
+    /// replaced by `"***"` so a read never leaks them.
+    pub fn redacted(&self) -> SiteSettings {
+        let mut s = self.clone();
+        for v in s.tools.secrets.values_mut() {
+            *v = "***".into();
+        }
+        if let Some(b) = s.brain.as_mut() {
+            if b.api_key.is_some() {
+                b.api_key = Some("***".into());
+            }
+        }
+        s
+    }
+
     /// Checks every field; the error names the first offending one (e.g. `settings.voices.xx-YY`).
     pub fn validate(&self) -> Result<(), ValidationError> {
         validation::count("settings.languages", self.languages.len(), MAX_LANGUAGES)?;
@@ -183,6 +201,9 @@ impl SiteSettings {
             return Err(ValidationError::new("settings.voice.max_concurrent_calls", "must be at least 1"));
         }
         validation::count("settings.tools.connectors", self.tools.connectors.len(), MAX_ITEMS)?;
+        if let Some(b) = &self.brain {
+            b.validate()?;
+        }
         Ok(())
     }
 }

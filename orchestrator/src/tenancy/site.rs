@@ -32,6 +32,14 @@ pub struct NewSite {
     pub settings: SiteSettings,
 }
 
+impl Site {
+    /// For API responses: secrets in the settings redacted.
+    pub fn redacted(mut self) -> Site {
+        self.settings = self.settings.redacted();
+        self
+    }
+}
+
 impl NewSite {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validation::text("name", &self.name, MAX_SITE_NAME)?;

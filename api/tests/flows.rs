@@ -39,6 +39,17 @@ fn app(db: TestDb) -> TestApp {
     TestApp::with_config(db, config)
 }
 
+/// Gives the site the two CRM connectors order_status calls (activation requires them).
+async fn configure_order_tools(app: &TestApp, site: &str) {
+    let settings = json!({"tools": {"connectors": {
+        "order_status": {"url": "https://crm.example/orders/{order_id}"},
+        "order_update": {"method": "POST", "url": "https://crm.example/orders/{order_id}/notes"}
+    }, "policy": {"allowed_hosts": ["crm.example"]}, "secrets": {"crm": "s3cret"}}});
+    let r = app.call(Method::PATCH, &format!("/v1/sites/{site}"), Some(common::ADMIN), Some(json!({"settings": settings}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["settings"]["tools"]["secrets"]["crm"], "***", "secrets are redacted: {}", r.text);
+}
+
 fn order_tests() -> Value {
     serde_json::from_str(shipped::ORDER_STATUS_TESTS).unwrap()
 }
@@ -78,6 +89,13 @@ flows_test!(shipped_order_status_upload_activate_simulate, |app| {
     let r = app.call(Method::GET, &format!("/v1/sites/{site}/flows"), Some(&key), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body, json!([{"name": "order_status", "latest_version": 1, "active_version": null, "versions": 1}]));
+
+    // The flow calls CRM tools the site has not configured yet: refused, naming them.
+    let r = activate(&app, &site, &key, "order_status", json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.code(), "tools_not_configured");
+    assert!(r.text.contains("order_status") && r.text.contains("order_update"), "{}", r.text);
+    configure_order_tools(&app, &site).await;
 
     // Activation runs the ten shipped flow tests.
     let r = activate(&app, &site, &key, "order_status", json!({})).await;
@@ -163,6 +181,7 @@ flows_test!(failing_flow_tests_block_activation, |app| {
     let failing_name = tests["tests"][0]["name"].as_str().unwrap().to_string();
     let r = put(&app, &site, &key, "order_status", json!({"source": shipped::ORDER_STATUS, "tests": tests})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    configure_order_tools(&app, &site).await;
 
     let r = activate(&app, &site, &key, "order_status", json!({"version": 1})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);

@@ -92,6 +92,15 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sites/{site_id}/flows/{name}/versions"),
     ("POST", "/v1/sites/{site_id}/flows/{name}/activate"),
     ("POST", "/v1/sites/{site_id}/flows/{name}/simulate"),
+    ("DELETE", "/v1/sites/{site_id}/flows/{name}"),
+    ("GET", "/v1/sites/{site_id}/routes"),
+    ("PUT", "/v1/sites/{site_id}/routes"),
+    ("DELETE", "/v1/sites/{site_id}/routes/{channel}/{number}"),
+    ("GET", "/v1/calls"),
+    ("GET", "/v1/calls/events"),
+    ("GET", "/v1/calls/{call_id}"),
+    ("POST", "/v1/calls/{call_id}/hangup"),
+    ("POST", "/v1/calls/{call_id}/transfer"),
 ];
 
 #[tokio::test]
@@ -120,7 +129,10 @@ async fn openapi_lists_every_route_and_every_documented_route_is_served() {
             .replace("{site_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{key_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{file}", "swagger-ui.css")
-            .replace("{name}", "order_status");
+            .replace("{name}", "order_status")
+            .replace("{call_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{channel}", "sip")
+            .replace("{number}", "+911140000000");
         let r = app.call(method.parse().unwrap(), &concrete, None, None).await;
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         if r.status == StatusCode::NOT_FOUND {

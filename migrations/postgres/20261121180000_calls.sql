@@ -24,7 +24,7 @@ CREATE INDEX calls_site_state ON calls(site_id, state);
 
 CREATE TABLE call_turns (
     call_id               UUID NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
-    seq                   INTEGER NOT NULL,
+    seq                   BIGINT NOT NULL,
     speaker               TEXT NOT NULL,
     text                  TEXT NOT NULL,
     language              TEXT NOT NULL,
@@ -32,16 +32,16 @@ CREATE TABLE call_turns (
     started_at            TIMESTAMPTZ NOT NULL,
     ended_at              TIMESTAMPTZ NOT NULL,
     interrupted           BOOLEAN NOT NULL,
-    stt_final_ms          INTEGER,
-    brain_first_token_ms  INTEGER,
-    first_tts_audio_ms    INTEGER,
-    first_packet_ms       INTEGER,
+    stt_final_ms          BIGINT,
+    brain_first_token_ms  BIGINT,
+    first_tts_audio_ms    BIGINT,
+    first_packet_ms       BIGINT,
     PRIMARY KEY (call_id, seq)
 );
 
 CREATE TABLE call_events (
     call_id  UUID NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
-    seq      INTEGER NOT NULL,
+    seq      BIGINT NOT NULL,
     at       TIMESTAMPTZ NOT NULL,
     kind     TEXT NOT NULL,
     data     JSONB NOT NULL,

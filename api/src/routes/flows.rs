@@ -311,6 +311,19 @@ pub async fn activate_flow(
     };
     let modules = site_modules(&state, site_id, &name).await?;
     let source = flow.source.clone();
+    // A flow may only call tools the site has configured (settings.tools.connectors).
+    let (src, mods) = (flow.source.clone(), modules.clone());
+    let info = blocking(move || vaarta_flows::check(&src, &mods)).await?.map_err(FlowsError::Invalid)?;
+    let missing: Vec<&String> = info.tools.iter().filter(|t| !scope.site.settings.tools.connectors.contains_key(*t)).collect();
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tools_not_configured",
+            format!("the flow calls tools the site has not configured in settings.tools.connectors: {}", names.join(", ")),
+        )
+        .into());
+    }
     let report =
         blocking(move || vaarta_flows::run_flow_tests(&source, &modules, &suite)).await?.map_err(FlowsError::Invalid)?;
     if !report.passed {
@@ -367,4 +380,30 @@ pub async fn simulate_flow(
         .await?
         .map_err(FlowsError::Invalid)?;
     Ok(axum::Json(result))
+}
+
+/// Deletes a flow with all its versions. A flow that a route uses cannot be deleted (409
+/// `flow_routed`): change or delete the route first.
+#[utoipa::path(delete, path = "/v1/sites/{site_id}/flows/{name}", tag = "flows", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("name" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_flow(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site_id, name)): Path<(String, String)>,
+) -> Result<StatusCode, FlowsError> {
+    if !valid_name(&name) {
+        return Err(flow_not_found());
+    }
+    let site_id = scope.site_id();
+    let used = state.store.routes().using_flow(site_id, &name).await?;
+    if !used.is_empty() {
+        let list: Vec<String> = used.iter().map(|r| format!("{} {}", r.channel, r.number)).collect();
+        return Err(ApiError::new(StatusCode::CONFLICT, "flow_routed", format!("routes use this flow: {}", list.join(", "))).into());
+    }
+    if !state.store.flows().delete(site_id, &name).await? {
+        return Err(flow_not_found());
+    }
+    tracing::info!(flow = %name, "flow deleted");
+    Ok(StatusCode::NO_CONTENT)
 }

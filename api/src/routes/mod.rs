@@ -2,6 +2,8 @@
 //! To add one: write a handler with `#[utoipa::path(...)]` (full path, e.g.
 //! `/v1/sites/{site_id}/calls`) and add `.routes(routes!(handler))` below.
 
+pub mod call_routes;
+pub mod calls;
 pub mod docs;
 pub mod flows;
 pub mod keys;
@@ -29,8 +31,15 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::list_keys, keys::create_key))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(flows::list_flows))
-        .routes(routes!(flows::get_flow, flows::put_flow))
+        .routes(routes!(flows::get_flow, flows::put_flow, flows::delete_flow))
         .routes(routes!(flows::list_versions))
         .routes(routes!(flows::activate_flow))
         .routes(routes!(flows::simulate_flow))
+        .routes(routes!(call_routes::list_routes, call_routes::put_route))
+        .routes(routes!(call_routes::delete_route))
+        .routes(routes!(calls::list_calls))
+        .routes(routes!(calls::call_events))
+        .routes(routes!(calls::get_call))
+        .routes(routes!(calls::hangup_call))
+        .routes(routes!(calls::transfer_call))
 }

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub db: TestDb,
     pub router: Router,
     pub config: Config,
+    /// The node's call registry behind the router (tests admit calls directly).
+    pub calls: vaarta_orchestrator::calls::registry::CallRegistry,
 }
 
 pub struct Reply {
@@ -42,7 +44,8 @@ impl TestApp {
 
     pub fn with_config(db: TestDb, config: Config) -> TestApp {
         let state = AppState::new(db.store.clone(), &config, ADMIN.to_string());
-        TestApp { router: vaarta_api::app(state), db, config }
+        let calls = state.calls.clone();
+        TestApp { router: vaarta_api::app(state), db, config, calls }
     }
 
     pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {

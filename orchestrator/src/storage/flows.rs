@@ -235,6 +235,19 @@ impl<'a> FlowsRepo<'a> {
         })?;
         Ok(true)
     }
+
+    /// Deletes every version of a flow; false when it did not exist.
+    pub async fn delete(&self, site_id: Uuid, name: &str) -> Result<bool, StorageError> {
+        let n = with_pool!(self.store, |pool| {
+            sqlx::query("DELETE FROM flow_versions WHERE site_id = $1 AND name = $2")
+                .bind(site_id)
+                .bind(name)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n > 0)
+    }
 }
 
 #[cfg(test)]
@@ -303,4 +316,5 @@ mod tests {
         assert!(store.flows().list(a).await.unwrap().is_empty());
         assert_eq!(store.flows().list(b).await.unwrap().len(), 1);
     });
+
 }

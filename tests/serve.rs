@@ -55,7 +55,7 @@ fn serve_health_sites_create_and_graceful_stop() {
         &config,
         format!(
             "[http]\nbind = \"{addr}\"\ndocs_assets_dir = \"{d}/no-docs\"\n[database]\nurl = \"sqlite://{d}/data/vaarta.db\"\n\
-             [auth]\nadmin_token = \"{ADMIN}\"\n[log]\nformat = \"json\"\n",
+             [auth]\nadmin_token = \"{ADMIN}\"\n[log]\nformat = \"json\"\n[voice]\nenabled = false\n",
             d = dir.path().display()
         ),
     )

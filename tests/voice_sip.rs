@@ -1,0 +1,299 @@
+//! End to end over SIP with a real peer (pjsua2 from PyPI): the `vaarta` binary serves a site
+//! whose number routes to a flow that asks the caller's question to the site's brain (an HTTP
+//! server speaking docs/brain-contract.md). The peer calls in and speaks (espeak-ng), records what
+//! it hears; the recording is transcribed back. Slow brain → holding message first; brain down →
+//! the caller is transferred to the human target by REFER.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN: &str = "voice-e2e-admin-token-0123456789";
+const NUMBER: &str = "+911140000000";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn models() -> PathBuf {
+    std::env::var_os("VAARTA_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("models"))
+}
+
+fn free_tcp() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn free_udp() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One JSON request on its own connection: (status, body).
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let ctype = if body.is_some() { "Content-Type: application/json\r\n" } else { "" };
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}{ctype}Content-Length: {}\r\nConnection: close\r\n\r\n{payload}", payload.len()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+struct Server {
+    child: Child,
+    http: SocketAddr,
+    sip: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let http: SocketAddr = format!("127.0.0.1:{}", free_tcp()).parse().unwrap();
+        let sip = free_udp();
+        let rtp = 42000 + (sip % 200) * 40;
+        let config = dir.path().join("vaarta.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[http]\nbind = \"{http}\"\ndocs_assets_dir = \"{d}/no-docs\"\n[database]\nurl = \"sqlite://{d}/vaarta.db\"\n\
+                 [auth]\nadmin_token = \"{ADMIN}\"\n[models]\ndir = \"{m}\"\n\
+                 [telephony]\nbind = \"127.0.0.1:{sip}\"\nrtp_port_min = {rtp}\nrtp_port_max = {}\n",
+                rtp + 38,
+                d = dir.path().display(),
+                m = models().display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaarta"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("VAARTA_")) {
+            cmd.env_remove(k);
+        }
+        cmd.env("RUST_LOG", "info,vaarta_orchestrator=debug,whisper_rs=warn,ort=warn");
+        let child = cmd.arg("--config").arg(&config).arg("serve").stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        let mut server = Server { child, http, sip, dir };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if TcpStream::connect(http).is_ok() && server.log().contains("SIP user agent listening") {
+                break;
+            }
+            if let Some(st) = server.child.try_wait().unwrap() {
+                panic!("vaarta exited ({st}): {}", server.log());
+            }
+            assert!(Instant::now() < deadline, "not ready in 90 s: {}", server.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A site with `brain_url`, a flow that asks and answers through the brain, its number routed.
+    fn site(&self, brain_url: &str, agent: &str) -> (String, String) {
+        let settings = json!({
+            "languages": ["en-IN"],
+            "transfer_targets": [{"name": "support", "destination": agent}],
+            "brain": {"kind": "http", "url": brain_url, "api_key": "brain-key", "first_token_timeout_ms": 6000, "total_timeout_ms": 10000}
+        });
+        let (st, site) = http(self.http, "POST", "/v1/sites", Some(ADMIN), Some(&json!({"name": "Shop", "settings": settings})));
+        assert_eq!(st, 201, "{site}");
+        let id = site["site_id"].as_str().unwrap().to_string();
+        let (st, key) = http(self.http, "POST", &format!("/v1/sites/{id}/keys"), Some(ADMIN), Some(&json!({"label": "e2e"})));
+        assert_eq!(st, 201, "{key}");
+        let key = key["secret"].as_str().unwrap().to_string();
+        let flow = "let r = ask(\"Hello, this is the shop. How can I help you?\", #{ timeout_ms: 12000 });\nbrain(r.text);\nhangup(\"answered\");\n";
+        let (st, b) = http(self.http, "PUT", &format!("/v1/sites/{id}/flows/shop"), Some(&key), Some(&json!({"source": flow})));
+        assert_eq!(st, 201, "{b}");
+        let (st, b) = http(self.http, "POST", &format!("/v1/sites/{id}/flows/shop/activate"), Some(&key), Some(&json!({})));
+        assert_eq!(st, 200, "{b}");
+        let (st, b) = http(self.http, "PUT", &format!("/v1/sites/{id}/routes"), Some(&key), Some(&json!({"channel": "sip", "number": NUMBER, "flow": "shop"})));
+        assert_eq!(st, 200, "{b}");
+        (id, key)
+    }
+}
+
+/// The brain: answers after `delay_ms`, or fails with 500 when `answer` is None.
+fn brain(rt: &tokio::runtime::Runtime, delay_ms: u64, answer: Option<&'static str>) -> (String, Arc<AtomicUsize>) {
+    use axum::{Json, Router, routing::post};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let app = Router::new().route(
+        "/answer",
+        post(move |Json(req): Json<Value>| {
+            let h = h.clone();
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                assert_eq!(req["channel"], "call");
+                assert_eq!(req["api_key"], "brain-key");
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                match answer {
+                    Some(a) => Ok(Json(json!({"answer": a}))),
+                    None => Err(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                }
+            }
+        }),
+    );
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/answer"), hits)
+}
+
+/// espeak-ng speech of `text`, laid after `lead_s` of silence and followed by `tail_s`.
+fn speech_wav(dir: &Path, text: &str, lead_s: f32, tail_s: f32) -> PathBuf {
+    let raw = dir.join("raw.wav");
+    assert!(Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&raw).arg(text).status().unwrap().success());
+    let mut r = hound::WavReader::open(&raw).unwrap();
+    let spec = r.spec();
+    let rate = spec.sample_rate as f32;
+    let mut samples = vec![0i16; (lead_s * rate) as usize];
+    samples.extend(r.samples::<i16>().map(|s| s.unwrap()));
+    samples.extend(std::iter::repeat_n(0i16, (tail_s * rate) as usize));
+    let out = dir.join("question.wav");
+    let mut w = hound::WavWriter::create(&out, hound::WavSpec { channels: 1, sample_rate: spec.sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }).unwrap();
+    for s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    out
+}
+
+struct Peer {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Peer {
+    fn spawn(args: &[&str]) -> Peer {
+        let py = repo().join(".venv/bin/python");
+        let mut child = Command::new(py)
+            .arg(repo().join("telephony/tests/peers/pjsua_peer.py"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pjsua2 peer (.venv from scripts/setup --test)");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        Peer { child, lines: rx, seen: Vec::new() }
+    }
+
+    fn wait_for(&mut self, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("peer event not seen in {secs} s; saw {:?}", self.seen),
+            }
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn transcribe(wav: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_vaarta")).env("VAARTA_MODELS_DIR", models()).arg("transcribe").arg(wav).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_lowercase()
+}
+
+#[test]
+fn sip_caller_hears_holding_then_the_brains_answer_and_the_call_is_stored() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (brain_url, hits) = brain(&rt, 3000, Some("Your order was shipped yesterday and arrives on Monday."));
+    let server = Server::start();
+    let (_site, key) = server.site(&brain_url, "sip:agent@127.0.0.1:9");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "Where is my order?", 5.0, 20.0);
+    let rec = dir.path().join("heard.wav");
+    let uri = format!("sip:{NUMBER}@127.0.0.1:{}", server.sip);
+    let mut peer = Peer::spawn(&["call", &uri, "--play", wav.to_str().unwrap(), "--record", rec.to_str().unwrap(), "--timeout", "60"]);
+    peer.wait_for(30, |v| v["ev"] == "media" && v["status"] == "active");
+    // Vaarta hangs up after the answer.
+    peer.wait_for(60, |v| v["ev"] == "exit");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "brain asked once");
+
+    let heard = transcribe(&rec);
+    let greeting = heard.find("how can i help").unwrap_or_else(|| panic!("greeting heard: {heard}"));
+    let holding = heard.find("line").or_else(|| heard.find("checking")).unwrap_or_else(|| panic!("holding message heard: {heard}"));
+    let answer = heard.find("shipped").unwrap_or_else(|| panic!("answer heard: {heard}\n{}", server.log()));
+    assert!(greeting < holding && holding < answer, "order greeting < holding < answer: {heard}");
+
+    // The call, its transcript and latencies are stored.
+    let (st, calls) = http(server.http, "GET", "/v1/calls", Some(&key), None);
+    assert_eq!(st, 200, "{calls}");
+    let call = &calls[0];
+    assert_eq!(call["channel"], "sip");
+    assert_eq!(call["outcome"], "completed", "{calls}");
+    let (st, detail) = http(server.http, "GET", &format!("/v1/calls/{}", call["id"].as_str().unwrap()), Some(&key), None);
+    assert_eq!(st, 200);
+    let turns = detail["transcript"].as_array().unwrap();
+    let caller = turns.iter().find(|t| t["speaker"] == "caller").expect("caller turn");
+    assert!(caller["text"].as_str().unwrap().to_lowercase().contains("order"), "{detail}");
+    let answer_turn = turns.iter().find(|t| t["speaker"] == "bot" && t["text"].as_str().unwrap().contains("shipped")).expect("answer turn");
+    let l = &answer_turn["latency"];
+    assert!(l["stt_final_ms"].as_u64().is_some() && l["brain_first_token_ms"].as_u64().unwrap() >= 3000, "{l}");
+    assert!(l["first_packet_ms"].as_u64().unwrap() >= l["brain_first_token_ms"].as_u64().unwrap(), "{l}");
+    assert!(detail["events"].as_array().unwrap().iter().any(|e| e["type"] == "holding"), "{detail}");
+}
+
+#[test]
+fn brain_down_refers_the_caller_to_the_human_target() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (brain_url, _) = brain(&rt, 0, None);
+    let mut agent = Peer::spawn(&["listen", "--timeout", "60"]);
+    let agent_port = agent.wait_for(10, |v| v["ev"] == "ready")["port"].as_u64().unwrap();
+    let server = Server::start();
+    let (_site, key) = server.site(&brain_url, &format!("sip:agent@127.0.0.1:{agent_port}"));
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "What is the price of the blue sofa?", 5.0, 20.0);
+    let uri = format!("sip:{NUMBER}@127.0.0.1:{}", server.sip);
+    let mut peer = Peer::spawn(&["call", &uri, "--play", wav.to_str().unwrap(), "--timeout", "60"]);
+    let refer = peer.wait_for(45, |v| v["ev"] == "transfer_request");
+    assert!(refer["target"].as_str().unwrap().contains(&format!("agent@127.0.0.1:{agent_port}")), "{refer}");
+    agent.wait_for(20, |v| v["ev"] == "incoming");
+    peer.wait_for(30, |v| v["ev"] == "exit");
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, calls) = http(server.http, "GET", "/v1/calls", Some(&key), None);
+    assert_eq!(calls[0]["outcome"], "transferred", "{calls}\n{}", server.log());
+    let (_, detail) = http(server.http, "GET", &format!("/v1/calls/{}", calls[0]["id"].as_str().unwrap()), Some(&key), None);
+    assert!(detail["events"].as_array().unwrap().iter().any(|e| e["type"] == "failure"), "{detail}");
+}

@@ -249,6 +249,7 @@ fn sip_caller_hears_holding_then_the_brains_answer_and_the_call_is_stored() {
     peer.wait_for(30, |v| v["ev"] == "media" && v["status"] == "active");
     // Vaarta hangs up after the answer.
     peer.wait_for(60, |v| v["ev"] == "exit");
+    let _ = peer.child.wait();
     assert_eq!(hits.load(Ordering::SeqCst), 1, "brain asked once");
 
     let heard = transcribe(&rec);
@@ -296,4 +297,48 @@ fn brain_down_refers_the_caller_to_the_human_target() {
     assert_eq!(calls[0]["outcome"], "transferred", "{calls}\n{}", server.log());
     let (_, detail) = http(server.http, "GET", &format!("/v1/calls/{}", calls[0]["id"].as_str().unwrap()), Some(&key), None);
     assert!(detail["events"].as_array().unwrap().iter().any(|e| e["type"] == "failure"), "{detail}");
+}
+
+/// RMS per 20 ms of a WAV (any rate).
+fn energy(wav: &Path) -> (Vec<f64>, u32) {
+    let mut r = hound::WavReader::open(wav).unwrap();
+    let rate = r.spec().sample_rate;
+    let s: Vec<i16> = r.samples::<i16>().map(|x| x.unwrap()).collect();
+    let n = (rate / 50) as usize;
+    (s.chunks(n).map(|c| (c.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / c.len() as f64).sqrt()).collect(), rate)
+}
+
+#[test]
+fn caller_talking_over_the_bot_stops_it_and_is_answered() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (brain_url, _) = brain(&rt, 0, Some("unused"));
+    let server = Server::start();
+    let (site, key) = server.site(&brain_url, "sip:agent@127.0.0.1:9");
+    let flow = "say(\"Thank you for calling. Our store sells furniture, kitchen appliances, lights, carpets and curtains. \
+                We deliver across the city within three days, and installation is free for every order above five thousand rupees.\");\n\
+                let r = listen(8000);\nsay(if r.interrupted { \"You interrupted me.\" } else { \"You waited.\" });\nhangup(\"done\");\n";
+    let (st, b) = http(server.http, "PUT", &format!("/v1/sites/{site}/flows/long"), Some(&key), Some(&json!({"source": flow})));
+    assert_eq!(st, 201, "{b}");
+    assert_eq!(http(server.http, "POST", &format!("/v1/sites/{site}/flows/long/activate"), Some(&key), Some(&json!({}))).0, 200);
+    assert_eq!(http(server.http, "PUT", &format!("/v1/sites/{site}/routes"), Some(&key), Some(&json!({"channel": "sip", "number": NUMBER, "flow": "long"}))).0, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let speak_at: f32 = 5.0;
+    let wav = speech_wav(dir.path(), "Wait, do you sell beds?", speak_at, 15.0);
+    let rec = dir.path().join("heard.wav");
+    let uri = format!("sip:{NUMBER}@127.0.0.1:{}", server.sip);
+    let mut peer = Peer::spawn(&["call", &uri, "--play", wav.to_str().unwrap(), "--record", rec.to_str().unwrap(), "--timeout", "60"]);
+    peer.wait_for(60, |v| v["ev"] == "exit");
+    let _ = peer.child.wait();
+
+    let (e, _) = energy(&rec);
+    let frame = |s: f32| (s * 50.0) as usize;
+    // The bot was talking before the caller spoke...
+    let before = &e[frame(3.0)..frame(speak_at)];
+    assert!(before.iter().filter(|&&x| x > 300.0).count() > before.len() / 2, "bot audio before: {before:?}");
+    // ...and went quiet within the VAD's decision time (250 ms of speech) plus a little.
+    let after = &e[frame(speak_at + 0.6)..frame(speak_at + 1.8)];
+    assert!(after.iter().all(|&x| x < 100.0), "bot audio after the caller spoke: {after:?}");
+    let heard = transcribe(&rec);
+    assert!(heard.contains("interrupted"), "the flow saw the interruption: {heard}");
+    assert!(!heard.contains("five thousand"), "the rest of the long answer was not played: {heard}");
 }

@@ -113,7 +113,7 @@ async fn a_panicking_handler_becomes_a_json_500() {
             bug.expect("handler bug")
         }));
     let router = vaarta_api::layers::wrap(router, &state).with_state(state);
-    let panicking = TestApp { router, db: app.db, config: app.config };
+    let panicking = TestApp { router, db: app.db, config: app.config, calls: app.calls };
     let r = panicking.call(Method::GET, "/boom", None, None).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.code(), "internal");

@@ -36,6 +36,7 @@ CREATE TABLE call_turns (
     brain_first_token_ms  BIGINT,
     first_tts_audio_ms    BIGINT,
     first_packet_ms       BIGINT,
+    overhead_ms           BIGINT,
     PRIMARY KEY (call_id, seq)
 );
 

@@ -36,6 +36,7 @@ CREATE TABLE call_turns (
     brain_first_token_ms  INTEGER,
     first_tts_audio_ms    INTEGER,
     first_packet_ms       INTEGER,
+    overhead_ms           INTEGER,
     PRIMARY KEY (call_id, seq)
 );
 

@@ -140,6 +140,8 @@ async fn spoken_question_gets_the_flows_spoken_answer() {
     let l = bot[1].latency.clone().expect("answer latency recorded");
     assert!(l.stt_final_ms.is_some() && l.first_tts_audio_ms.is_some() && l.first_packet_ms.is_some(), "{l:?}");
     assert!(l.first_packet_ms.unwrap() < 5000, "{l:?}");
+    // Vaarta's own share is a small part of it (the rest is silence, models and the brain).
+    assert!(l.overhead_ms.unwrap() < l.first_packet_ms.unwrap() / 2, "{l:?}");
     let heard = transcribe(&engines(), &call.media.heard()).await;
     assert!((heard.contains("nine") || heard.contains('9')) && (heard.contains("five") || heard.contains('5')), "far end heard: {heard}");
     assert_eq!(call.media.leg.lock().unwrap().hangups, 1);
@@ -180,7 +182,9 @@ async fn slow_brain_gets_a_holding_message_first_then_the_answer() {
         .position(|k| matches!(k, CallEventKind::Turn { turn } if turn.speaker == Speaker::Bot && turn.text.contains("shipped")))
         .expect("answer spoken");
     assert!(holding < answer, "{kinds:#?}");
-    assert_eq!(call.brain_asked.lock().unwrap()[0].text.to_lowercase().contains("order"), true);
+    let asked = call.brain_asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(!asked[0].text.trim().is_empty() && asked[0].language == "en", "{asked:?}");
     let heard = transcribe(&engines(), &call.media.heard()).await;
     let (h, a) = (heard.find("line").or(heard.find("checking")), heard.find("shipped"));
     assert!(h.is_some() && a.is_some() && h < a, "far end heard: {heard}");

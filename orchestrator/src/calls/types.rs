@@ -69,6 +69,9 @@ pub struct TurnLatency {
     pub brain_first_token_ms: Option<u32>,
     pub first_tts_audio_ms: Option<u32>,
     pub first_packet_ms: Option<u32>,
+    /// Vaarta's own share of end of speech → first packet: everything except the end-of-turn
+    /// silence, model compute (STT final, first TTS sentence) and the brain's wait.
+    pub overhead_ms: Option<u32>,
 }
 
 /// One line of the transcript.

@@ -117,6 +117,7 @@ struct TurnRow {
     brain_first_token_ms: Option<i64>,
     first_tts_audio_ms: Option<i64>,
     first_packet_ms: Option<i64>,
+    overhead_ms: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -195,8 +196,8 @@ impl<'a> CallsRepo<'a> {
         with_pool!(self.store, |pool| {
             sqlx::query(
                 "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, \
-                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
             )
             .bind(call_id)
             .bind(i64::from(t.seq))
@@ -211,6 +212,7 @@ impl<'a> CallsRepo<'a> {
             .bind(ms(l.brain_first_token_ms))
             .bind(ms(l.first_tts_audio_ms))
             .bind(ms(l.first_packet_ms))
+            .bind(ms(l.overhead_ms))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -302,7 +304,7 @@ impl<'a> CallsRepo<'a> {
         let rows: Vec<TurnRow> = with_pool!(self.store, |pool| {
             sqlx::query_as(
                 "SELECT seq, speaker, text, language, confidence, started_at, ended_at, interrupted, stt_final_ms, \
-                 brain_first_token_ms, first_tts_audio_ms, first_packet_ms FROM call_turns WHERE call_id = $1 ORDER BY seq",
+                 brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms FROM call_turns WHERE call_id = $1 ORDER BY seq",
             )
             .bind(id)
             .fetch_all(pool)
@@ -316,6 +318,7 @@ impl<'a> CallsRepo<'a> {
                     brain_first_token_ms: ms(r.brain_first_token_ms),
                     first_tts_audio_ms: ms(r.first_tts_audio_ms),
                     first_packet_ms: ms(r.first_packet_ms),
+                    overhead_ms: ms(r.overhead_ms),
                 };
                 let any = latency != TurnLatency::default();
                 Ok(TurnRecord {

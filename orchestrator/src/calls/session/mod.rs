@@ -57,7 +57,7 @@ const MAX_UNREAD_TURNS: usize = 4;
 
 enum SttResult {
     Partial { job: vaarta_speech::stt::PartialJob, text: String },
-    Final { text: String, language: String, confidence: f32 },
+    Final { text: String, language: String, confidence: f32, model: Duration },
     Failed { error: String },
 }
 
@@ -200,7 +200,7 @@ impl<M: MediaPort> Session<M> {
                         self.apply_speaker(outs).await;
                         self.failover("tts", &error).await;
                     } else {
-                        if let TtsEvent::Audio { msg, .. } = &ev { self.note_first_audio(*msg); }
+                        if let TtsEvent::Audio { msg, compute, .. } = &ev { self.note_first_audio(*msg, *compute); }
                         let outs = self.speaker.on_event(Instant::now(), ev);
                         self.apply_speaker(outs).await;
                     }
@@ -322,7 +322,16 @@ impl<M: MediaPort> Session<M> {
                 let actions = self.turn.handle(now, TurnEvent::SttPartial(text));
                 self.apply_turn(actions).await;
             }
-            SttResult::Final { text, language, confidence } => {
+            SttResult::Final { text, language, confidence, model } => {
+                // A final that arrives after the turn already ended on its partial still dates
+                // that turn's STT stage.
+                if self.clock.speech_end.is_none() {
+                    if let Some(c) = self.answering.as_mut().filter(|c| c.stt_final.is_none()) {
+                        c.stt_final = Some(now);
+                        c.stt_model = model;
+                    }
+                }
+                self.clock.stt_model = model;
                 tracing::debug!(%text, %language, "STT final");
                 self.clock.stt_final = Some(now);
                 if !language.is_empty() {
@@ -343,16 +352,17 @@ impl<M: MediaPort> Session<M> {
         let opts = self.stt_options(false);
         tokio::spawn(async move {
             let res = if audio.len() < 1600 {
-                SttResult::Final { text: String::new(), language: String::new(), confidence: 0.0 }
+                SttResult::Final { text: String::new(), language: String::new(), confidence: 0.0, model: Duration::ZERO }
             } else {
                 match transcribe_pooled(&pool, audio, opts).await {
-                    Ok((t, _)) => {
+                    Ok((t, stats)) => {
+                        let model = stats.queue_wait + stats.compute;
                         let confidence = if t.segments.is_empty() {
                             0.0
                         } else {
                             1.0 - t.segments.iter().map(|s| s.no_speech_prob).sum::<f32>() / t.segments.len() as f32
                         };
-                        SttResult::Final { text: t.text.trim().to_string(), language: t.language.unwrap_or_default(), confidence }
+                        SttResult::Final { text: t.text.trim().to_string(), language: t.language.unwrap_or_default(), confidence, model }
                     }
                     Err(e) => SttResult::Failed { error: e.to_string() },
                 }
@@ -390,7 +400,10 @@ impl<M: MediaPort> Session<M> {
                     self.interrupted_next = true;
                     self.handle.emit(CallEventKind::BargeIn { heard_ms: heard.as_millis() as u32 });
                 }
-                TurnAction::FinalizeStt => self.finalize_stt(),
+                TurnAction::FinalizeStt => {
+                    self.clock.finalize_at = Some(now);
+                    self.finalize_stt()
+                }
                 TurnAction::EndOfTurn { text } => self.on_end_of_turn(now, text),
                 TurnAction::Backchannel { text } => {
                     self.utterance_started = None;
@@ -486,10 +499,14 @@ impl<M: MediaPort> Session<M> {
         id
     }
 
-    fn note_first_audio(&mut self, msg: MsgId) {
-        if self.speaker.current_kind().is_some() && self.answering.as_ref().is_some_and(|c| c.first_audio.is_none() && c.answer_msg == Some(msg)) {
-            if let Some(c) = self.answering.as_mut() {
+    /// The answer's first synthesised audio (before it is sent).
+    fn note_first_audio(&mut self, msg: MsgId, compute: Duration) {
+        if let Some(c) = self.answering.as_mut() {
+            let ours = c.answer_msg == Some(msg) || (c.answer_msg.is_none() && self.speaker.front_is(msg, BotAudio::Answer));
+            if ours && c.first_audio.is_none() {
+                c.answer_msg = Some(msg);
                 c.first_audio = Some(Instant::now());
+                c.tts_model = compute;
             }
         }
     }
@@ -808,6 +825,9 @@ impl<M: MediaPort> Session<M> {
             history: self.history.iter().rev().take(10).rev().cloned().collect(),
         };
         let lang = vaarta_speech::normalize::Lang::from_code(&self.language);
+        if let Some(c) = self.answering.as_mut() {
+            c.brain_sent.get_or_insert(Instant::now());
+        }
         self.brain_wait = Some(BrainWait { reply, generation, msg: None, stream: CallTextStream::new(FormatConfig::default(), lang), full: String::new() });
         let (brain, tx) = (self.brain.clone(), self.brain_tx.clone());
         tokio::spawn(async move {
@@ -922,6 +942,7 @@ fn record_latency_metrics(l: &TurnLatency) {
         ("brain_first_token", l.brain_first_token_ms),
         ("first_tts_audio", l.first_tts_audio_ms),
         ("first_packet", l.first_packet_ms),
+        ("overhead", l.overhead_ms),
     ] {
         if let Some(ms) = v {
             metrics::histogram!("vaarta_turn_latency_ms", "stage" => stage).record(f64::from(ms));

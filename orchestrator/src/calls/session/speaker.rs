@@ -20,7 +20,8 @@ pub type MsgId = u64;
 /// From a TTS worker to the loop.
 #[derive(Debug)]
 pub enum TtsEvent {
-    Audio { msg: MsgId, pcm: Vec<i16> },
+    /// `compute`: synthesis time of this sentence (model time, excluded from overhead).
+    Audio { msg: MsgId, pcm: Vec<i16>, compute: std::time::Duration },
     Done { msg: MsgId },
     Failed { msg: MsgId, error: String },
 }
@@ -87,6 +88,7 @@ impl Speaker {
                 if flag.load(Ordering::Relaxed) {
                     return;
                 }
+                let mut started = Instant::now();
                 let chunks = match tts.stream(&sentence, &lang, rate) {
                     Ok(s) => s,
                     Err(e) => {
@@ -101,9 +103,11 @@ impl Speaker {
                     match chunk {
                         Ok(c) => {
                             let pcm = c.samples.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
-                            if events.blocking_send(TtsEvent::Audio { msg: id, pcm }).is_err() {
+                            let compute = started.elapsed();
+                            if events.blocking_send(TtsEvent::Audio { msg: id, pcm, compute }).is_err() {
                                 return;
                             }
+                            started = Instant::now();
                         }
                         Err(e) => {
                             let _ = events.blocking_send(TtsEvent::Failed { msg: id, error: e.to_string() });
@@ -165,7 +169,7 @@ impl Speaker {
     /// Handles a worker event; returns what to play and which messages started/finished.
     pub fn on_event(&mut self, now: Instant, ev: TtsEvent) -> Vec<SpeakerOut> {
         match ev {
-            TtsEvent::Audio { msg, pcm } => {
+            TtsEvent::Audio { msg, pcm, .. } => {
                 if let Some(m) = self.queue.iter_mut().find(|m| m.id == msg) {
                     m.pending.push(pcm);
                 }
@@ -270,6 +274,11 @@ impl Speaker {
     /// Nothing queued or playing.
     pub fn idle(&self) -> bool {
         self.queue.is_empty()
+    }
+
+    /// Whether `msg` is the first message of this kind still queued (the next to play).
+    pub fn front_is(&self, msg: MsgId, kind: BotAudio) -> bool {
+        self.queue.iter().find(|m| m.kind == kind).is_some_and(|m| m.id == msg)
     }
 
     /// Kind of the message at the front (playing or about to).

@@ -48,7 +48,14 @@ impl SessionSettings {
 /// from the same point when the caller only backchannelled ("hmm", "haan"); the decision window
 /// covers a short word plus the VAD's end-of-speech silence.
 pub fn call_turn_defaults() -> TurnTakingConfig {
-    TurnTakingConfig { barge_in: crate::voice::BargeInMode::Pause, backchannel_window_ms: 900, ..TurnTakingConfig::default() }
+    TurnTakingConfig {
+        barge_in: crate::voice::BargeInMode::Pause,
+        backchannel_window_ms: 900,
+        // The final transcript is much better than the last partial: wait for it on a busy node
+        // (the holding message covers a long wait).
+        stt_final_timeout_ms: 2500,
+        ..TurnTakingConfig::default()
+    }
 }
 
 /// `ask`/`listen` waiting for the caller.
@@ -83,6 +90,14 @@ pub(super) struct TurnClock {
     pub answer_msg: Option<MsgId>,
     pub language: String,
     pub confidence: f32,
+    /// When the final transcription was asked for (end of the end-of-turn silence).
+    pub finalize_at: Option<Instant>,
+    /// Model time (pool queue + compute) of the final transcription.
+    pub stt_model: std::time::Duration,
+    /// When the brain request went out (its wait is not Vaarta's overhead).
+    pub brain_sent: Option<Instant>,
+    /// Synthesis time of the answer's first sentence.
+    pub tts_model: std::time::Duration,
 }
 
 impl TurnClock {
@@ -91,11 +106,26 @@ impl TurnClock {
             (Some(a), Some(b)) => Some(b.saturating_duration_since(a).as_millis().min(u128::from(u32::MAX)) as u32),
             _ => None,
         };
+        // Vaarta's own time: from asking for the final transcript to the first packet, minus
+        // the models' time (STT, first TTS sentence) and the brain's wait.
+        let brain_wait = match (self.brain_sent, self.brain_first) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a),
+            _ => std::time::Duration::ZERO,
+        };
+        let overhead_ms = match (self.finalize_at, self.first_packet) {
+            (Some(a), Some(b)) => {
+                let total = b.saturating_duration_since(a);
+                let own = total.saturating_sub(self.stt_model).saturating_sub(brain_wait).saturating_sub(self.tts_model);
+                Some(own.as_millis().min(u128::from(u32::MAX)) as u32)
+            }
+            _ => None,
+        };
         TurnLatency {
             stt_final_ms: since(self.stt_final),
             brain_first_token_ms: since(self.brain_first),
             first_tts_audio_ms: since(self.first_audio),
             first_packet_ms: since(self.first_packet),
+            overhead_ms,
         }
     }
 }

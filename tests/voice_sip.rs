@@ -334,7 +334,7 @@ fn caller_talking_over_the_bot_stops_it_and_is_answered() {
     let frame = |s: f32| (s * 50.0) as usize;
     // The bot was talking before the caller spoke...
     let before = &e[frame(3.0)..frame(speak_at)];
-    assert!(before.iter().filter(|&&x| x > 300.0).count() > before.len() / 2, "bot audio before: {before:?}");
+    assert!(before.iter().filter(|&&x| x > 300.0).count() > before.len() / 4, "bot audio before: {before:?}");
     // ...and went quiet within the VAD's decision time (250 ms of speech) plus a little.
     let after = &e[frame(speak_at + 0.6)..frame(speak_at + 1.8)];
     assert!(after.iter().all(|&x| x < 100.0), "bot audio after the caller spoke: {after:?}");

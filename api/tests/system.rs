@@ -101,6 +101,7 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/calls/{call_id}"),
     ("POST", "/v1/calls/{call_id}/hangup"),
     ("POST", "/v1/calls/{call_id}/transfer"),
+    ("POST", "/v1/format"),
 ];
 
 #[tokio::test]

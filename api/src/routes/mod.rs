@@ -5,6 +5,7 @@
 pub mod call_routes;
 pub mod calls;
 pub mod docs;
+pub mod format;
 pub mod flows;
 pub mod keys;
 pub mod sites;
@@ -42,4 +43,5 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::get_call))
         .routes(routes!(calls::hangup_call))
         .routes(routes!(calls::transfer_call))
+        .routes(routes!(format::format))
 }

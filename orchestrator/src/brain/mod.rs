@@ -8,6 +8,7 @@ use std::pin::Pin;
 pub mod breaker;
 pub mod http;
 pub mod kb_only;
+pub mod openai;
 pub mod provider;
 pub mod settings;
 

@@ -15,7 +15,7 @@ use crate::tenancy::SiteSettings;
 /// The brains of every site on this node.
 pub struct SiteBrains {
     retriever: Option<Arc<dyn Retriever>>,
-    cache: Mutex<HashMap<Uuid, (BrainSettings, Arc<dyn Brain>)>>,
+    cache: Mutex<HashMap<Uuid, (BrainSettings, vaarta_flows::tools::ToolsConfig, Arc<dyn Brain>)>>,
 }
 
 impl SiteBrains {
@@ -38,8 +38,9 @@ impl BrainProvider for SiteBrains {
     fn brain_for(&self, site_id: Uuid, settings: &SiteSettings) -> Arc<dyn Brain> {
         let wanted = settings.brain.clone().unwrap_or_default();
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((s, b)) = cache.get(&site_id) {
-            if *s == wanted {
+        // Tools matter to the LLM brain: a change of connectors rebuilds it too.
+        if let Some((s, t, b)) = cache.get(&site_id) {
+            if *s == wanted && *t == settings.tools {
                 return b.clone();
             }
         }
@@ -49,8 +50,15 @@ impl BrainProvider for SiteBrains {
                 Ok(b) => Arc::new(b),
                 Err(e) => Arc::new(Broken(e.to_string())),
             },
+            BrainKind::Openai => {
+                let tools = (!settings.tools.connectors.is_empty()).then(|| crate::tools::ToolExecutor::new(settings.tools.clone()));
+                match super::openai::OpenAiBrain::new(&wanted, self.retriever.clone(), tools) {
+                    Ok(b) => Arc::new(b),
+                    Err(e) => Arc::new(Broken(e.to_string())),
+                }
+            }
         };
-        cache.insert(site_id, (wanted, brain.clone()));
+        cache.insert(site_id, (wanted, settings.tools.clone(), brain.clone()));
         brain
     }
 }

@@ -13,6 +13,9 @@ pub enum BrainKind {
     KbOnly,
     /// The central AI brain (the site's chatbot backend) over HTTP, see docs/brain-contract.md.
     Http,
+    /// An OpenAI-compatible chat-completions endpoint (`url` = its base, e.g. `https://llm.internal/v1`),
+    /// with knowledge-base passages and the site's tools.
+    Openai,
 }
 
 /// `settings.brain` of a site.
@@ -22,9 +25,12 @@ pub struct BrainSettings {
     pub kind: BrainKind,
     /// `http`: the brain endpoint (POST).
     pub url: Option<String>,
-    /// `http`: the site's API key at the brain (sent as a Bearer token and in the body). Write-only.
+    /// `http`/`openai`: the key at the brain (sent as a Bearer token). Write-only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// `openai`: the model name (default `gpt-4o-mini`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// No first answer text within this time → the call fails over (holding covers the wait).
     pub first_token_timeout_ms: u64,
     /// The whole answer must arrive within this time.
@@ -43,6 +49,7 @@ impl Default for BrainSettings {
             kind: BrainKind::KbOnly,
             url: None,
             api_key: None,
+            model: None,
             first_token_timeout_ms: 8000,
             total_timeout_ms: 20000,
             max_concurrent: 4,
@@ -54,10 +61,10 @@ impl Default for BrainSettings {
 
 impl BrainSettings {
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.kind == BrainKind::Http {
+        if self.kind != BrainKind::KbOnly {
             match &self.url {
                 Some(u) => crate::tenancy::validation::http_url("settings.brain.url", u, false)?,
-                None => return Err(ValidationError::new("settings.brain.url", "required for kind http")),
+                None => return Err(ValidationError::new("settings.brain.url", "required for kind http and openai")),
             }
         }
         if !(100..=60_000).contains(&self.first_token_timeout_ms) {

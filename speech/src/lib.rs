@@ -2,6 +2,7 @@
 //! via ort + espeak-ng phonemes), text normalisation for speech, and bounded engine pools.
 //! A leaf crate: no database, no HTTP, no business rules.
 pub mod decode;
+pub mod embed;
 pub mod file_transcribe;
 pub mod ggml;
 pub mod normalize;

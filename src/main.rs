@@ -176,7 +176,12 @@ async fn serve(config: Config) -> Result<()> {
             tracing::warn!(file = %p.display(), "no auth.admin_token configured; generated one into this file (mode 0600)")
         }
     }
-    let state = vaarta_api::AppState::new(store.clone(), &config, token);
+    let mut state = vaarta_api::AppState::new(store.clone(), &config, token);
+    let (onnx, kb_cfg) = (config.speech.onnx.clone(), config.kb.clone());
+    match tokio::task::spawn_blocking(move || vaarta_speech::embed::Embedder::load(&onnx, &kb_cfg)).await? {
+        Ok(e) => state = state.with_kb(vaarta_orchestrator::kb::KnowledgeBase::new(store.clone(), std::sync::Arc::new(e))),
+        Err(e) => tracing::error!(error = %e, "knowledge base is OFF: the embedding model did not load (run scripts/install-models)"),
+    }
     let listener = tokio::net::TcpListener::bind(config.http.bind)
         .await
         .with_context(|| format!("binding HTTP to {}", config.http.bind))?;
@@ -229,7 +234,8 @@ async fn start_voice(config: &Config, store: &Store, state: &vaarta_api::AppStat
     let mut turn = vaarta_orchestrator::calls::session::call_turn_defaults();
     turn.end_of_turn_silence_ms = config.voice.end_of_turn_silence_ms;
     turn.holding_after_ms = config.voice.holding_after_ms;
-    let retriever = None;
+    let retriever: Option<Arc<dyn vaarta_orchestrator::brain::Retriever>> =
+        state.kb.as_ref().map(|k| Arc::new(k.as_ref().clone()) as Arc<dyn vaarta_orchestrator::brain::Retriever>);
     let voice = VoiceServices {
         store: store.clone(),
         registry: state.calls.clone(),

@@ -20,9 +20,17 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This node's live calls (call control, live events).
     pub calls: CallRegistry,
+    /// The knowledge base; `None` when the embedding model is not installed.
+    pub kb: Option<Arc<vaarta_orchestrator::kb::KnowledgeBase>>,
 }
 
 impl AppState {
+    /// With the knowledge base (loaded by the caller: it needs the embedding model).
+    pub fn with_kb(mut self, kb: vaarta_orchestrator::kb::KnowledgeBase) -> AppState {
+        self.kb = Some(Arc::new(kb));
+        self
+    }
+
     pub fn new(store: Store, config: &Config, admin_token: String) -> AppState {
         AppState {
             store: store.clone(),
@@ -35,6 +43,7 @@ impl AppState {
                 store.clone(),
                 CallLimits { max_calls_per_node: config.voice.max_calls, default_max_calls_per_site: config.voice.max_calls_per_site },
             ),
+            kb: None,
         }
     }
 }

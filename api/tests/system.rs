@@ -102,6 +102,13 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/calls/{call_id}/hangup"),
     ("POST", "/v1/calls/{call_id}/transfer"),
     ("POST", "/v1/format"),
+    ("GET", "/v1/sites/{site_id}/kb/documents"),
+    ("POST", "/v1/sites/{site_id}/kb/documents"),
+    ("POST", "/v1/sites/{site_id}/kb/documents/bulk"),
+    ("GET", "/v1/sites/{site_id}/kb/documents/{document_id}"),
+    ("PUT", "/v1/sites/{site_id}/kb/documents/{document_id}"),
+    ("DELETE", "/v1/sites/{site_id}/kb/documents/{document_id}"),
+    ("POST", "/v1/sites/{site_id}/kb/search"),
 ];
 
 #[tokio::test]
@@ -132,6 +139,7 @@ async fn openapi_lists_every_route_and_every_documented_route_is_served() {
             .replace("{file}", "swagger-ui.css")
             .replace("{name}", "order_status")
             .replace("{call_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{document_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{channel}", "sip")
             .replace("{number}", "+911140000000");
         let r = app.call(method.parse().unwrap(), &concrete, None, None).await;

@@ -39,6 +39,8 @@ pub struct Config {
     pub telephony: vaarta_telephony::TelephonyConfig,
     /// `[voice]`: whether this node takes calls, and node-wide call behaviour.
     pub voice: VoiceConfig,
+    /// `[kb]`: the knowledge base's embedding model (any BERT-style ONNX encoder + tokenizer.json).
+    pub kb: vaarta_speech::embed::EmbedConfig,
 }
 
 /// `[voice]`: the call-session system on this node.
@@ -238,9 +240,20 @@ impl Config {
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse { path: file_path, message: e.to_string() })?;
         let models_dir = config.models.dir.clone();
-        config.speech.rebase_models(&models_dir);
+        config.rebase_models(&models_dir);
         config.validate()?;
         Ok(config)
+    }
+
+    /// Moves every default model path (speech, KB) under `[models] dir`.
+    fn rebase_models(&mut self, dir: &Path) {
+        self.speech.rebase_models(dir);
+        let default_root = vaarta_speech::onnx::default_models_dir();
+        for p in [&mut self.kb.model, &mut self.kb.tokenizer] {
+            if let Ok(rest) = p.strip_prefix(&default_root) {
+                *p = dir.join(rest);
+            }
+        }
     }
 
     /// Checks what serde cannot: value ranges and URL schemes.
@@ -336,7 +349,7 @@ mod tests {
     fn missing_file_gives_defaults() {
         let c = Config::load_with_env(Some(Path::new("/nonexistent/vaarta.toml")), env(&[])).unwrap();
         let mut expected = Config::default();
-        expected.speech.rebase_models(Path::new("./models"));
+        expected.rebase_models(Path::new("./models"));
         assert_eq!(c, expected);
         assert_eq!(c.speech.vad.model, Path::new("./models/vad/silero_vad.onnx"));
         assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");

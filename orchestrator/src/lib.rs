@@ -5,6 +5,7 @@
 pub mod brain;
 pub mod calls;
 pub mod config;
+pub mod kb;
 pub mod storage;
 pub mod tenancy;
 pub mod tools;

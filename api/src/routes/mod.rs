@@ -6,6 +6,7 @@ pub mod call_routes;
 pub mod calls;
 pub mod docs;
 pub mod format;
+pub mod kb;
 pub mod flows;
 pub mod keys;
 pub mod sites;
@@ -44,4 +45,8 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::hangup_call))
         .routes(routes!(calls::transfer_call))
         .routes(routes!(format::format))
+        .routes(routes!(kb::list_documents, kb::create_document))
+        .routes(routes!(kb::bulk_documents))
+        .routes(routes!(kb::get_document, kb::update_document, kb::delete_document))
+        .routes(routes!(kb::search))
 }

@@ -43,7 +43,12 @@ impl TestApp {
     }
 
     pub fn with_config(db: TestDb, config: Config) -> TestApp {
-        let state = AppState::new(db.store.clone(), &config, ADMIN.to_string());
+        Self::with_state(db, config, |s| s)
+    }
+
+    /// Like `with_config`, letting the test add to the state (e.g. a knowledge base).
+    pub fn with_state(db: TestDb, config: Config, f: impl FnOnce(AppState) -> AppState) -> TestApp {
+        let state = f(AppState::new(db.store.clone(), &config, ADMIN.to_string()));
         let calls = state.calls.clone();
         TestApp { router: vaarta_api::app(state), db, config, calls }
     }

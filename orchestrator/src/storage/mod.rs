@@ -10,6 +10,7 @@
 
 mod api_keys;
 pub mod calls;
+pub mod kb;
 mod flows;
 pub mod routes;
 mod sites;
@@ -211,6 +212,10 @@ impl Store {
 
     pub fn calls(&self) -> calls::CallsRepo<'_> {
         calls::CallsRepo::new(self)
+    }
+
+    pub fn kb(&self) -> kb::KbRepo<'_> {
+        kb::KbRepo::new(self)
     }
 
     pub fn routes(&self) -> routes::RoutesRepo<'_> {

@@ -1,0 +1,191 @@
+//! The knowledge base shared by chat and calls: documents are chunked, embedded (all-MiniLM on
+//! ort) and indexed for keywords (SQLite FTS5 / PostgreSQL full text); search fuses the vector
+//! and keyword rankings by reciprocal rank, so romanised Hinglish questions ("refund kitne din
+//! mein aata hai") still find English FAQ entries through their shared words.
+
+pub mod ingest;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vaarta_speech::embed::{EmbedError, Embedder, cosine};
+
+use crate::storage::kb::{KbDocument, from_bytes};
+use crate::storage::{StorageError, Store};
+use ingest::{DocKind, IngestError};
+
+/// Candidates taken from each ranking before fusion.
+const CANDIDATES: usize = 30;
+/// Reciprocal-rank fusion constant.
+const RRF_K: f32 = 60.0;
+/// Weight of the keyword ranking against the vector ranking in the fusion: keywords rescue
+/// romanised Hinglish and names/numbers, the embedding carries paraphrases.
+const KEYWORD_WEIGHT: f32 = 0.6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("embedding failed: {0}")]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("embedding task failed")]
+    Join,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hit {
+    pub chunk_id: Uuid,
+    pub document_id: Uuid,
+    pub title: String,
+    pub text: String,
+    /// Fused score (higher is better; comparable within one result list).
+    pub score: f32,
+    /// Cosine similarity of the passage to the query.
+    pub similarity: f32,
+}
+
+/// Search filters.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Filters {
+    /// Only these documents.
+    pub document_ids: Vec<Uuid>,
+}
+
+type SiteVectors = Arc<Vec<(Uuid, Uuid, String, Vec<f32>)>>;
+
+/// The KB service: cheap to clone.
+#[derive(Clone)]
+pub struct KnowledgeBase {
+    store: Store,
+    embedder: Arc<Embedder>,
+    /// Per-site chunk vectors, dropped when the site's documents change.
+    cache: Arc<Mutex<HashMap<Uuid, SiteVectors>>>,
+}
+
+impl KnowledgeBase {
+    pub fn new(store: Store, embedder: Arc<Embedder>) -> Self {
+        KnowledgeBase { store, embedder, cache: Arc::default() }
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, KbError> {
+        let e = self.embedder.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::with_capacity(texts.len());
+            for batch in texts.chunks(16) {
+                let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+                out.extend(e.embed(&refs)?);
+            }
+            Ok::<_, EmbedError>(out)
+        })
+        .await
+        .map_err(|_| KbError::Join)?
+        .map_err(KbError::from)
+    }
+
+    fn invalidate(&self, site_id: Uuid) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&site_id);
+    }
+
+    /// Chunks, embeds and stores a document (new when `id` is `None`); searchable on return.
+    pub async fn put(&self, site_id: Uuid, id: Option<Uuid>, title: &str, kind: DocKind, content: &str, metadata: &serde_json::Value) -> Result<KbDocument, KbError> {
+        let chunks = ingest::chunks(kind, content)?;
+        let started = std::time::Instant::now();
+        // The title helps both rankings ("Returns: ...").
+        let vectors = self.embed(chunks.clone()).await?;
+        let rows: Vec<(String, Vec<f32>)> = chunks.into_iter().zip(vectors).collect();
+        let doc = self.store.kb().put(site_id, id.unwrap_or_else(Uuid::now_v7), title, kind, content, metadata, &rows).await?;
+        self.invalidate(site_id);
+        metrics::histogram!("vaarta_kb_index_ms").record(started.elapsed().as_secs_f64() * 1000.0);
+        tracing::info!(%site_id, document = %doc.id, chunks = rows.len(), ms = started.elapsed().as_millis() as u64, "KB document indexed");
+        Ok(doc)
+    }
+
+    pub async fn delete(&self, site_id: Uuid, id: Uuid) -> Result<bool, KbError> {
+        let gone = self.store.kb().delete(site_id, id).await?;
+        self.invalidate(site_id);
+        Ok(gone)
+    }
+
+    async fn vectors(&self, site_id: Uuid) -> Result<SiteVectors, KbError> {
+        if let Some(v) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&site_id) {
+            return Ok(v.clone());
+        }
+        let rows = self.store.kb().chunks(site_id).await?;
+        let v: SiteVectors = Arc::new(rows.into_iter().map(|r| (r.id, r.document_id, r.text, from_bytes(&r.embedding))).collect());
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(site_id, v.clone());
+        Ok(v)
+    }
+
+    /// Hybrid search within one site.
+    pub async fn search(&self, site_id: Uuid, query: &str, top_k: usize, filters: &Filters) -> Result<Vec<Hit>, KbError> {
+        let started = std::time::Instant::now();
+        let words = keywords(query);
+        let repo = self.store.kb();
+        let (qv, keyword) = tokio::join!(self.embed(vec![query.to_string()]), repo.keyword(site_id, &words, CANDIDATES as i64));
+        let qv = qv?.pop().unwrap_or_default();
+        let keyword = keyword?;
+        let all = self.vectors(site_id).await?;
+        let allowed = |doc: &Uuid| filters.document_ids.is_empty() || filters.document_ids.contains(doc);
+        let mut sims: Vec<(usize, f32)> = all.iter().enumerate().filter(|(_, c)| allowed(&c.1)).map(|(i, c)| (i, cosine(&qv, &c.3))).collect();
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut fused: HashMap<usize, f32> = HashMap::new();
+        for (rank, (i, _)) in sims.iter().take(CANDIDATES).enumerate() {
+            *fused.entry(*i).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+        }
+        let index: HashMap<Uuid, usize> = all.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
+        for (rank, id) in keyword.iter().enumerate() {
+            if let Some(&i) = index.get(id).filter(|i| allowed(&all[**i].1)) {
+                *fused.entry(i).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
+            }
+        }
+        let mut ranked: Vec<(usize, f32)> = fused.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let titles: HashMap<Uuid, String> = self.store.kb().titles(site_id).await?.into_iter().collect();
+        let hits = ranked
+            .into_iter()
+            .take(top_k)
+            .map(|(i, score)| {
+                let c = &all[i];
+                Hit { chunk_id: c.0, document_id: c.1, title: titles.get(&c.1).cloned().unwrap_or_default(), text: c.2.clone(), score, similarity: cosine(&qv, &c.3) }
+            })
+            .collect();
+        metrics::histogram!("vaarta_kb_search_ms").record(started.elapsed().as_secs_f64() * 1000.0);
+        Ok(hits)
+    }
+}
+
+/// Words for the keyword index: letters/digits only (no query syntax can get through), short
+/// words and very common English/Hinglish function words dropped.
+pub fn keywords(query: &str) -> Vec<String> {
+    const STOP: &[&str] = &[
+        "the", "and", "for", "you", "your", "are", "can", "what", "how", "is", "do", "does", "a", "an", "to", "of", "in", "on", "my", "me", "i",
+        "get", "will", "when", "where", "which", "who", "why", "with", "there", "this", "that", "it", "be", "we", "our", "us", "have", "has",
+        "any", "some", "come", "comes", "came", "now", "back", "much", "many", "long", "about", "from", "at", "by", "or", "if", "so", "up",
+        "kya", "hai", "hain", "ka", "ki", "ke", "ko", "se", "mein", "me", "kaise", "kab", "kitne", "kitna", "aap", "mujhe", "mera", "meri", "ho", "tha",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for w in query.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase) {
+        if w.chars().count() < 2 || STOP.contains(&w.as_str()) || out.contains(&w) {
+            continue;
+        }
+        out.push(w);
+    }
+    out.truncate(16);
+    out
+}
+
+impl crate::brain::Retriever for KnowledgeBase {
+    fn search<'a>(&'a self, site_id: Uuid, query: &'a str, top_k: usize) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>> {
+        Box::pin(async move {
+            let hits = KnowledgeBase::search(self, site_id, query, top_k, &Filters::default()).await.map_err(|e| e.to_string())?;
+            Ok(hits.into_iter().map(|h| vaarta_flows::Passage { text: h.text, source: h.title, score: f64::from(h.similarity) }).collect())
+        })
+    }
+}

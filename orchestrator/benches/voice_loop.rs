@@ -41,7 +41,7 @@ fn pct(v: &mut [u32], p: f64) -> u32 {
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn run(calls: usize) -> Vec<TurnLatency> {
+async fn run(calls: usize) -> (Vec<TurnLatency>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&DatabaseConfig { url: format!("sqlite://{}/b.db", dir.path().display()), ..Default::default() }).await.unwrap();
     store.migrate().await.unwrap();
@@ -89,9 +89,11 @@ async fn run(calls: usize) -> Vec<TurnLatency> {
         let media = FakeMedia { t0: std::time::Instant::now(), leg: Default::default(), events: tx.clone(), transfer_ok: Some(true) };
         feed(caller.clone(), tx);
         tasks.push(tokio::spawn(async move { session::run(ctx, media, rx, handle).await }));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Callers do not all speak at the same instant: spread the starts over a question's span.
+        tokio::time::sleep(Duration::from_millis(if calls > 1 { 10_000 / calls as u64 } else { 0 })).await;
     }
     let mut out = Vec::new();
+    let mut failovers = 0;
     let mut ended = 0;
     while ended < calls {
         match tokio::time::timeout(Duration::from_secs(180), events.recv()).await {
@@ -101,6 +103,7 @@ async fn run(calls: usize) -> Vec<TurnLatency> {
                         out.push(l);
                     }
                 }
+                CallEventKind::Failure { .. } => failovers += 1,
                 CallEventKind::Ended { .. } => ended += 1,
                 _ => {}
             },
@@ -111,7 +114,7 @@ async fn run(calls: usize) -> Vec<TurnLatency> {
     for t in tasks {
         let _ = t.await;
     }
-    out
+    (out, failovers)
 }
 
 fn main() {
@@ -120,17 +123,18 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("voice loop: {TURNS} turns per call, brain wait {BRAIN_WAIT_MS} ms, {cores} CPU cores; ms from the end of the caller's speech");
-    println!("| calls | turns | STT final p50/p99 | brain first token p50/p99 | first TTS audio p50/p99 | first packet out p50/p99 | Vaarta overhead p50/p99 |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| calls | turns answered / asked | failovers | STT final p50/p99 | brain first token p50/p99 | first TTS audio p50/p99 | first packet out p50/p99 | Vaarta overhead p50/p99 |");
+    println!("|---|---|---|---|---|---|---|---|");
     for n in ns {
-        let lat = rt.block_on(run(n));
+        let (lat, failovers) = rt.block_on(run(n));
         let col = |f: fn(&TurnLatency) -> Option<u32>| {
             let mut v: Vec<u32> = lat.iter().filter_map(f).collect();
             format!("{} / {}", pct(&mut v, 0.5), pct(&mut v, 0.99))
         };
         println!(
-            "| {n} | {} | {} | {} | {} | {} | {} |",
+            "| {n} | {} / {} | {failovers} | {} | {} | {} | {} | {} |",
             lat.len(),
+            n * TURNS,
             col(|l| l.stt_final_ms),
             col(|l| l.brain_first_token_ms),
             col(|l| l.first_tts_audio_ms),

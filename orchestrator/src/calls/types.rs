@@ -70,7 +70,8 @@ pub struct TurnLatency {
     pub first_tts_audio_ms: Option<u32>,
     pub first_packet_ms: Option<u32>,
     /// Vaarta's own share of end of speech → first packet: everything except the end-of-turn
-    /// silence, model compute (STT final, first TTS sentence) and the brain's wait.
+    /// silence, the STT stage (final transcript or its timeout), the first TTS sentence's
+    /// synthesis and the brain's wait.
     pub overhead_ms: Option<u32>,
 }
 

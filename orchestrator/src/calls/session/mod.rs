@@ -437,7 +437,8 @@ impl<M: MediaPort> Session<M> {
 
     fn on_end_of_turn(&mut self, now: Instant, text: String) {
         let started = self.utterance_started.take().unwrap_or(now);
-        let clock = std::mem::take(&mut self.clock);
+        let mut clock = std::mem::take(&mut self.clock);
+        clock.eot_at = Some(now);
         let language = if clock.language.is_empty() { phrases::primary(&self.language) } else { clock.language.clone() };
         let interrupted = std::mem::take(&mut self.interrupted_next);
         if text.trim().is_empty() {
@@ -481,6 +482,7 @@ impl<M: MediaPort> Session<M> {
 
     /// Opens an answer message (flow prompt or brain answer): the answer owed is now ready.
     async fn open_answer(&mut self) -> MsgId {
+        self.speaker.discard_unstarted(|k| matches!(k, BotAudio::Holding { .. } | BotAudio::Filler));
         let id = self.speaker.open(BotAudio::Answer);
         if self.turn.answer_owed() {
             let actions = self.turn.handle(Instant::now(), TurnEvent::ResponseReady);

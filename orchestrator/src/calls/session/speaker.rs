@@ -276,6 +276,18 @@ impl Speaker {
         self.queue.is_empty()
     }
 
+    /// Drops queued messages of these kinds that have not started playing (a holding line still
+    /// being synthesised when the answer arrives must not delay it).
+    pub fn discard_unstarted(&mut self, pred: impl Fn(BotAudio) -> bool) {
+        self.queue.retain(|m| {
+            let drop = m.started_at.is_none() && pred(m.kind);
+            if drop {
+                m.cancel.store(true, Ordering::Relaxed);
+            }
+            !drop
+        });
+    }
+
     /// Whether `msg` is the first message of this kind still queued (the next to play).
     pub fn front_is(&self, msg: MsgId, kind: BotAudio) -> bool {
         self.queue.iter().find(|m| m.kind == kind).is_some_and(|m| m.id == msg)

@@ -92,6 +92,8 @@ pub(super) struct TurnClock {
     pub confidence: f32,
     /// When the final transcription was asked for (end of the end-of-turn silence).
     pub finalize_at: Option<Instant>,
+    /// When the turn ended (STT final in, or its timeout with the last partial).
+    pub eot_at: Option<Instant>,
     /// Model time (pool queue + compute) of the final transcription.
     pub stt_model: std::time::Duration,
     /// When the brain request went out (its wait is not Vaarta's overhead).
@@ -106,16 +108,17 @@ impl TurnClock {
             (Some(a), Some(b)) => Some(b.saturating_duration_since(a).as_millis().min(u128::from(u32::MAX)) as u32),
             _ => None,
         };
-        // Vaarta's own time: from asking for the final transcript to the first packet, minus
-        // the models' time (STT, first TTS sentence) and the brain's wait.
+        // Vaarta's own time: from the end of the caller's turn (the STT stage is over: its final
+        // came, or its timeout passed) to the first packet, minus the first TTS sentence's
+        // synthesis and the brain's wait.
         let brain_wait = match (self.brain_sent, self.brain_first) {
             (Some(a), Some(b)) => b.saturating_duration_since(a),
             _ => std::time::Duration::ZERO,
         };
-        let overhead_ms = match (self.finalize_at, self.first_packet) {
+        let overhead_ms = match (self.eot_at, self.first_packet) {
             (Some(a), Some(b)) => {
                 let total = b.saturating_duration_since(a);
-                let own = total.saturating_sub(self.stt_model).saturating_sub(brain_wait).saturating_sub(self.tts_model);
+                let own = total.saturating_sub(brain_wait).saturating_sub(self.tts_model);
                 Some(own.as_millis().min(u128::from(u32::MAX)) as u32)
             }
             _ => None,

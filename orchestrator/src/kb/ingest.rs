@@ -37,7 +37,7 @@ pub fn chunks(kind: DocKind, content: &str) -> Result<Vec<String>, IngestError> 
     let out = match kind {
         DocKind::Text => pack(&sections(content, false)),
         DocKind::Markdown => pack(&sections(content, true)),
-        DocKind::Html => pack(&sections(&html_to_text(content), false)),
+        DocKind::Html => pack(&sections(&html_to_text(content), true)),
         DocKind::FaqCsv => faq(content)?,
     };
     let out: Vec<String> = out.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
@@ -87,8 +87,14 @@ fn pack(sections: &[(String, Vec<String>)]) -> Vec<String> {
             if len + p.len() > MAX_CHUNK_CHARS && !cur.is_empty() {
                 out.push(format!("{prefix}{}", cur.join(" ")));
                 let last = *cur.last().expect("non-empty");
-                cur = vec![last];
-                len = last.len();
+                // Overlap with the previous paragraph when both still fit in one chunk.
+                if last.len() + 1 + p.len() <= MAX_CHUNK_CHARS {
+                    cur = vec![last];
+                    len = last.len() + 1;
+                } else {
+                    cur.clear();
+                    len = 0;
+                }
             }
             // A single paragraph longer than a chunk is cut at sentence ends.
             if p.len() > MAX_CHUNK_CHARS {
@@ -118,7 +124,7 @@ fn pack(sections: &[(String, Vec<String>)]) -> Vec<String> {
 }
 
 /// Visible text of HTML: tags removed, `<script>`/`<style>` dropped, block tags break lines,
-/// common entities decoded.
+/// headings become `# ` lines (chunks carry them like Markdown), common entities decoded.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
@@ -135,7 +141,10 @@ pub fn html_to_text(html: &str) -> String {
             rest = &rest[at..];
             continue;
         }
-        if ["p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article"].contains(&name.as_str()) {
+        let heading = name.len() == 2 && name.starts_with('h') && name.as_bytes()[1].is_ascii_digit();
+        if heading && !tag.starts_with('/') {
+            out.push_str("\n\n# ");
+        } else if heading || ["p", "div", "br", "li", "tr", "section", "article"].contains(&name.as_str()) {
             out.push_str("\n\n");
         } else {
             out.push(' ');
@@ -189,7 +198,7 @@ mod tests {
     #[test]
     fn html_is_stripped() {
         let c = chunks(DocKind::Html, "<html><style>p{}</style><script>alert(1)</script><h1>Hours</h1><p>Open 10&nbsp;to 7.</p></html>").unwrap();
-        assert_eq!(c, vec!["Hours", "Open 10 to 7."]);
+        assert_eq!(c, vec!["Hours: Open 10 to 7."]);
     }
 
     #[test]

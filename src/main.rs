@@ -187,10 +187,16 @@ async fn serve(config: Config) -> Result<()> {
         .with_context(|| format!("binding HTTP to {}", config.http.bind))?;
 
     let mut services = Services::new();
-    if config.voice.enabled {
-        start_voice(&config, &store, &state, &mut services).await?;
+    let engines = if config.voice.enabled || config.jobs.enabled { load_engines(&config).await? } else { None };
+    if config.jobs.enabled {
+        start_jobs(&config, &store, engines.as_ref(), &mut services).await?;
     } else {
-        tracing::info!("[voice] enabled = false: this node takes no calls");
+        tracing::info!("[jobs] enabled = false: this node runs no background jobs");
+    }
+    match (config.voice.enabled, engines) {
+        (true, Some(engines)) => start_voice(&config, &store, &mut state, engines, &mut services).await?,
+        (true, None) => tracing::error!("voice calls are OFF: the speech engines did not load (run scripts/install-models)"),
+        (false, _) => tracing::info!("[voice] enabled = false: this node takes no calls"),
     }
     let app = vaarta_api::app(state);
     services.spawn("http", move |shutdown| async move {
@@ -201,14 +207,55 @@ async fn serve(config: Config) -> Result<()> {
     result
 }
 
-/// The SIP user agent and the call-session system. Missing speech models turn calls off (with
-/// the reason in the log) instead of stopping the service.
-async fn start_voice(config: &Config, store: &Store, state: &vaarta_api::AppState, services: &mut Services) -> Result<()> {
+/// Loads the speech engines (Whisper pool, TTS voices, VAD). Missing models turn calls and
+/// audit transcription off (with the reason in the log) instead of stopping the service.
+async fn load_engines(config: &Config) -> Result<Option<vaarta_orchestrator::calls::engines::SpeechEngines>> {
+    let speech = config.speech.clone();
+    match tokio::task::spawn_blocking(move || vaarta_orchestrator::calls::engines::SpeechEngines::load(&speech)).await? {
+        Ok(e) => Ok(Some(e)),
+        Err(e) => {
+            tracing::error!(error = %e, "speech engines did not load (run scripts/install-models): no calls, no audit transcription");
+            Ok(None)
+        }
+    }
+}
+
+/// The durable job workers (audit transcription, webhooks) on the service's database.
+async fn start_jobs(
+    config: &Config,
+    store: &Store,
+    engines: Option<&vaarta_orchestrator::calls::engines::SpeechEngines>,
+    services: &mut Services,
+) -> Result<()> {
+    let transcribe = engines.map(|e| vaarta_workers::transcribe::TranscribeDeps {
+        store: store.clone(),
+        stt: e.stt.clone(),
+        onnx: e.onnx.clone(),
+        config: config.speech.file_transcribe.clone(),
+        chunk_wait: Duration::from_secs(config.jobs.transcribe_chunk_wait_s),
+    });
+    let deps = vaarta_workers::WorkersDeps { store: store.clone(), transcribe };
+    let workers = vaarta_workers::Workers::start(deps, &config.jobs).await.context("starting the job workers")?;
+    services.spawn("jobs", move |shutdown| async move {
+        shutdown.wait().await;
+        workers.shutdown().await;
+        Ok(())
+    });
+    Ok(())
+}
+
+/// The SIP user agent and the call-session system.
+async fn start_voice(
+    config: &Config,
+    store: &Store,
+    state: &mut vaarta_api::AppState,
+    engines: vaarta_orchestrator::calls::engines::SpeechEngines,
+    services: &mut Services,
+) -> Result<()> {
     use std::sync::Arc;
     use vaarta_orchestrator::brain::SiteBrains;
-    use vaarta_orchestrator::calls::engines::SpeechEngines;
     use vaarta_orchestrator::calls::services::VoiceServices;
-    use vaarta_orchestrator::calls::sip_gateway;
+    use vaarta_orchestrator::calls::sip_gateway::SipGateway;
 
     if matches!(store.kind(), vaarta_orchestrator::storage::DatabaseKind::Sqlite) {
         // One node owns a SQLite database: calls it left open were cut by its last stop.
@@ -217,14 +264,6 @@ async fn start_voice(config: &Config, store: &Store, state: &vaarta_api::AppStat
             tracing::warn!(calls = n, "marked calls left open by the previous run as ended");
         }
     }
-    let speech = config.speech.clone();
-    let engines = match tokio::task::spawn_blocking(move || SpeechEngines::load(&speech)).await? {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "voice calls are OFF: the speech engines did not load (run scripts/install-models)");
-            return Ok(());
-        }
-    };
     let mut tcfg = config.telephony.clone();
     tcfg.max_calls = tcfg.max_calls.min(config.voice.max_calls.max(1));
     let (telephony, events) = vaarta_telephony::Telephony::start(tcfg)
@@ -245,9 +284,11 @@ async fn start_voice(config: &Config, store: &Store, state: &vaarta_api::AppStat
         turn,
     };
     let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
+    let gateway = SipGateway::new(voice, telephony.clone(), trunk);
+    state.outbound = Some(gateway.clone());
     services.spawn("sip", move |shutdown| async move {
         tokio::select! {
-            _ = sip_gateway::run(voice, telephony.clone(), events, trunk) => {}
+            _ = gateway.run(events) => {}
             _ = shutdown.wait() => {}
         }
         telephony.shutdown().await;

@@ -342,3 +342,79 @@ fn caller_talking_over_the_bot_stops_it_and_is_answered() {
     assert!(heard.contains("interrupted"), "the flow saw the interruption: {heard}");
     assert!(!heard.contains("five thousand"), "the rest of the long answer was not played: {heard}");
 }
+
+/// GET one call until `pred` holds (or panic after `secs`).
+fn wait_call(server: &Server, key: &str, id: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (st, detail) = http(server.http, "GET", &format!("/v1/calls/{id}"), Some(key), None);
+        assert_eq!(st, 200, "{detail}");
+        if pred(&detail) {
+            return detail;
+        }
+        assert!(Instant::now() < deadline, "call never got there: {detail}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn outbound_call_from_the_api_runs_its_flow_and_refusals_are_clear() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (brain_url, _) = brain(&rt, 0, Some("unused"));
+    let server = Server::start();
+    let (site, key) = server.site(&brain_url, "sip:agent@127.0.0.1:9");
+    let flow = "say(\"Hello, this is the shop calling about your \" + get(\"item\") + \".\");\nhangup(\"done\");\n";
+    let (st, b) = http(server.http, "PUT", &format!("/v1/sites/{site}/flows/reminder"), Some(&key), Some(&json!({"source": flow})));
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = http(server.http, "POST", &format!("/v1/sites/{site}/flows/reminder/activate"), Some(&key), Some(&json!({})));
+    assert_eq!(st, 200, "{b}");
+    let place = |body: Value| http(server.http, "POST", "/v1/calls", Some(&key), Some(&body));
+
+    // Refusals name the problem and ring nobody.
+    let (st, b) = place(json!({"to": "not a number", "flow": "reminder"}));
+    assert_eq!((st, b["error"]["code"].as_str()), (422, Some("invalid_number")), "{b}");
+    let (st, b) = place(json!({"to": "sip:peer@127.0.0.1:9", "flow": "no_such_flow"}));
+    assert_eq!((st, b["error"]["code"].as_str()), (422, Some("unknown_flow")), "{b}");
+    let (st, b) = place(json!({"to": "sip:peer@127.0.0.1:9"}));
+    assert!((400..500).contains(&st) && b["error"]["message"].as_str().unwrap().contains("flow"), "{st} {b}");
+    let (st, b) = http(server.http, "POST", "/v1/calls", Some(ADMIN), Some(&json!({"to": "sip:peer@127.0.0.1:9", "flow": "reminder"})));
+    assert_eq!((st, b["error"]["code"].as_str()), (422, Some("validation_failed")), "admin must name the site: {b}");
+    let (st, b) = http(server.http, "POST", &format!("/v1/sites/{site}/dnd"), Some(&key), Some(&json!({"numbers": ["98123 45678", "junk"], "reason": "asked"})));
+    assert_eq!(st, 200, "{b}");
+    assert_eq!((b["added"].as_u64(), b["rejected"][0]["index"].as_u64()), (Some(1), Some(1)), "{b}");
+    let (st, b) = place(json!({"to": "+919812345678", "flow": "reminder"}));
+    assert_eq!((st, b["error"]["code"].as_str()), (409, Some("do_not_call")), "{b}");
+    let (st, b) = place(json!({"to": "+919812345679", "flow": "reminder"}));
+    assert_eq!((st, b["error"]["code"].as_str()), (422, Some("no_trunk")), "numbers need a trunk: {b}");
+    let (_, calls) = http(server.http, "GET", "/v1/calls", Some(&key), None);
+    assert_eq!(calls.as_array().unwrap().len(), 0, "refused calls are not calls: {calls}");
+
+    // Answered: the flow runs with the call's variables and Vaarta hangs up.
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("callee.wav");
+    let mut callee = Peer::spawn(&["listen", "--record", rec.to_str().unwrap(), "--timeout", "60"]);
+    let port = callee.wait_for(10, |v| v["ev"] == "ready")["port"].as_u64().unwrap();
+    let (st, call) = place(json!({"to": format!("sip:peer@127.0.0.1:{port}"), "flow": "reminder", "variables": {"item": "blue sofa"}}));
+    assert_eq!(st, 201, "{call}");
+    assert_eq!((call["direction"].as_str(), call["state"].as_str()), (Some("outbound"), Some("ringing")), "{call}");
+    let id = call["id"].as_str().unwrap().to_string();
+    callee.wait_for(20, |v| v["ev"] == "incoming");
+    callee.wait_for(60, |v| v["ev"] == "exit");
+    let _ = callee.child.wait();
+    let detail = wait_call(&server, &key, &id, 10, |d| d["outcome"].is_string());
+    assert_eq!(detail["outcome"], "completed", "{detail}");
+    assert!(detail["answered_at"].is_string(), "{detail}");
+    let said = detail["transcript"].as_array().unwrap().iter().any(|t| t["speaker"] == "bot" && t["text"].as_str().unwrap().contains("blue sofa"));
+    assert!(said, "{detail}");
+    let heard = transcribe(&rec);
+    assert!(heard.contains("sofa"), "the callee heard: {heard}");
+
+    // Busy: the attempt ends with its outcome, no flow runs.
+    let mut busy = Peer::spawn(&["listen", "--busy", "--timeout", "30"]);
+    let port = busy.wait_for(10, |v| v["ev"] == "ready")["port"].as_u64().unwrap();
+    let (st, call) = place(json!({"to": format!("sip:peer@127.0.0.1:{port}"), "flow": "reminder", "variables": {"item": "lamp"}}));
+    assert_eq!(st, 201, "{call}");
+    let detail = wait_call(&server, &key, call["id"].as_str().unwrap(), 20, |d| d["outcome"].is_string());
+    assert_eq!(detail["outcome"], "busy", "{detail}");
+    assert!(detail["transcript"].as_array().unwrap().is_empty(), "{detail}");
+}

@@ -22,6 +22,17 @@ pub struct AppState {
     pub calls: CallRegistry,
     /// The knowledge base; `None` when the embedding model is not installed.
     pub kb: Option<Arc<vaarta_orchestrator::kb::KnowledgeBase>>,
+    /// Limits on recordings posted for audit transcription.
+    pub audit: AuditUploads,
+    /// Places outbound calls; `None` when this node takes no calls.
+    pub outbound: Option<vaarta_orchestrator::calls::sip_gateway::SipGateway>,
+}
+
+/// `[audit] max_upload_bytes` and the decoder limits an upload is checked against.
+#[derive(Clone)]
+pub struct AuditUploads {
+    pub max_upload_bytes: u64,
+    pub decode: vaarta_speech::decode::DecodeConfig,
 }
 
 impl AppState {
@@ -44,6 +55,11 @@ impl AppState {
                 CallLimits { max_calls_per_node: config.voice.max_calls, default_max_calls_per_site: config.voice.max_calls_per_site },
             ),
             kb: None,
+            audit: AuditUploads {
+                max_upload_bytes: config.audit.max_upload_bytes,
+                decode: config.speech.file_transcribe.decode.clone(),
+            },
+            outbound: None,
         }
     }
 }

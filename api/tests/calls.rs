@@ -188,3 +188,56 @@ api_test!(routes_map_numbers_to_flows, |app| {
     let r = app.call(Method::GET, &format!("/v1/sites/{a}/routes"), Some(&key_a), None).await;
     assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.text);
 });
+
+api_test!(an_ai_call_gets_the_same_audit_report_as_a_recording, |app| {
+    let (a, _, key_a) = app.site_with_key("A").await;
+    let (_, _, key_b) = app.site_with_key("B").await;
+    let checklist = json!({"audit": {"checklist": [
+        {"id": "greeting", "kind": "greeting", "phrases": ["namaste"], "within_ms": 3000},
+        {"id": "no_promises", "kind": "prohibited", "phrases": ["guaranteed"]},
+        {"id": "caller_order", "kind": "required", "phrases": ["order"], "speaker": "customer"}
+    ]}});
+    let r = app.call(Method::PATCH, &format!("/v1/sites/{a}"), Some(common::ADMIN), Some(json!({"settings": checklist}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut info = call_info(&a, CallChannel::Sip);
+    let t0 = chrono::Utc::now() - chrono::Duration::seconds(20);
+    info.started_at = t0;
+    let h = app.calls.admit(info, None).unwrap();
+    let at = |ms: i64| t0 + chrono::Duration::milliseconds(ms);
+    let timed = |seq, speaker, text: &str, from: i64, to: i64| CallEventKind::Turn {
+        turn: TurnRecord { seq, speaker, text: text.into(), language: "hi".into(), confidence: 0.9, started_at: at(from), ended_at: at(to), interrupted: false, latency: None },
+    };
+    h.emit(timed(0, Speaker::Bot, "Namaste! Main aapki kya madad kar sakti hoon?", 500, 2500));
+    h.emit(timed(1, Speaker::Caller, "mera order kahan hai", 3000, 4500));
+    // The caller barges in over the bot's answer for 500 ms.
+    h.emit(timed(2, Speaker::Bot, "Aapka order kal aayega, guaranteed.", 5000, 8000));
+    h.emit(timed(3, Speaker::Caller, "theek hai", 7500, 8500));
+    h.emit(CallEventKind::Ended { outcome: CallOutcome::Completed, reason: "done".into() });
+    let id = h.id();
+    drop(h);
+    app.calls.flush().await;
+
+    let r = app.call(Method::GET, &format!("/v1/calls/{id}/audit"), Some(&key_a), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let b = &r.body;
+    assert_eq!(b["segments"].as_array().unwrap().len(), 4);
+    assert_eq!(b["segments"][0]["speaker"], "agent");
+    assert_eq!(b["segments"][0]["start_ms"], 500);
+    assert_eq!(b["segments"][1]["speaker"], "customer");
+    assert_eq!(b["languages"], json!(["hi"]));
+    let talk: std::collections::HashMap<String, u64> =
+        b["talk_time"].as_array().unwrap().iter().map(|t| (t["speaker"].as_str().unwrap().to_string(), t["talk_time_ms"].as_u64().unwrap())).collect();
+    assert_eq!(talk["agent"], 2000 + 3000);
+    assert_eq!(talk["customer"], 1500 + 1000);
+    assert_eq!(b["overtalk_ms"], 500);
+    let qa = &b["qa"]["checks"];
+    assert_eq!(qa[0]["passed"], true);
+    assert_eq!(qa[0]["hits"][0]["start_ms"], 500);
+    assert_eq!(qa[1]["passed"], false, "the bot promised: {}", b["qa"]);
+    assert_eq!(qa[1]["hits"][0]["start_ms"], 5000);
+    assert_eq!(qa[2]["passed"], true);
+    assert_eq!((b["qa"]["passed"].as_u64(), b["qa"]["failed"].as_u64()), (Some(2), Some(1)));
+
+    let r = app.call(Method::GET, &format!("/v1/calls/{id}/audit"), Some(&key_b), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});

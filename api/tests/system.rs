@@ -109,6 +109,20 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/sites/{site_id}/kb/documents/{document_id}"),
     ("DELETE", "/v1/sites/{site_id}/kb/documents/{document_id}"),
     ("POST", "/v1/sites/{site_id}/kb/search"),
+    ("GET", "/v1/transcriptions"),
+    ("POST", "/v1/transcriptions"),
+    ("GET", "/v1/transcriptions/{transcription_id}"),
+    ("DELETE", "/v1/transcriptions/{transcription_id}"),
+    ("GET", "/v1/calls/{call_id}/audit"),
+    ("POST", "/v1/calls"),
+    ("GET", "/v1/sites/{site_id}/dnd"),
+    ("POST", "/v1/sites/{site_id}/dnd"),
+    ("DELETE", "/v1/sites/{site_id}/dnd/{number}"),
+    ("GET", "/v1/dnd"),
+    ("POST", "/v1/dnd"),
+    ("DELETE", "/v1/dnd/{number}"),
+    ("GET", "/v1/sites/{site_id}/webhooks"),
+    ("POST", "/v1/sites/{site_id}/webhooks/{delivery_id}/retry"),
 ];
 
 #[tokio::test]

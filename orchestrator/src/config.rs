@@ -41,6 +41,64 @@ pub struct Config {
     pub voice: VoiceConfig,
     /// `[kb]`: the knowledge base's embedding model (any BERT-style ONNX encoder + tokenizer.json).
     pub kb: vaarta_speech::embed::EmbedConfig,
+    /// `[jobs]`: the durable job queues (apalis) and the workers this node runs.
+    pub jobs: JobsConfig,
+    /// `[audit]`: recordings posted for audit transcription.
+    pub audit: AuditConfig,
+}
+
+/// `[jobs]`: background work (audit transcription, webhooks) on apalis queues in the
+/// service's own database; every node that runs workers takes jobs from the shared queues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Run workers on this node (the API still enqueues when off).
+    pub enabled: bool,
+    /// How often an idle worker looks for new or scheduled jobs, ms.
+    pub poll_interval_ms: u64,
+    /// Worker heartbeat, s; a node silent for twice this is taken as dead and its jobs are
+    /// handed to the others (or to itself after a restart).
+    pub heartbeat_s: u64,
+    /// Recordings transcribed at once on this node (each uses the shared STT pool).
+    pub transcribe_concurrency: usize,
+    /// How long one chunk of a recording may wait for the STT pool, s (live calls go first).
+    pub transcribe_chunk_wait_s: u64,
+    /// Webhook deliveries in flight at once on this node.
+    pub webhook_concurrency: usize,
+    /// Time a receiver has to answer, ms.
+    pub webhook_timeout_ms: u64,
+    /// Delay before each retry of a failed delivery, s; after the last the delivery is dead
+    /// (listed by `GET /v1/sites/{id}/webhooks?status=dead`).
+    pub webhook_retry_delays_s: Vec<u64>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            enabled: true,
+            poll_interval_ms: 500,
+            heartbeat_s: 10,
+            transcribe_concurrency: 1,
+            transcribe_chunk_wait_s: 600,
+            webhook_concurrency: 4,
+            webhook_timeout_ms: 10_000,
+            webhook_retry_delays_s: vec![10, 60, 300, 1800, 7200],
+        }
+    }
+}
+
+/// `[audit]`: audit transcription uploads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Largest recording accepted, bytes (larger: 413).
+    pub max_upload_bytes: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { max_upload_bytes: 200 * 1024 * 1024 }
+    }
 }
 
 /// `[voice]`: the call-session system on this node.

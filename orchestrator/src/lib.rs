@@ -2,6 +2,7 @@
 //! flows, campaigns), tool connectors and the voice-turn logic. Everything above the leaf crates
 //! and below the API and workers.
 
+pub mod audit;
 pub mod brain;
 pub mod calls;
 pub mod config;

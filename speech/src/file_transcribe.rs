@@ -397,7 +397,7 @@ pub fn transcribe_chunk(
     let opts = TranscribeOptions {
         language: config.language.clone(),
         initial_prompt: config.initial_prompt.clone(),
-        partial: false,
+        ..TranscribeOptions::default()
     };
     let t = if piece.is_empty() {
         Default::default()

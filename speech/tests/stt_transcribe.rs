@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use stt_support::*;
 use vaarta_speech::stt::{
-    AudioCtxPolicy, SttConfig, SttError, SttSession, TranscribeOptions, WhisperModel,
+    AudioCtxPolicy, CancelFlag, SttConfig, SttError, SttSession, TranscribeOptions, WhisperModel,
 };
 
 const SENTENCES: &[&str] = &[
@@ -260,5 +260,52 @@ async fn pooled_transcription_reports_overload_instead_of_waiting() {
         "{err}"
     );
     busy.await.unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_cancelled_transcription_is_skipped_or_stopped_and_the_transcriber_still_works() {
+    let dir = scratch("cancel");
+    let sentence = "Please call me back tomorrow morning about my order.";
+    let (pcm, _) = speak(sentence, "en-us", &dir, "c");
+    // About 25 s of speech: a long run to interrupt.
+    let mut long = Vec::new();
+    while long.len() < 25 * 16_000 {
+        long.extend_from_slice(&pcm);
+    }
+    let mut t = tiny(AudioCtxPolicy::Full).transcriber().unwrap();
+    let started = std::time::Instant::now();
+    let whole = t.transcribe(&long, 16_000, &TranscribeOptions::default()).unwrap();
+    let full = started.elapsed();
+    assert!(normalise(&whole.text).contains(&"order".to_string()), "{}", whole.text);
+
+    // Raised before the job starts (a partial still queued when the final is asked for):
+    // nothing runs.
+    let flag = CancelFlag::new();
+    flag.cancel();
+    let opts = TranscribeOptions { cancel: Some(flag), ..Default::default() };
+    let started = std::time::Instant::now();
+    assert!(matches!(t.transcribe(&long, 16_000, &opts), Err(SttError::Cancelled)));
+    assert!(started.elapsed() < full / 4, "a pre-cancelled job ran for {:?}", started.elapsed());
+
+    // Raised mid-run: whisper.cpp stops at its next check (after the encoder, between decoder
+    // steps) and the result is Cancelled, never a half transcript.
+    let flag = CancelFlag::new();
+    let opts = TranscribeOptions { cancel: Some(flag.clone()), ..Default::default() };
+    let raiser = std::thread::spawn(move || {
+        std::thread::sleep(full / 8);
+        flag.cancel();
+    });
+    let started = std::time::Instant::now();
+    let res = t.transcribe(&long, 16_000, &opts);
+    let cancelled = started.elapsed();
+    raiser.join().unwrap();
+    eprintln!("whole run {full:?}, cancelled after {cancelled:?}");
+    assert!(matches!(res, Err(SttError::Cancelled)), "{res:?}");
+
+    // The same transcriber goes on with correct results.
+    let out = t.transcribe(&pcm, 16_000, &TranscribeOptions::default()).unwrap();
+    let (errors, words) = word_errors(sentence, &out.text);
+    assert!(errors * 5 <= words, "{:?} after a cancelled run", out.text);
     std::fs::remove_dir_all(&dir).ok();
 }

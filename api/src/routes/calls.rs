@@ -52,7 +52,19 @@ pub async fn list_calls(State(state): State<AppState>, Caller(caller): Caller, Q
     check_enum(
         "outcome",
         &f.outcome,
-        &["completed", "transferred", "transfer_failed", "caller_hung_up", "rejected", "no_answer", "busy", "failed", "hung_up_by_api"],
+        &[
+            "completed",
+            "transferred",
+            "transfer_failed",
+            "caller_hung_up",
+            "rejected",
+            "no_answer",
+            "busy",
+            "failed",
+            "declined",
+            "invalid_number",
+            "hung_up_by_api",
+        ],
     )?;
     if f.limit.is_some_and(|l| !(1..=500).contains(&l)) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "limit: must be 1..=500"));

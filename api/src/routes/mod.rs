@@ -4,13 +4,17 @@
 
 pub mod call_routes;
 pub mod calls;
+pub mod dnd;
 pub mod docs;
 pub mod format;
 pub mod kb;
 pub mod flows;
 pub mod keys;
+pub mod outbound_calls;
 pub mod sites;
 pub mod system;
+pub mod transcriptions;
+pub mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,14 +43,24 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(flows::simulate_flow))
         .routes(routes!(call_routes::list_routes, call_routes::put_route))
         .routes(routes!(call_routes::delete_route))
-        .routes(routes!(calls::list_calls))
+        .routes(routes!(calls::list_calls, outbound_calls::place_call))
         .routes(routes!(calls::call_events))
         .routes(routes!(calls::get_call))
         .routes(routes!(calls::hangup_call))
         .routes(routes!(calls::transfer_call))
+        .routes(routes!(dnd::list_site_dnd, dnd::add_site_dnd))
+        .routes(routes!(dnd::delete_site_dnd))
+        .routes(routes!(dnd::list_global_dnd, dnd::add_global_dnd))
+        .routes(routes!(dnd::delete_global_dnd))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::retry_delivery))
         .routes(routes!(format::format))
         .routes(routes!(kb::list_documents, kb::create_document))
         .routes(routes!(kb::bulk_documents))
         .routes(routes!(kb::get_document, kb::update_document, kb::delete_document))
         .routes(routes!(kb::search))
+        .routes(routes!(transcriptions::list_transcriptions))
+        .routes(routes!(transcriptions::get_transcription, transcriptions::delete_transcription))
+        .routes(routes!(transcriptions::call_audit))
+        .merge(OpenApiRouter::new().routes(routes!(transcriptions::create_transcription)).layer(transcriptions::upload_limit()))
 }

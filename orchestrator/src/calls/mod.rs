@@ -2,8 +2,10 @@
 //! [`CallInfo`] in the node's registry, emits [`CallEvent`]s (fanned out live and persisted)
 //! and takes [`CallCommand`]s (API call control). The real-time loop lives in [`session`].
 
+pub mod crm_webhook;
 pub mod engines;
 pub mod flow_loader;
+pub mod outbound;
 pub mod registry;
 pub mod services;
 pub mod session;

@@ -46,6 +46,8 @@ enum Write {
     Update(CallInfo),
     Turn(Uuid, super::types::TurnRecord),
     Event(u32, CallEvent),
+    /// The caller asked not to be called again (`opt_out()` in the flow).
+    OptOut { site_id: Uuid, call_id: Uuid, number: String },
     Flush(oneshot::Sender<()>),
 }
 
@@ -164,6 +166,18 @@ impl CallHandle {
         let mut update = None;
         if let Some(c) = lock(&inner.live).get_mut(&self.id) {
             let info = &mut c.info;
+            if let CallEventKind::Action { name, .. } = &kind
+                && name == "opt_out"
+            {
+                let number = match info.direction {
+                    super::types::Direction::Outbound => &info.callee,
+                    super::types::Direction::Inbound => &info.caller,
+                };
+                let number = crate::storage::routes::normalize_number(number);
+                if number.len() > 8 {
+                    let _ = inner.writer.send(Write::OptOut { site_id: self.site_id, call_id: self.id, number });
+                }
+            }
             match &kind {
                 CallEventKind::State { state } => {
                     info.state = *state;
@@ -234,7 +248,28 @@ async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>) {
             Write::Insert(c) => store.calls().insert(&c).await,
             Write::Update(c) => store.calls().update(&c).await,
             Write::Turn(id, t) => store.calls().add_turn(id, &t).await,
-            Write::Event(seq, e) => store.calls().add_event(seq, &e).await,
+            Write::Event(seq, e) => {
+                let res = store.calls().add_event(seq, &e).await;
+                if res.is_ok() && matches!(e.kind, CallEventKind::Ended { .. }) {
+                    // Everything of the call is stored by now (one writer, in order).
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        let queued = match store.calls().get(e.call_id).await {
+                            Ok(Some(call)) => super::crm_webhook::queue_call_ended(&store, &call).await,
+                            Ok(None) => Ok(false),
+                            Err(err) => Err(err),
+                        };
+                        if let Err(err) = queued {
+                            tracing::error!(call_id = %e.call_id, site_id = %e.site_id, error = %err, "queueing the call.ended webhook failed");
+                        }
+                    });
+                }
+                res
+            }
+            Write::OptOut { site_id, call_id, number } => {
+                tracing::info!(%site_id, %call_id, "caller opted out: number added to the site's do-not-call list");
+                store.dnd().add(Some(site_id), &number, &format!("opted out during call {call_id}"), "flow").await.map(|_| ())
+            }
             Write::Flush(done) => {
                 let _ = done.send(());
                 Ok(())

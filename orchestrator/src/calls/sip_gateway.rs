@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use vaarta_telephony::{CallId, Event, HangupCause, IncomingCall, RegistrationState, Telephony, TransferResult};
 
 use super::services::{CallRequest, VoiceServices};
@@ -64,44 +65,107 @@ impl MediaPort for SipMedia {
     }
 }
 
-type Legs = Arc<Mutex<HashMap<CallId, mpsc::Sender<MediaEvent>>>>;
+/// The node's SIP legs by telephony call id: where each leg's events go.
+#[derive(Default)]
+pub(super) struct LegTable {
+    /// Connected (or answering) legs: their session's event channel.
+    pub media: HashMap<CallId, mpsc::Sender<MediaEvent>>,
+    /// Outbound legs still ringing: told how the attempt ends.
+    pub dialing: HashMap<CallId, oneshot::Sender<DialOutcome>>,
+    /// Outcomes that arrived before their dialler registered (a loopback 486 can beat the
+    /// dial reply), kept briefly.
+    pub early: HashMap<CallId, (Instant, DialOutcome)>,
+}
 
-/// Runs until the telephony event stream ends (telephony shut down).
-pub async fn run(services: VoiceServices, telephony: Telephony, mut events: mpsc::Receiver<Event>, trunk_domain: Option<String>) {
-    let legs: Legs = Arc::default();
-    while let Some(ev) = events.recv().await {
-        match ev {
-            Event::Incoming(inc) => {
-                let (tx, rx) = mpsc::channel(256);
-                legs.lock().unwrap_or_else(|p| p.into_inner()).insert(inc.call, tx.clone());
-                let (services, telephony, legs, trunk) = (services.clone(), telephony.clone(), legs.clone(), trunk_domain.clone());
-                tokio::spawn(async move {
-                    let call = inc.call;
-                    incoming(services, telephony, inc, tx, rx, trunk).await;
-                    legs.lock().unwrap_or_else(|p| p.into_inner()).remove(&call);
-                });
+/// How an outbound attempt ended its ringing phase.
+#[derive(Debug, Clone)]
+pub(super) enum DialOutcome {
+    Answered,
+    Ended(HangupCause),
+}
+
+pub(super) type Legs = Arc<Mutex<LegTable>>;
+
+pub(super) fn lock(legs: &Legs) -> std::sync::MutexGuard<'_, LegTable> {
+    legs.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The SIP side of the call-session system: takes inbound calls and places outbound ones
+/// ([`SipGateway::place`]). Cheap to clone.
+#[derive(Clone)]
+pub struct SipGateway {
+    pub(super) services: VoiceServices,
+    pub(super) telephony: Telephony,
+    /// `sip:<number>@<domain>` for numbers (transfers and outbound calls).
+    pub(super) trunk_domain: Option<String>,
+    pub(super) legs: Legs,
+}
+
+impl SipGateway {
+    pub fn new(services: VoiceServices, telephony: Telephony, trunk_domain: Option<String>) -> Self {
+        Self { services, telephony, trunk_domain, legs: Arc::default() }
+    }
+
+    /// Runs until the telephony event stream ends (telephony shut down).
+    pub async fn run(self, mut events: mpsc::Receiver<Event>) {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                Event::Incoming(inc) => {
+                    let (tx, rx) = mpsc::channel(256);
+                    lock(&self.legs).media.insert(inc.call, tx.clone());
+                    let gw = self.clone();
+                    tokio::spawn(async move {
+                        let call = inc.call;
+                        incoming(gw.services, gw.telephony, inc, tx, rx, gw.trunk_domain).await;
+                        lock(&gw.legs).media.remove(&call);
+                    });
+                }
+                Event::Answered { call } => {
+                    self.dial_outcome(call, DialOutcome::Answered);
+                }
+                Event::Dtmf { call, digit } => forward(&self.legs, call, MediaEvent::Dtmf(digit)),
+                Event::Hangup { call, cause } => {
+                    if !self.dial_outcome(call, DialOutcome::Ended(cause.clone())) {
+                        forward(&self.legs, call, MediaEvent::Hangup { cause: cause_text(&cause) })
+                    }
+                }
+                Event::Transfer { call, result } => {
+                    let (ok, detail) = match result {
+                        TransferResult::Succeeded => (true, "REFER accepted, target answered".to_string()),
+                        TransferResult::Failed(code) => (false, format!("transfer failed ({code})")),
+                    };
+                    forward(&self.legs, call, MediaEvent::TransferResult { ok, detail })
+                }
+                Event::Registration(state) => {
+                    let up = matches!(state, RegistrationState::Registered { .. });
+                    metrics::gauge!("vaarta_sip_registered").set(if up { 1.0 } else { 0.0 });
+                    tracing::info!(?state, "SIP trunk registration");
+                }
+                _ => {}
             }
-            Event::Dtmf { call, digit } => forward(&legs, call, MediaEvent::Dtmf(digit)),
-            Event::Hangup { call, cause } => forward(&legs, call, MediaEvent::Hangup { cause: cause_text(&cause) }),
-            Event::Transfer { call, result } => {
-                let (ok, detail) = match result {
-                    TransferResult::Succeeded => (true, "REFER accepted, target answered".to_string()),
-                    TransferResult::Failed(code) => (false, format!("transfer failed ({code})")),
-                };
-                forward(&legs, call, MediaEvent::TransferResult { ok, detail })
-            }
-            Event::Registration(state) => {
-                let up = matches!(state, RegistrationState::Registered { .. });
-                metrics::gauge!("vaarta_sip_registered").set(if up { 1.0 } else { 0.0 });
-                tracing::info!(?state, "SIP trunk registration");
-            }
-            _ => {}
         }
+    }
+
+    /// Hands a ringing outcome to its dialler; false when the call is not (or no longer) ringing.
+    fn dial_outcome(&self, call: CallId, outcome: DialOutcome) -> bool {
+        let mut legs = lock(&self.legs);
+        if let Some(tx) = legs.dialing.remove(&call) {
+            let _ = tx.send(outcome);
+            return true;
+        }
+        if legs.media.contains_key(&call) {
+            return false;
+        }
+        // Not registered yet: keep it for the dialler (and forget stale ones).
+        let now = Instant::now();
+        legs.early.retain(|_, (at, _)| now.duration_since(*at) < std::time::Duration::from_secs(60));
+        legs.early.insert(call, (now, outcome));
+        true
     }
 }
 
 fn forward(legs: &Legs, call: CallId, ev: MediaEvent) {
-    let tx = legs.lock().unwrap_or_else(|p| p.into_inner()).get(&call).cloned();
+    let tx = lock(legs).media.get(&call).cloned();
     if let Some(tx) = tx {
         // Control events must not be lost behind audio: wait for room off the event loop.
         tokio::spawn(async move {

@@ -58,6 +58,10 @@ pub enum CallOutcome {
     NoAnswer,
     Busy,
     Failed,
+    /// Outbound: the callee rejected the call (603).
+    Declined,
+    /// Outbound: the number does not exist (404/484).
+    InvalidNumber,
     /// Ended through the API.
     HungUpByApi,
 }

@@ -10,9 +10,13 @@
 
 mod api_keys;
 pub mod calls;
+pub mod dnd;
+pub mod jobs;
 pub mod kb;
 mod flows;
 pub mod routes;
+pub mod transcriptions;
+pub mod webhooks;
 mod sites;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -156,7 +160,11 @@ impl Store {
             Backend::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
             Backend::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
         }
-        Ok(())
+        jobs::migrate(&self.backend).await
+    }
+
+    pub fn jobs(&self) -> jobs::JobsRepo<'_> {
+        jobs::JobsRepo::new(self)
     }
 
     /// Round-trips a trivial query: the readiness check.
@@ -220,5 +228,17 @@ impl Store {
 
     pub fn routes(&self) -> routes::RoutesRepo<'_> {
         routes::RoutesRepo::new(self)
+    }
+
+    pub fn transcriptions(&self) -> transcriptions::TranscriptionsRepo<'_> {
+        transcriptions::TranscriptionsRepo::new(self)
+    }
+
+    pub fn dnd(&self) -> dnd::DndRepo<'_> {
+        dnd::DndRepo::new(self)
+    }
+
+    pub fn webhooks(&self) -> webhooks::WebhooksRepo<'_> {
+        webhooks::WebhooksRepo::new(self)
     }
 }

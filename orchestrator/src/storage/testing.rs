@@ -45,7 +45,9 @@ impl TestDb {
         let pool = admin.pg_pool().expect("pg");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).execute(pool).await.expect("create schema");
         admin.close().await;
-        let options = base.options([("search_path", schema.as_str())]);
+        // `public` second: extensions (hstore, for the apalis job tables) live there.
+        let search_path = format!("{schema},public");
+        let options = base.options([("search_path", search_path.as_str())]);
         let store = Store::connect_postgres(options, 4).await.expect("connect to test schema");
         store.migrate().await.expect("migrate PostgreSQL");
         TestDb { store, _dir: None, pg_schema: Some(schema) }

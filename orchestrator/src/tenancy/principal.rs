@@ -19,6 +19,14 @@ impl Principal {
         }
     }
 
+    /// The site a query is restricted to: a key's own site; none for the admin.
+    pub fn site_id(&self) -> Option<Uuid> {
+        match self {
+            Principal::Admin => None,
+            Principal::SiteKey { site_id, .. } => Some(*site_id),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         matches!(self, Principal::Admin)
     }

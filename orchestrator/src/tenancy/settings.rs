@@ -27,6 +27,9 @@ pub struct SiteSettings {
     pub calling_hours: Option<CallingHours>,
     /// Receives call events (POST, JSON); `null` disables webhooks.
     pub webhook_url: Option<String>,
+    /// Signs every webhook and audit callback of this site (`X-Vaarta-Signature:
+    /// sha256=<hex HMAC-SHA256 of the body>`). Write-only: reads show `"***"`.
+    pub webhook_secret: Option<String>,
     /// Origins allowed to embed the web call widget (`https://shop.example`).
     pub widget_origins: Vec<String>,
     /// Turn taking and holding for this site's calls (defaults fit most sites).
@@ -39,6 +42,8 @@ pub struct SiteSettings {
     /// Where answers come from: `{kind: "kb_only"}` (default) or `{kind: "http", url, api_key, ...}`
     /// (the central AI brain, docs/brain-contract.md).
     pub brain: Option<crate::brain::BrainSettings>,
+    /// QA checklist for audits of recordings and calls (docs/audit-transcription.md).
+    pub audit: crate::audit::AuditSettings,
 }
 
 /// Per-site voice behaviour; absent fields keep the node defaults.
@@ -110,6 +115,9 @@ impl SiteSettings {
         for v in s.tools.secrets.values_mut() {
             *v = "***".into();
         }
+        if s.webhook_secret.is_some() {
+            s.webhook_secret = Some("***".into());
+        }
         if let Some(b) = s.brain.as_mut() {
             if b.api_key.is_some() {
                 b.api_key = Some("***".into());
@@ -175,6 +183,15 @@ impl SiteSettings {
         if let Some(url) = &self.webhook_url {
             validation::http_url("settings.webhook_url", url, false)?;
         }
+        if let Some(secret) = &self.webhook_secret
+            && (secret.len() < 16 || secret.len() > 200 || secret == "***")
+        {
+            return Err(ValidationError::new(
+                "settings.webhook_secret",
+                "must be 16..=200 characters (reads show \"***\"; send the secret itself when updating settings)",
+            ));
+        }
+        crate::audit::checklist::validate(&self.audit.checklist)?;
         validation::count("settings.widget_origins", self.widget_origins.len(), MAX_ITEMS)?;
         for (i, o) in self.widget_origins.iter().enumerate() {
             validation::http_url(&format!("settings.widget_origins[{i}]"), o, true)?;

@@ -1,6 +1,7 @@
 //! whisper.cpp model and per-worker transcriber.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Instant;
 
@@ -111,6 +112,36 @@ pub struct TranscribeOptions {
     pub initial_prompt: Option<String>,
     /// An interim result: one segment, no timestamps (faster).
     pub partial: bool,
+    /// Raised when the result is no longer wanted (a partial overtaken by the final): a queued
+    /// job does not start, a running one stops at whisper.cpp's next check (after the encoder,
+    /// between decoder steps), so the worker is free sooner for the job that matters.
+    pub cancel: Option<CancelFlag>,
+}
+
+/// A shared "stop now" switch for one transcription.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the transcription to stop; it returns [`SttError::Cancelled`].
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// whisper.cpp's abort hook: polled after the encoder and after every decoder step.
+unsafe extern "C" fn abort_requested(flag: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `run` passes a pointer to the AtomicBool of a CancelFlag it keeps alive for the
+    // whole `full` call.
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 /// Runs transcriptions; owns one whisper.cpp state, so use one per thread.
@@ -144,6 +175,9 @@ impl Transcriber {
             }
             Prepared::Audio(a) => a,
         };
+        if opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
+            return Err(SttError::Cancelled);
+        }
         let model = Arc::clone(&self.model);
         let cfg = &model.config;
         let fixed = opts.language.as_ref().or(cfg.language.as_ref());
@@ -171,13 +205,7 @@ impl Transcriber {
         } else {
             "auto".to_string()
         };
-        self.run(
-            &audio,
-            &language,
-            prompt.as_deref(),
-            audio_ctx,
-            opts.partial,
-        )?;
+        self.run(&audio, &language, prompt.as_deref(), audio_ctx, opts)?;
         let mut detected = self.detected_language();
         let mut heard = None;
         if language == "auto"
@@ -201,7 +229,7 @@ impl Transcriber {
                 if audio_ctx != 0 {
                     self.state = model.ctx.create_state()?; // see the note above
                 }
-                self.run(&audio, code, prompt.as_deref(), audio_ctx, opts.partial)?;
+                self.run(&audio, code, prompt.as_deref(), audio_ctx, opts)?;
                 heard = detected.take();
                 detected = Some(code.clone());
             }
@@ -235,7 +263,7 @@ impl Transcriber {
         language: &str,
         prompt: Option<&str>,
         audio_ctx: u32,
-        partial: bool,
+        opts: &TranscribeOptions,
     ) -> Result<(), SttError> {
         let cfg = &self.model.config;
         let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
@@ -252,14 +280,29 @@ impl Transcriber {
         // No temperature fallback: it can multiply latency on noisy audio.
         p.set_temperature_inc(0.0);
         p.set_audio_ctx(audio_ctx as i32);
-        if partial {
+        if opts.partial {
             p.set_single_segment(true);
             p.set_no_timestamps(true);
         }
         if let Some(prompt) = prompt.filter(|p| !p.trim().is_empty()) {
             p.set_initial_prompt(prompt);
         }
-        self.state.full(p, audio)?;
+        if let Some(flag) = &opts.cancel {
+            // SAFETY: the callback only reads the AtomicBool, which `opts` keeps alive until
+            // `full` has returned.
+            unsafe {
+                p.set_abort_callback(Some(abort_requested));
+                p.set_abort_callback_user_data(Arc::as_ptr(&flag.0) as *mut std::ffi::c_void);
+            }
+        }
+        let res = self.state.full(p, audio);
+        if opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
+            // An interrupted run leaves the state half-written: start the next from a fresh one.
+            self.state = self.model.ctx.create_state()?;
+            self.used = false;
+            return Err(SttError::Cancelled);
+        }
+        res?;
         Ok(())
     }
 

@@ -22,7 +22,7 @@ mod session;
 mod transcript;
 
 pub use config::{AudioCtxPolicy, PartialConfig, SttConfig};
-pub use engine::{TranscribeOptions, Transcriber, WhisperModel};
+pub use engine::{CancelFlag, TranscribeOptions, Transcriber, WhisperModel};
 pub use pooled::{PooledSttError, SttPool, stt_pool, transcribe_pooled};
 pub use session::{PartialJob, SttSession};
 pub use transcript::{Segment, Transcript};
@@ -46,6 +46,8 @@ pub enum SttError {
     Model(#[from] ConvertError),
     #[error("whisper.cpp: {0}")]
     Whisper(String),
+    #[error("transcription cancelled")]
+    Cancelled,
 }
 
 impl From<whisper_rs::WhisperError> for SttError {

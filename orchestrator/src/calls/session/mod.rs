@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 use vaarta_flows::{CallContext, CancelToken, FlowOutcome, FlowProgram, HostError, HostErrorKind, HostResult, Reply};
-use vaarta_speech::stt::{TranscribeOptions, transcribe_pooled};
+use vaarta_speech::stt::{CancelFlag, TranscribeOptions, transcribe_pooled};
 use vaarta_speech::vad::VadEvent;
 
 use super::engines::SpeechEngines;
@@ -87,6 +87,9 @@ struct Session<M: MediaPort> {
     tts_rx: mpsc::Receiver<TtsEvent>,
     stt_tx: mpsc::Sender<SttResult>,
     stt_rx: mpsc::Receiver<SttResult>,
+    /// Stops the partial transcription in flight once the final is asked for, so the final
+    /// never waits behind a result nobody needs.
+    partial_cancel: CancelFlag,
     brain_tx: mpsc::Sender<BrainEvent>,
     brain_rx: mpsc::Receiver<BrainEvent>,
     host_rx: mpsc::Receiver<HostCall>,
@@ -151,6 +154,7 @@ impl<M: MediaPort> Session<M> {
             tts_rx,
             stt_tx,
             stt_rx,
+            partial_cancel: CancelFlag::new(),
             brain_tx,
             brain_rx,
             host_rx,
@@ -272,7 +276,7 @@ impl<M: MediaPort> Session<M> {
         }
         if let Some(job) = self.listener.as_mut().and_then(Listener::poll_partial) {
             let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
-            let opts = self.stt_options(true);
+            let opts = TranscribeOptions { cancel: Some(self.partial_cancel.clone()), ..self.stt_options(true) };
             tokio::spawn(async move {
                 if let Ok((t, _)) = transcribe_pooled(&pool, job.audio.clone(), opts).await {
                     let _ = tx.send(SttResult::Partial { job, text: t.text }).await;
@@ -345,7 +349,14 @@ impl<M: MediaPort> Session<M> {
         }
     }
 
+    /// Ends the utterance's partials: any still queued or running stops at once.
+    fn cancel_partials(&mut self) {
+        self.partial_cancel.cancel();
+        self.partial_cancel = CancelFlag::new();
+    }
+
     fn finalize_stt(&mut self) {
+        self.cancel_partials();
         let Some(listener) = self.listener.as_mut() else { return };
         let audio = listener.finalize();
         let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
@@ -407,6 +418,7 @@ impl<M: MediaPort> Session<M> {
                 TurnAction::EndOfTurn { text } => self.on_end_of_turn(now, text),
                 TurnAction::Backchannel { text } => {
                     self.utterance_started = None;
+                    self.cancel_partials();
                     if let Some(l) = self.listener.as_mut() {
                         l.finalize();
                     }

@@ -234,7 +234,8 @@ async fn start_jobs(
         config: config.speech.file_transcribe.clone(),
         chunk_wait: Duration::from_secs(config.jobs.transcribe_chunk_wait_s),
     });
-    let deps = vaarta_workers::WorkersDeps { store: store.clone(), transcribe };
+    let email = config.email.enabled.then(|| config.email.clone());
+    let deps = vaarta_workers::WorkersDeps { store: store.clone(), transcribe, email };
     let workers = vaarta_workers::Workers::start(deps, &config.jobs).await.context("starting the job workers")?;
     services.spawn("jobs", move |shutdown| async move {
         shutdown.wait().await;

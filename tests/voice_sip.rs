@@ -417,4 +417,17 @@ fn outbound_call_from_the_api_runs_its_flow_and_refusals_are_clear() {
     let detail = wait_call(&server, &key, call["id"].as_str().unwrap(), 20, |d| d["outcome"].is_string());
     assert_eq!(detail["outcome"], "busy", "{detail}");
     assert!(detail["transcript"].as_array().unwrap().is_empty(), "{detail}");
+
+    // Ringing: the API hangs it up (CANCEL to the callee).
+    let mut ringing = Peer::spawn(&["listen", "--ring", "--timeout", "30"]);
+    let port = ringing.wait_for(10, |v| v["ev"] == "ready")["port"].as_u64().unwrap();
+    let (st, call) = place(json!({"to": format!("sip:peer@127.0.0.1:{port}"), "flow": "reminder", "variables": {"item": "lamp"}}));
+    assert_eq!(st, 201, "{call}");
+    let id = call["id"].as_str().unwrap();
+    ringing.wait_for(20, |v| v["ev"] == "incoming");
+    let (st, b) = http(server.http, "POST", &format!("/v1/calls/{id}/hangup"), Some(&key), Some(&json!({"reason": "agent cancelled"})));
+    assert_eq!(st, 202, "{b}");
+    ringing.wait_for(20, |v| v["ev"] == "state" && v["state"] == "DISCONNECTED");
+    let detail = wait_call(&server, &key, id, 10, |d| d["outcome"].is_string());
+    assert_eq!((detail["outcome"].as_str(), detail["end_reason"].as_str()), (Some("hung_up_by_api"), Some("agent cancelled")), "{detail}");
 }

@@ -241,3 +241,21 @@ api_test!(an_ai_call_gets_the_same_audit_report_as_a_recording, |app| {
     let r = app.call(Method::GET, &format!("/v1/calls/{id}/audit"), Some(&key_b), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 });
+
+api_test!(placing_a_call_needs_a_node_that_takes_calls, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let (b, _, _) = app.site_with_key("B").await;
+    let body = json!({"to": "+919812345678", "flow": "assistant"});
+    let r = app.call(Method::POST, "/v1/calls", Some(&key), Some(body.clone())).await;
+    assert_eq!((r.status, r.code()), (StatusCode::SERVICE_UNAVAILABLE, "voice_disabled"), "{}", r.body);
+    let r = app.call(Method::POST, "/v1/calls", Some(common::ADMIN), Some(body.clone())).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{}", r.body);
+    let r = app.call(Method::POST, "/v1/calls", Some(&key), Some(json!({"site_id": b, "to": "+919812345678", "flow": "assistant"}))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another site's id: {}", r.body);
+    let r = app.call(Method::POST, "/v1/calls", Some(&key), Some(json!({"site_id": a, "to": "+919812345678", "flow": "assistant", "extra": 1}))).await;
+    assert!(r.status.is_client_error() && r.body["error"]["message"].as_str().unwrap().contains("extra"), "{}", r.body);
+    let r = app.call(Method::POST, "/v1/calls", None, Some(body)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let calls = app.call(Method::GET, "/v1/calls", Some(&key), None).await;
+    assert_eq!(calls.body.as_array().unwrap().len(), 0, "nothing was placed");
+});

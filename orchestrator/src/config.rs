@@ -45,6 +45,49 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// `[audit]`: recordings posted for audit transcription.
     pub audit: AuditConfig,
+    /// `[email]`: the SMTP server notification emails go through.
+    pub email: EmailConfig,
+}
+
+/// `[email]`: notification emails (qualified lead, failed transfer, flow `notify`) through an
+/// SMTP server, sent by the `email.send` job so a slow or down server delays mail, never calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Queue notification emails at all (off: nothing is queued or sent).
+    pub enabled: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (upgrade a plain connection, port 587), `tls` (TLS from the start, port 465)
+    /// or `none` (plain, only for a relay on localhost).
+    pub tls: String,
+    /// SMTP login; empty: no authentication.
+    pub username: String,
+    /// Best set with `VAARTA_EMAIL_PASSWORD`.
+    pub password: String,
+    /// The From header, e.g. `Vaarta <calls@example.com>`.
+    pub from: String,
+    /// Longest one SMTP conversation may take, ms.
+    pub timeout_ms: u64,
+    /// Delay before each retry of a failed send, s; after the last the email is dropped (logged
+    /// and counted in `vaarta_emails_total{result="dropped"}`).
+    pub retry_delays_s: Vec<u64>,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            enabled: false,
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 587,
+            tls: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "Vaarta <vaarta@localhost>".into(),
+            timeout_ms: 15_000,
+            retry_delays_s: vec![60, 300, 1800],
+        }
+    }
 }
 
 /// `[jobs]`: background work (audit transcription, webhooks) on apalis queues in the
@@ -328,6 +371,18 @@ impl Config {
             && t.len() < 16
         {
             return Err(ConfigError::Invalid("auth.admin_token must be at least 16 characters".into()));
+        }
+        if self.email.enabled {
+            let e = &self.email;
+            if !["starttls", "tls", "none"].contains(&e.tls.as_str()) {
+                return Err(ConfigError::Invalid(format!("email.tls must be starttls, tls or none, not {:?}", e.tls)));
+            }
+            if e.smtp_host.trim().is_empty() || e.smtp_port == 0 {
+                return Err(ConfigError::Invalid("email.smtp_host and email.smtp_port must be set".into()));
+            }
+            if !e.from.contains('@') {
+                return Err(ConfigError::Invalid(format!("email.from {:?} is not an address like \"Vaarta <calls@example.com>\"", e.from)));
+            }
         }
         Ok(())
     }

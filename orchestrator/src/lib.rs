@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod brain;
 pub mod calls;
+pub mod campaigns;
 pub mod config;
 pub mod kb;
 pub mod storage;

@@ -10,10 +10,11 @@ use apalis::prelude::*;
 use tokio::task::JoinSet;
 use tokio::sync::watch;
 use tracing::{error, info};
-use vaarta_orchestrator::config::JobsConfig;
-use vaarta_orchestrator::storage::jobs::{self, TranscribeJob, WebhookJob};
+use vaarta_orchestrator::config::{EmailConfig, JobsConfig};
+use vaarta_orchestrator::storage::jobs::{self, EmailJob, TranscribeJob, WebhookJob};
 use vaarta_orchestrator::{Backend, StorageError, Store};
 
+use crate::email::{self, EmailDeps};
 use crate::transcribe::{self, TranscribeDeps};
 use crate::webhook::{self, WebhookDeps};
 
@@ -23,6 +24,8 @@ use crate::webhook::{self, WebhookDeps};
 pub struct WorkersDeps {
     pub store: Store,
     pub transcribe: Option<TranscribeDeps>,
+    /// `[email]` when enabled: the notification email worker runs.
+    pub email: Option<EmailConfig>,
 }
 
 /// Running workers.
@@ -60,6 +63,14 @@ impl Workers {
         spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), webhook_deps, |job: WebhookJob, d: Arc<WebhookDeps>| async move {
             webhook::deliver(job, &d).await
         });
+        if let Some(cfg) = &deps.email {
+            let d = EmailDeps::new(deps.store.clone(), cfg).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let s = spec(jobs::EMAIL, 2);
+            let queue = deps.store.jobs().queue(&s.kind).await?;
+            spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), Arc::new(d), |job: EmailJob, d: Arc<EmailDeps>| async move {
+                email::send(job, &d).await
+            });
+        }
         if let Some(t) = deps.transcribe.clone() {
             let s = spec(jobs::TRANSCRIBE, config.transcribe_concurrency);
             let queue = deps.store.jobs().queue(&s.kind).await?;

@@ -55,6 +55,7 @@ fn deps(store: &Store) -> WorkersDeps {
             config: FileTranscribeConfig { vad: cfg.file_transcribe.vad.clone(), ..cfg.file_transcribe.clone() },
             chunk_wait: Duration::from_secs(120),
         }),
+        email: None,
     }
 }
 

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::types::{CallEventKind, CallInfo};
+use super::call_facts::CallFacts;
+use super::types::CallInfo;
 use crate::storage::{StorageError, Store};
 
 /// The event name (`X-Vaarta-Event`, `event` in the body).
@@ -23,33 +24,17 @@ pub async fn queue_call_ended(store: &Store, call: &CallInfo) -> Result<bool, St
 /// qualification, tags and opt-out, and the transcript.
 pub async fn call_ended_payload(store: &Store, call: &CallInfo) -> Result<Value, StorageError> {
     let transcript = store.calls().turns(call.id).await?;
-    let events = store.calls().events(call.id).await?;
-    let (mut qualification, mut tags, mut opted_out, mut callback) = (Value::Null, Vec::new(), false, false);
-    for e in &events {
-        if let CallEventKind::Action { name, detail } = &e.kind {
-            match name.as_str() {
-                // Later calls refine the qualification: merge, later fields win.
-                "qualify" => match (&mut qualification, detail) {
-                    (Value::Object(q), Value::Object(d)) => q.extend(d.clone()),
-                    _ => qualification = detail.clone(),
-                },
-                "tag" => tags.extend(detail["label"].as_str().map(str::to_string)),
-                "opt_out" => opted_out = true,
-                "callback_requested" => callback = true,
-                _ => {}
-            }
-        }
-    }
+    let facts = CallFacts::from_events(&store.calls().events(call.id).await?);
     let lead = call.lead_id.map(|id| json!({ "id": id, "campaign_id": call.campaign_id }));
     Ok(json!({
         "event": CALL_ENDED,
         "call": call,
         "lead": lead,
         "outcome": call.outcome,
-        "qualification": qualification,
-        "tags": tags,
-        "opted_out": opted_out,
-        "callback_requested": callback,
+        "qualification": facts.qualification,
+        "tags": facts.tags,
+        "opted_out": facts.opted_out,
+        "callback_requested": facts.callback_requested,
         "transcript": transcript,
         // Filled once summaries and recordings exist; present so receivers can rely on the keys.
         "summary": null,

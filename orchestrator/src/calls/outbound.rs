@@ -14,7 +14,7 @@ use vaarta_telephony::{DialRequest, HangupCause};
 use super::services::{CallRequest, PrepareError};
 use super::session::media::MediaEvent;
 use super::sip_gateway::{DialOutcome, SipGateway, SipMedia, lock};
-use super::types::{CallChannel, CallEventKind, CallInfo, CallOutcome, Direction};
+use super::types::{CallChannel, CallCommand, CallEventKind, CallInfo, CallOutcome, Direction};
 use crate::storage::routes::normalize_number;
 
 /// Longest an attempt may ring before Vaarta gives up on it (the trunk usually ends it first).
@@ -141,14 +141,32 @@ impl SipGateway {
         let info = handle.info();
         tracing::info!(call_id = %info.id, site_id = %info.site_id, to = %target, "outbound call ringing");
         let gw = self.clone();
+        let mut handle = handle;
         tokio::spawn(async move {
             let call = out.call;
-            let outcome = match tokio::time::timeout(RING_LIMIT, ring_rx).await {
-                Ok(Ok(o)) => o,
-                Ok(Err(_)) => DialOutcome::Ended(HangupCause::Failed(0)),
-                Err(_) => {
-                    let _ = gw.telephony.hangup(call).await;
-                    DialOutcome::Ended(HangupCause::NoAnswer)
+            let ring = tokio::time::timeout(RING_LIMIT, ring_rx);
+            tokio::pin!(ring);
+            // While it rings, the API may hang it up (CANCEL); a transfer has nothing to move yet.
+            let outcome = loop {
+                tokio::select! {
+                    r = &mut ring => break match r {
+                        Ok(Ok(o)) => o,
+                        Ok(Err(_)) => DialOutcome::Ended(HangupCause::Failed(0)),
+                        Err(_) => {
+                            let _ = gw.telephony.hangup(call).await;
+                            DialOutcome::Ended(HangupCause::NoAnswer)
+                        }
+                    },
+                    Some(cmd) = handle.next_command() => {
+                        if let CallCommand::Hangup { reason } = cmd {
+                            let _ = gw.telephony.hangup(call).await;
+                            handle.emit(CallEventKind::Ended { outcome: CallOutcome::HungUpByApi, reason });
+                            let mut legs = lock(&gw.legs);
+                            legs.media.remove(&call);
+                            legs.dialing.remove(&call);
+                            return;
+                        }
+                    }
                 }
             };
             match outcome {

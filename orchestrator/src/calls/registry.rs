@@ -72,8 +72,13 @@ fn lock(m: &Mutex<HashMap<Uuid, Live>>) -> MutexGuard<'_, HashMap<Uuid, Live>> {
 impl CallRegistry {
     /// Starts the persistence writer (needs a tokio runtime).
     pub fn new(store: Store, limits: CallLimits) -> Self {
+        Self::with_post_call(store, limits, super::post_call::PostCall::default())
+    }
+
+    /// Like `new`, with what happens after each call (CRM webhook, notification emails).
+    pub fn with_post_call(store: Store, limits: CallLimits, post: super::post_call::PostCall) -> Self {
         let (writer, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(store, rx));
+        tokio::spawn(write_loop(store, rx, post));
         let (events, _) = broadcast::channel(1024);
         CallRegistry { inner: Arc::new(Inner { limits, live: Mutex::new(HashMap::new()), events, writer }) }
     }
@@ -242,7 +247,7 @@ impl Drop for CallHandle {
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>) {
+async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>, post: super::post_call::PostCall) {
     while let Some(w) = rx.recv().await {
         let res = match w {
             Write::Insert(c) => store.calls().insert(&c).await,
@@ -252,17 +257,7 @@ async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>) {
                 let res = store.calls().add_event(seq, &e).await;
                 if res.is_ok() && matches!(e.kind, CallEventKind::Ended { .. }) {
                     // Everything of the call is stored by now (one writer, in order).
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        let queued = match store.calls().get(e.call_id).await {
-                            Ok(Some(call)) => super::crm_webhook::queue_call_ended(&store, &call).await,
-                            Ok(None) => Ok(false),
-                            Err(err) => Err(err),
-                        };
-                        if let Err(err) = queued {
-                            tracing::error!(call_id = %e.call_id, site_id = %e.site_id, error = %err, "queueing the call.ended webhook failed");
-                        }
-                    });
+                    tokio::spawn(super::post_call::after_call_ended(store.clone(), post, e.call_id, e.site_id));
                 }
                 res
             }

@@ -17,6 +17,24 @@ pub const TRANSCRIBE: &str = "audit.transcribe";
 /// Delivers one signed webhook (`WebhookJob`).
 pub const WEBHOOK: &str = "webhook.deliver";
 
+/// Sends one notification email (`EmailJob`).
+pub const EMAIL: &str = "email.send";
+
+/// Payload of [`EMAIL`]: the rendered message, so sending needs nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EmailJob {
+    pub site_id: uuid::Uuid,
+    /// `qualified_lead`, `transfer_failed`, `notify:<template>`.
+    pub template: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    /// Stable per email (idempotency of every attempt; `X-Vaarta-Email-Id`).
+    pub key: String,
+    /// 1-based; each retry is a new job with the next attempt number.
+    pub attempt: u32,
+}
+
 /// Payload of [`TRANSCRIBE`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TranscribeJob {

@@ -44,6 +44,38 @@ pub struct SiteSettings {
     pub brain: Option<crate::brain::BrainSettings>,
     /// QA checklist for audits of recordings and calls (docs/audit-transcription.md).
     pub audit: crate::audit::AuditSettings,
+    /// Who gets notification emails, and which (sent when `[email] enabled`).
+    pub notifications: NotificationSettings,
+}
+
+/// Notification emails of a site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Recipients of every notification (empty: none are sent).
+    pub email_to: Vec<String>,
+    /// A call whose flow qualified the lead as `hot` or `qualified` (`qualify(#{status: ...})`).
+    pub qualified_lead: bool,
+    /// A transfer to a human failed (the caller was promised a callback).
+    pub transfer_failed: bool,
+    /// A flow's `notify(template, data)`.
+    pub flow_notify: bool,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings { email_to: Vec::new(), qualified_lead: true, transfer_failed: true, flow_notify: true }
+    }
+}
+
+/// A plain `local@domain` address (display names are not accepted here).
+fn email_address(field: &str, v: &str) -> Result<(), ValidationError> {
+    let ok = v.len() <= 254
+        && v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+        })
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
+    if ok { Ok(()) } else { Err(ValidationError::new(field, format!("{v:?} is not an email address like sales@example.com"))) }
 }
 
 /// Per-site voice behaviour; absent fields keep the node defaults.
@@ -192,6 +224,10 @@ impl SiteSettings {
             ));
         }
         crate::audit::checklist::validate(&self.audit.checklist)?;
+        validation::count("settings.notifications.email_to", self.notifications.email_to.len(), 20)?;
+        for (i, a) in self.notifications.email_to.iter().enumerate() {
+            email_address(&format!("settings.notifications.email_to[{i}]"), a)?;
+        }
         validation::count("settings.widget_origins", self.widget_origins.len(), MAX_ITEMS)?;
         for (i, o) in self.widget_origins.iter().enumerate() {
             validation::http_url(&format!("settings.widget_origins[{i}]"), o, true)?;

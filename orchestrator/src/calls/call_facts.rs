@@ -1,0 +1,55 @@
+//! What a finished call's flow decided, read back from its event log: the qualification, tags,
+//! opt-out, callback promise and `notify` requests. The CRM webhook and the notification emails
+//! both report these.
+
+use serde_json::{Map, Value};
+
+use super::types::{CallEvent, CallEventKind};
+
+/// A flow's `notify(template, data)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyRequest {
+    pub template: String,
+    pub data: Value,
+}
+
+/// The flow's decisions in one call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallFacts {
+    /// Every `qualify(...)` merged, later fields winning; `None` when the flow never qualified.
+    pub qualification: Option<Map<String, Value>>,
+    pub tags: Vec<String>,
+    pub opted_out: bool,
+    pub callback_requested: bool,
+    pub notifies: Vec<NotifyRequest>,
+}
+
+impl CallFacts {
+    pub fn from_events(events: &[CallEvent]) -> CallFacts {
+        let mut f = CallFacts::default();
+        for e in events {
+            let CallEventKind::Action { name, detail } = &e.kind else { continue };
+            match name.as_str() {
+                "qualify" => {
+                    if let Value::Object(d) = detail {
+                        f.qualification.get_or_insert_with(Map::new).extend(d.clone());
+                    }
+                }
+                "tag" => f.tags.extend(detail["label"].as_str().map(str::to_string)),
+                "opt_out" => f.opted_out = true,
+                "callback_requested" => f.callback_requested = true,
+                "notify" => f.notifies.push(NotifyRequest {
+                    template: detail["template"].as_str().unwrap_or("notify").to_string(),
+                    data: detail["data"].clone(),
+                }),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The qualification's `status` (`hot`, `warm`, `qualified`, ...), lower-cased.
+    pub fn status(&self) -> Option<String> {
+        self.qualification.as_ref()?.get("status")?.as_str().map(str::to_lowercase)
+    }
+}

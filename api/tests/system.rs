@@ -123,6 +123,13 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/dnd/{number}"),
     ("GET", "/v1/sites/{site_id}/webhooks"),
     ("POST", "/v1/sites/{site_id}/webhooks/{delivery_id}/retry"),
+    ("GET", "/v1/sites/{site_id}/campaigns"),
+    ("POST", "/v1/sites/{site_id}/campaigns"),
+    ("GET", "/v1/sites/{site_id}/campaigns/{campaign_id}"),
+    ("PUT", "/v1/sites/{site_id}/campaigns/{campaign_id}"),
+    ("DELETE", "/v1/sites/{site_id}/campaigns/{campaign_id}"),
+    ("GET", "/v1/sites/{site_id}/campaigns/{campaign_id}/leads"),
+    ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/leads"),
 ];
 
 #[tokio::test]

@@ -4,10 +4,12 @@
 
 pub mod call_routes;
 pub mod calls;
+pub mod campaigns;
 pub mod dnd;
 pub mod docs;
 pub mod format;
 pub mod kb;
+pub mod leads;
 pub mod flows;
 pub mod keys;
 pub mod outbound_calls;
@@ -54,6 +56,10 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(dnd::delete_global_dnd))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::retry_delivery))
+        .routes(routes!(campaigns::list_campaigns, campaigns::create_campaign))
+        .routes(routes!(campaigns::get_campaign, campaigns::update_campaign, campaigns::delete_campaign))
+        .routes(routes!(leads::list_leads))
+        .merge(OpenApiRouter::new().routes(routes!(leads::upload_leads)).layer(leads::upload_limit()))
         .routes(routes!(format::format))
         .routes(routes!(kb::list_documents, kb::create_document))
         .routes(routes!(kb::bulk_documents))

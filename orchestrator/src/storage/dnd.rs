@@ -101,4 +101,14 @@ impl<'a> DndRepo<'a> {
         });
         Ok(hit.is_some())
     }
+
+    /// Every number a site may not call (its list and the global one), for checking many
+    /// numbers at once (lead uploads).
+    pub async fn numbers_blocked_for(&self, site_id: Uuid) -> Result<std::collections::HashSet<String>, StorageError> {
+        let scope = scope(Some(site_id));
+        let rows: Vec<String> = with_pool!(self.store, |pool| {
+            sqlx::query_scalar("SELECT number FROM dnd_numbers WHERE scope = $1 OR scope = 'global'").bind(&scope).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
 }

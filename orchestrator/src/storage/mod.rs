@@ -10,9 +10,11 @@
 
 mod api_keys;
 pub mod calls;
+pub mod campaigns;
 pub mod dnd;
 pub mod jobs;
 pub mod kb;
+pub mod leads;
 mod flows;
 pub mod routes;
 pub mod transcriptions;
@@ -232,6 +234,14 @@ impl Store {
 
     pub fn transcriptions(&self) -> transcriptions::TranscriptionsRepo<'_> {
         transcriptions::TranscriptionsRepo::new(self)
+    }
+
+    pub fn campaigns(&self) -> campaigns::CampaignsRepo<'_> {
+        campaigns::CampaignsRepo::new(self)
+    }
+
+    pub fn leads(&self) -> leads::LeadsRepo<'_> {
+        leads::LeadsRepo::new(self)
     }
 
     pub fn dnd(&self) -> dnd::DndRepo<'_> {

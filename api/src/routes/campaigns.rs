@@ -1,0 +1,114 @@
+//! Campaigns of a site: create, list, read (with progress), replace, delete. Leads are in
+//! `leads.rs`. A campaign is created `draft`; the dialer that runs it is not built yet.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vaarta_orchestrator::calls::flow_loader::{FlowLoadError, load_flow};
+use vaarta_orchestrator::campaigns::{Campaign, CampaignProgress, CampaignSpec, CampaignStatus};
+
+use crate::auth::SiteScope;
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::state::AppState;
+
+/// A campaign with its lead counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignView {
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    pub progress: CampaignProgress,
+}
+
+/// Validates a spec, including that its flow exists on the site (or is shipped).
+pub(super) async fn check_spec(state: &AppState, site_id: Uuid, spec: &CampaignSpec) -> Result<(), ApiError> {
+    spec.validate()?;
+    match load_flow(&state.store, site_id, &spec.flow).await {
+        Ok(_) => Ok(()),
+        Err(FlowLoadError::NotFound(f)) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_flow", format!("flow: the site has no active flow named {f:?}")))
+        }
+        Err(FlowLoadError::Storage(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", e.to_string())),
+    }
+}
+
+/// The campaign of the path, of the path's site (404 otherwise).
+pub(super) async fn campaign_of(state: &AppState, scope: &SiteScope, id: Uuid) -> Result<Campaign, ApiError> {
+    state.store.campaigns().get(Some(scope.site_id()), id).await?.ok_or_else(|| ApiError::not_found("campaign"))
+}
+
+async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiError> {
+    let progress = state.store.campaigns().progress(campaign.id).await?;
+    Ok(CampaignView { campaign, progress })
+}
+
+/// The site's campaigns, newest first.
+#[utoipa::path(get, path = "/v1/sites/{site_id}/campaigns", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<CampaignView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_campaigns(State(state): State<AppState>, scope: SiteScope) -> Result<axum::Json<Vec<CampaignView>>, ApiError> {
+    let mut out = Vec::new();
+    for c in state.store.campaigns().list(scope.site_id()).await? {
+        out.push(view(&state, c).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+/// Creates a campaign (`draft`): flow, caller id, time zone and calling hours (telemarketing:
+/// never outside 09:00–21:00 local), concurrency, pacing, retries by outcome.
+#[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path)), request_body = CampaignSpec,
+    responses((status = 201, body = CampaignView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    ApiJson(spec): ApiJson<CampaignSpec>,
+) -> Result<(StatusCode, axum::Json<CampaignView>), ApiError> {
+    check_spec(&state, scope.site_id(), &spec).await?;
+    let c = state.store.campaigns().create(scope.site_id(), &spec).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(&state, c).await?)))
+}
+
+/// One campaign with its progress.
+#[utoipa::path(get, path = "/v1/sites/{site_id}/campaigns/{campaign_id}", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
+    let c = campaign_of(&state, &scope, id).await?;
+    Ok(axum::Json(view(&state, c).await?))
+}
+
+/// Replaces a campaign's settings (not while it runs: pause it first).
+#[utoipa::path(put, path = "/v1/sites/{site_id}/campaigns/{campaign_id}", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)), request_body = CampaignSpec,
+    responses((status = 200, body = CampaignView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+    ApiJson(spec): ApiJson<CampaignSpec>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    let c = campaign_of(&state, &scope, id).await?;
+    if c.status == CampaignStatus::Running {
+        return Err(ApiError::new(StatusCode::CONFLICT, "campaign_running", "pause the campaign before changing it"));
+    }
+    check_spec(&state, scope.site_id(), &spec).await?;
+    state.store.campaigns().update(scope.site_id(), id, &spec).await?;
+    let c = campaign_of(&state, &scope, id).await?;
+    Ok(axum::Json(view(&state, c).await?))
+}
+
+/// Deletes a campaign and its leads (not while it runs) → 204. Its calls stay.
+#[utoipa::path(delete, path = "/v1/sites/{site_id}/campaigns/{campaign_id}", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<StatusCode, ApiError> {
+    let c = campaign_of(&state, &scope, id).await?;
+    if c.status == CampaignStatus::Running {
+        return Err(ApiError::new(StatusCode::CONFLICT, "campaign_running", "stop the campaign before deleting it"));
+    }
+    state.store.campaigns().delete(scope.site_id(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

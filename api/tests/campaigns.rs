@@ -1,0 +1,147 @@
+//! Campaigns and lead uploads on SQLite and PostgreSQL: settings validated with named fields
+//! (time zones, telemarketing hours, retries, the flow), CSV leads normalised and de-duplicated
+//! with per-line errors, do-not-call numbers kept but skipped, custom columns as lead fields,
+//! limits, tenant isolation.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+fn spec() -> serde_json::Value {
+    json!({
+        "name": "Skyline launch",
+        "flow": "sales_qualification",
+        "calling_hours": {"days": [1, 2, 3, 4, 5, 6], "start": "10:00", "end": "19:00"},
+        "max_concurrent": 3,
+        "retry": {"no_answer_after_min": 120, "busy_after_min": 240, "failed_after_min": 30, "max_attempts": 3}
+    })
+}
+
+api_test!(campaigns_are_created_validated_and_kept_per_site, |app| {
+    let (a, _, key_a) = app.site_with_key("A").await;
+    let (_b, _, key_b) = app.site_with_key("B").await;
+    let base = format!("/v1/sites/{a}/campaigns");
+    let r = app.call(Method::POST, &base, Some(&key_a), Some(spec())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let c = r.body.clone();
+    assert_eq!((c["status"].as_str(), c["time_zone"].as_str(), c["telemarketing"].as_bool()), (Some("draft"), Some("Asia/Kolkata"), Some(true)));
+    assert_eq!((c["max_concurrent"].as_u64(), c["calls_per_minute"].as_u64()), (Some(3), Some(10)));
+    assert_eq!(c["progress"]["total"], 0);
+    let id = c["id"].as_str().unwrap().to_string();
+
+    for (patch, field) in [
+        (json!({"time_zone": "Mars/Olympus"}), "time_zone"),
+        (json!({"calling_hours": {"days": [], "start": "21:30", "end": "23:00"}}), "calling_hours.end"),
+        (json!({"calling_hours": {"days": [9], "start": "10:00", "end": "18:00"}}), "calling_hours.days"),
+        (json!({"max_concurrent": 0}), "max_concurrent"),
+        (json!({"retry": {"max_attempts": 0}}), "retry.max_attempts"),
+        (json!({"name": ""}), "name"),
+    ] {
+        let mut body = spec();
+        body.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        let r = app.call(Method::POST, &base, Some(&key_a), Some(body)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(field), "{field}: {}", r.body);
+    }
+    let mut body = spec();
+    body["flow"] = json!("no_such_flow");
+    let r = app.call(Method::POST, &base, Some(&key_a), Some(body)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_flow"), "{}", r.body);
+    let mut body = spec();
+    body["surprise"] = json!(1);
+    assert!(app.call(Method::POST, &base, Some(&key_a), Some(body)).await.status.is_client_error());
+
+    // Outside telemarketing the hours are the campaign's own.
+    let mut body = spec();
+    body["telemarketing"] = json!(false);
+    body["calling_hours"] = json!({"days": [], "start": "07:00", "end": "22:00"});
+    assert_eq!(app.call(Method::POST, &base, Some(&key_a), Some(body)).await.status, StatusCode::CREATED);
+
+    let list = app.call(Method::GET, &base, Some(&key_a), None).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 2);
+    let one = format!("{base}/{id}");
+    let mut changed = spec();
+    changed["name"] = json!("Skyline launch, wave 2");
+    changed["time_zone"] = json!("Asia/Dubai");
+    let r = app.call(Method::PUT, &one, Some(&key_a), Some(changed)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!((r.body["name"].as_str(), r.body["time_zone"].as_str()), (Some("Skyline launch, wave 2"), Some("Asia/Dubai")));
+    assert_eq!(app.call(Method::GET, &one, Some(&key_b), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.call(Method::GET, &format!("/v1/sites/{_b}/campaigns/{id}"), Some(&key_b), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.call(Method::DELETE, &one, Some(&key_a), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::GET, &one, Some(&key_a), None).await.status, StatusCode::NOT_FOUND);
+});
+
+api_test!(lead_csv_uploads_normalise_dedupe_skip_dnd_and_name_bad_lines, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/campaigns"), Some(&key), Some(spec())).await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let leads = format!("/v1/sites/{a}/campaigns/{id}/leads");
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/dnd"), Some(&key), Some(json!({"numbers": ["+919811122233"]}))).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let csv = "Customer Name,Mobile No,City,Budget (INR)\n\
+               Rahul Sharma,98765 43210,Noida,80 lakh\n\
+               Priya,+91-98111-22233,Delhi,\n\
+               Nobody,12345,Pune,\n\
+               Rahul again,09876543210,Noida,\n\
+               Amrit,9812345678,Mohali,1 cr\n";
+    let r = app.raw(Method::POST, &leads, Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["rows"], 5);
+    assert_eq!((r.body["added"].as_u64(), r.body["skipped_dnd"].as_u64(), r.body["duplicates_in_file"].as_u64()), (Some(2), Some(1), Some(1)), "{}", r.body);
+    assert_eq!(r.body["rejected"], json!([{"line": 4, "error": "\"12345\" is not a phone number (E.164 or 10-digit Indian)"}]));
+
+    // Uploading again adds nothing new; a multipart upload with a mapping adds one.
+    let r = app.raw(Method::POST, &leads, Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await;
+    assert_eq!((r.body["added"].as_u64(), r.body["already_in_campaign"].as_u64()), (Some(0), Some(3)), "{}", r.body);
+    let boundary = "XyZ";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"mapping\"\r\n\r\n{{\"phone\": \"Whatsapp\", \"name\": \"Lead\"}}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"more.csv\"\r\nContent-Type: text/csv\r\n\r\nLead,Whatsapp,Product\nSonia,9000011111,Skyline 3BHK\r\n--{boundary}--\r\n"
+    );
+    let r = app.raw(Method::POST, &leads, Some(&key), Some(&format!("multipart/form-data; boundary={boundary}")), form.into_bytes()).await;
+    assert_eq!((r.status, r.body["added"].as_u64()), (StatusCode::OK, Some(1)), "{}", r.text);
+
+    let r = app.call(Method::GET, &leads, Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let all = r.body.as_array().unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!((all[0]["phone"].as_str(), all[0]["name"].as_str(), all[0]["line"].as_u64()), (Some("+919876543210"), Some("Rahul Sharma"), Some(2)));
+    assert_eq!(all[0]["fields"], json!({"city": "Noida", "budget_inr": "80 lakh"}));
+    assert_eq!((all[0]["status"].as_str(), all[0]["attempts"].as_u64()), (Some("pending"), Some(0)));
+    assert_eq!((all[1]["status"].as_str(), all[1]["skip_reason"].as_str()), (Some("skipped"), Some("do_not_call")));
+    assert_eq!(all[3]["fields"], json!({"product": "Skyline 3BHK"}));
+    let r = app.call(Method::GET, &format!("{leads}?status=skipped"), Some(&key), None).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1);
+    let r = app.call(Method::GET, &format!("{leads}?limit=2&after={}", all[1]["id"].as_str().unwrap()), Some(&key), None).await;
+    let page: Vec<&str> = r.body.as_array().unwrap().iter().map(|l| l["phone"].as_str().unwrap()).collect();
+    assert_eq!(page, vec!["+919812345678", "+919000011111"]);
+    let r = app.call(Method::GET, &format!("/v1/sites/{a}/campaigns/{id}"), Some(&key), None).await;
+    assert_eq!(r.body["progress"], json!({"total": 4, "pending": 3, "dialing": 0, "done": 0, "skipped": 1}));
+
+    // Refusals name the problem and add nothing.
+    for (ctype, body, status, code) in [
+        ("text/csv", "Name,City\nRavi,Agra\n".as_bytes().to_vec(), 422, "no_phone_column"),
+        ("text/csv", Vec::new(), 422, "invalid_csv"),
+        ("text/csv", b"\xff\xfephone\n".to_vec(), 422, "invalid_csv"),
+        ("application/json", b"{}".to_vec(), 415, "unsupported_media_type"),
+        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--XyZ--\r\n".to_vec(), 422, "unknown_field"),
+    ] {
+        let r = app.raw(Method::POST, &leads, Some(&key), Some(ctype), body).await;
+        assert_eq!((r.status.as_u16(), r.code()), (status, code), "{ctype}: {}", r.text);
+    }
+    let r = app.raw(Method::POST, &format!("{leads}?phone_column=Tel"), Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await;
+    assert_eq!(r.code(), "no_phone_column");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("Mobile No"), "lists the headers: {}", r.text);
+    let big = vec![b'9'; leads_limit() + 1];
+    let r = app.raw(Method::POST, &leads, Some(&key), Some("text/csv"), big).await;
+    assert_eq!((r.status, r.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{}", r.text);
+    let r = app.call(Method::GET, &format!("/v1/sites/{a}/campaigns/{id}"), Some(&key), None).await;
+    assert_eq!(r.body["progress"]["total"], 4, "refused uploads added nothing");
+});
+
+fn leads_limit() -> usize {
+    vaarta_api::routes::leads::MAX_CSV_BYTES + 64 * 1024
+}

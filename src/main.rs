@@ -260,7 +260,7 @@ async fn start_voice(
 
     if matches!(store.kind(), vaarta_orchestrator::storage::DatabaseKind::Sqlite) {
         // One node owns a SQLite database: calls it left open were cut by its last stop.
-        let n = store.calls().end_orphans("service restarted during the call").await?;
+        let n = store.calls().end_orphans(vaarta_orchestrator::campaigns::attempts::RESTART_REASON).await?;
         if n > 0 {
             tracing::warn!(calls = n, "marked calls left open by the previous run as ended");
         }
@@ -287,6 +287,15 @@ async fn start_voice(
     let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
     let gateway = SipGateway::new(voice, telephony.clone(), trunk);
     state.outbound = Some(gateway.clone());
+    if config.jobs.enabled {
+        let tick = Duration::from_millis(config.jobs.dialer_tick_ms.max(100));
+        let dialer = vaarta_workers::dialer::Dialer::start(store.clone(), gateway.clone(), tick).await.context("starting the campaign dialer")?;
+        services.spawn("dialer", move |shutdown| async move {
+            shutdown.wait().await;
+            dialer.shutdown().await;
+            Ok(())
+        });
+    }
     services.spawn("sip", move |shutdown| async move {
         tokio::select! {
             _ = gateway.run(events) => {}

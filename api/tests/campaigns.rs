@@ -145,3 +145,70 @@ api_test!(lead_csv_uploads_normalise_dedupe_skip_dnd_and_name_bad_lines, |app| {
 fn leads_limit() -> usize {
     vaarta_api::routes::leads::MAX_CSV_BYTES + 64 * 1024
 }
+
+api_test!(campaign_states_move_only_along_allowed_transitions, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/campaigns"), Some(&key), Some(spec())).await;
+    let base = format!("/v1/sites/{a}/campaigns/{}", r.body["id"].as_str().unwrap());
+    let step = |verb: &'static str| {
+        let path = format!("{base}/{verb}");
+        let (app, key) = (&app, &key);
+        async move { app.call(Method::POST, &path, Some(key), None).await }
+    };
+    let r = step("pause").await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "invalid_transition"), "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("draft"), "{}", r.body);
+    assert_eq!(step("start").await.body["status"], "running");
+    let r = app.call(Method::PUT, &base, Some(&key), Some(spec())).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "campaign_running"));
+    assert_eq!(app.call(Method::DELETE, &base, Some(&key), None).await.status, StatusCode::CONFLICT);
+    assert_eq!(step("start").await.status, StatusCode::CONFLICT);
+    assert_eq!(step("pause").await.body["status"], "paused");
+    assert_eq!(app.call(Method::PUT, &base, Some(&key), Some(spec())).await.status, StatusCode::OK, "paused campaigns can change");
+    assert_eq!(step("resume").await.body["status"], "running");
+    assert_eq!(step("stop").await.body["status"], "stopped");
+    for verb in ["start", "pause", "resume", "stop"] {
+        assert_eq!(step(verb).await.status, StatusCode::CONFLICT, "{verb} after stop");
+    }
+});
+
+api_test!(concurrent_dialers_never_claim_the_same_lead, |app| {
+    use vaarta_orchestrator::campaigns::leads_csv::{ColumnMapping, parse};
+    let (a, _, key) = app.site_with_key("A").await;
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/campaigns"), Some(&key), Some(spec())).await;
+    let campaign: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+    let mut csv = String::from("phone\n");
+    for i in 0..40 {
+        csv.push_str(&format!("+9197000000{i:02}\n"));
+    }
+    let store = app.db.store.clone();
+    let leads = parse(csv.as_bytes(), &ColumnMapping::default()).unwrap().leads;
+    store.leads().add(a.parse().unwrap(), campaign, &leads).await.unwrap();
+    let now = chrono::Utc::now();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(l) = store.leads().claim_next(campaign, now).await.unwrap() {
+                got.push(l.phone);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (40, 40), "every lead claimed exactly once");
+    assert_eq!(store.leads().count_dialing(campaign).await.unwrap(), 40);
+    // A lead due later is not claimed before its time.
+    let later = vaarta_orchestrator::storage::leads::AttemptEnd { outcome: "busy".into(), retry_at: Some(now + chrono::Duration::hours(4)), ..Default::default() };
+    let first = store.leads().list(campaign, None, None, 1).await.unwrap().remove(0);
+    assert!(store.leads().finish_attempt(first.id, &later).await.unwrap());
+    assert!(!store.leads().finish_attempt(first.id, &later).await.unwrap(), "a repeated report changes nothing");
+    assert!(store.leads().claim_next(campaign, now).await.unwrap().is_none());
+    let due = store.leads().claim_next(campaign, now + chrono::Duration::hours(5)).await.unwrap().unwrap();
+    assert_eq!((due.id, due.attempts), (first.id, 2));
+});

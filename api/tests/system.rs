@@ -130,6 +130,10 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/sites/{site_id}/campaigns/{campaign_id}"),
     ("GET", "/v1/sites/{site_id}/campaigns/{campaign_id}/leads"),
     ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/leads"),
+    ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/start"),
+    ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/pause"),
+    ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/resume"),
+    ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/stop"),
 ];
 
 #[tokio::test]

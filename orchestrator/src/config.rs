@@ -113,6 +113,9 @@ pub struct JobsConfig {
     /// Delay before each retry of a failed delivery, s; after the last the delivery is dead
     /// (listed by `GET /v1/sites/{id}/webhooks?status=dead`).
     pub webhook_retry_delays_s: Vec<u64>,
+    /// How often the campaign dialer looks for leads to call, ms (runs on nodes with `[voice]`
+    /// and jobs enabled).
+    pub dialer_tick_ms: u64,
 }
 
 impl Default for JobsConfig {
@@ -125,6 +128,7 @@ impl Default for JobsConfig {
             transcribe_chunk_wait_s: 600,
             webhook_concurrency: 4,
             webhook_timeout_ms: 10_000,
+            dialer_tick_ms: 1000,
             webhook_retry_delays_s: vec![10, 60, 300, 1800, 7200],
         }
     }

@@ -3,6 +3,7 @@
 //! transcription of posted recordings, signed webhook delivery and notification email (lettre). Jobs are pushed through
 //! `Store::jobs()` (orchestrator), so the API enqueues without depending on this crate.
 
+pub mod dialer;
 pub mod email;
 pub mod runner;
 pub mod signing;

@@ -1,5 +1,6 @@
-//! Campaigns of a site: create, list, read (with progress), replace, delete. Leads are in
-//! `leads.rs`. A campaign is created `draft`; the dialer that runs it is not built yet.
+//! Campaigns of a site: create, list, read (with progress), replace, delete, and start /
+//! pause / resume / stop (the dialer, workers::dialer, acts on `running` ones). Leads are in
+//! `leads.rs`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -111,4 +112,66 @@ pub async fn delete_campaign(State(state): State<AppState>, scope: SiteScope, Pa
     }
     state.store.campaigns().delete(scope.site_id(), id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn transition(
+    state: &AppState,
+    scope: &SiteScope,
+    id: Uuid,
+    from: &[CampaignStatus],
+    to: CampaignStatus,
+    verb: &str,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    let current = campaign_of(state, scope, id).await?;
+    if to == CampaignStatus::Running {
+        // The flow may have been deleted since the campaign was made.
+        check_spec(state, scope.site_id(), &current.spec).await?;
+    }
+    match state.store.campaigns().set_status(Some(scope.site_id()), id, from, to).await? {
+        Some(c) => {
+            tracing::info!(campaign_id = %id, site_id = %scope.site_id(), ?to, "campaign {verb}");
+            Ok(axum::Json(view(state, c).await?))
+        }
+        None => {
+            let now = campaign_of(state, scope, id).await?.status;
+            let allowed: Vec<String> = from.iter().map(|s| format!("{s:?}").to_lowercase()).collect();
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                format!("cannot {verb} a {} campaign (only from: {})", format!("{now:?}").to_lowercase(), allowed.join(", ")),
+            ))
+        }
+    }
+}
+
+/// Starts dialling a `draft` campaign's leads (within its calling window).
+#[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/start", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn start_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(&state, &scope, id, &[CampaignStatus::Draft], CampaignStatus::Running, "start").await
+}
+
+/// Stops placing new calls (calls in progress finish); `resume` continues.
+#[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/pause", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn pause_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(&state, &scope, id, &[CampaignStatus::Running], CampaignStatus::Paused, "pause").await
+}
+
+/// Continues a paused campaign.
+#[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/resume", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn resume_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(&state, &scope, id, &[CampaignStatus::Paused], CampaignStatus::Running, "resume").await
+}
+
+/// Ends a campaign for good (calls in progress finish; pending leads stay undialled).
+#[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/stop", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
+    responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn stop_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(&state, &scope, id, &[CampaignStatus::Draft, CampaignStatus::Running, CampaignStatus::Paused], CampaignStatus::Stopped, "stop").await
 }

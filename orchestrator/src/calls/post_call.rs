@@ -20,6 +20,11 @@ pub async fn after_call_ended(store: Store, post: PostCall, call_id: Uuid, site_
         Ok(None) => return,
         Err(e) => return tracing::error!(error = %e, "loading the ended call failed: no webhook or emails"),
     };
+    if call.lead_id.is_some()
+        && let Err(e) = crate::campaigns::attempts::record_call_end(&store, &call).await
+    {
+        tracing::error!(error = %e, "recording the campaign attempt failed (the dialer's recovery retries it)");
+    }
     if let Err(e) = super::crm_webhook::queue_call_ended(&store, &call).await {
         tracing::error!(error = %e, "queueing the call.ended webhook failed");
     }

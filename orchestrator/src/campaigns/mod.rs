@@ -4,6 +4,7 @@
 //! tested without clocks or sleeps. `leads_csv` reads lead lists; `campaign` is the stored
 //! shape and its validation.
 
+pub mod attempts;
 pub mod campaign;
 pub mod leads_csv;
 pub mod retry;

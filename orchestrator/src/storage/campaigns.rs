@@ -181,4 +181,38 @@ impl<'a> CampaignsRepo<'a> {
         }
         Ok(p)
     }
+
+    /// Moves a campaign from one of `from` to `to`; `None` when it is in another state (or
+    /// unknown), so two concurrent requests cannot both win.
+    pub async fn set_status(&self, site_id: Option<Uuid>, id: Uuid, from: &[CampaignStatus], to: CampaignStatus) -> Result<Option<Campaign>, StorageError> {
+        let ts = now();
+        let mut changed = 0;
+        for f in from {
+            changed += with_pool!(self.store, |pool| {
+                sqlx::query("UPDATE campaigns SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2 AND ($5 IS NULL OR site_id = $5)")
+                    .bind(id)
+                    .bind(to_text(f))
+                    .bind(to_text(&to))
+                    .bind(ts)
+                    .bind(site_id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            if changed > 0 {
+                break;
+            }
+        }
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.get(site_id, id).await
+    }
+
+    /// Every running campaign (all sites): what the dialer works on.
+    pub async fn running(&self) -> Result<Vec<Campaign>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE status = 'running' ORDER BY id");
+        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+        rows.into_iter().map(Campaign::try_from).collect()
+    }
 }

@@ -172,4 +172,126 @@ impl<'a> LeadsRepo<'a> {
         });
         rows.into_iter().map(Lead::try_from).collect()
     }
+
+    pub async fn get(&self, id: Uuid) -> Result<Option<Lead>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM leads WHERE id = $1");
+        let row: Option<Row> = with_pool!(self.store, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?
+        });
+        row.map(Lead::try_from).transpose()
+    }
+
+    /// Takes the next due lead of a campaign for an attempt: `pending` → `dialing`, attempts
+    /// + 1, in one statement, so two dialers (nodes) never take the same lead.
+    pub async fn claim_next(&self, campaign_id: Uuid, now: DateTime<Utc>) -> Result<Option<Lead>, StorageError> {
+        let pick = "SELECT id FROM leads WHERE campaign_id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $2) \
+                    ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT 1";
+        let lock = match self.store.backend() {
+            super::Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            super::Backend::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE leads SET status = 'dialing', attempts = attempts + 1, last_call_id = NULL, updated_at = $3 \
+             WHERE id = ({pick}{lock}) AND status = 'pending' RETURNING {COLUMNS}"
+        );
+        let row: Option<Row> = with_pool!(self.store, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(campaign_id).bind(now).bind(now).fetch_optional(pool).await?
+        });
+        row.map(Lead::try_from).transpose()
+    }
+
+    /// Records the call of a lead's live attempt.
+    pub async fn set_call(&self, id: Uuid, call_id: Uuid) -> Result<(), StorageError> {
+        let ts = now();
+        with_pool!(self.store, |pool| {
+            sqlx::query("UPDATE leads SET last_call_id = $2, updated_at = $3 WHERE id = $1 AND status = 'dialing'")
+                .bind(id)
+                .bind(call_id)
+                .bind(ts)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Gives a claimed lead back untouched (the attempt never started: node full).
+    pub async fn release(&self, id: Uuid) -> Result<(), StorageError> {
+        let ts = now();
+        with_pool!(self.store, |pool| {
+            sqlx::query("UPDATE leads SET status = 'pending', attempts = attempts - 1, updated_at = $2 WHERE id = $1 AND status = 'dialing'")
+                .bind(id)
+                .bind(ts)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Ends a lead's live attempt: `pending` again at `retry_at`, or `done` (`skipped` with
+    /// `skip_reason`). Only a `dialing` lead changes (so a late or repeated report is a no-op);
+    /// returns whether it did.
+    pub async fn finish_attempt(&self, id: Uuid, end: &AttemptEnd) -> Result<bool, StorageError> {
+        let ts = now();
+        let (status, next_at, skip) = match (&end.retry_at, &end.skip_reason) {
+            (_, Some(reason)) => ("skipped", None, Some(reason.as_str())),
+            (Some(at), None) => ("pending", Some(*at), None),
+            (None, None) => ("done", None, None),
+        };
+        let result = end.result.as_ref().map(serde_json::to_string).transpose().map_err(|e| StorageError::Corrupt(format!("lead result: {e}")))?;
+        Ok(with_pool!(self.store, |pool| {
+            sqlx::query(
+                "UPDATE leads SET status = $2, next_attempt_at = $3, last_outcome = $4, result = COALESCE($5, result), skip_reason = $6, updated_at = $7 \
+                 WHERE id = $1 AND status = 'dialing'",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(next_at)
+            .bind(&end.outcome)
+            .bind(result)
+            .bind(skip)
+            .bind(ts)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        }) > 0)
+    }
+
+    /// Leads of a campaign with a live attempt (across nodes).
+    pub async fn count_dialing(&self, campaign_id: Uuid) -> Result<i64, StorageError> {
+        Ok(with_pool!(self.store, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'dialing'").bind(campaign_id).fetch_one(pool).await?
+        }))
+    }
+
+    /// Leads still to finish (pending or dialing).
+    pub async fn count_open(&self, campaign_id: Uuid) -> Result<i64, StorageError> {
+        Ok(with_pool!(self.store, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status IN ('pending', 'dialing')")
+                .bind(campaign_id)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Every `dialing` lead (all campaigns): the dialer's recovery looks at them.
+    pub async fn dialing(&self) -> Result<Vec<Lead>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM leads WHERE status = 'dialing' ORDER BY id");
+        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+        rows.into_iter().map(Lead::try_from).collect()
+    }
+}
+
+/// How an attempt ended, for [`LeadsRepo::finish_attempt`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttemptEnd {
+    /// `completed`, `busy`, `no_answer`, ..., `interrupted` (cut by a restart).
+    pub outcome: String,
+    /// Try again then (already inside the calling window); `None`: the lead is done.
+    pub retry_at: Option<DateTime<Utc>>,
+    /// The lead will never be dialled (`do_not_call`).
+    pub skip_reason: Option<String>,
+    /// What the flow recorded; kept from earlier attempts when `None`.
+    pub result: Option<Value>,
 }

@@ -4,11 +4,12 @@
 Prints one JSON object per line on stdout: {"ev": "ready", "port": N} first, then call
 events. Modes:
   call URI      place a call; optional --play/--record/--dtmf/--hangup-after/--cancel-after
-  listen        wait for calls; --answer (200), --busy (486), --ring (180 forever)
+  listen        wait for calls; --answer (200), --busy (486), --ring (180 forever), --by-number
 Exits when the (last) call disconnects or after --timeout seconds.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -29,6 +30,7 @@ class Call(pj.Call):
         self.done = False
         self.confirmed_at = None
         self.dtmf_sent = False
+        self.created_at = time.time()
 
     def onCallState(self, prm):
         ci = self.getInfo()
@@ -76,11 +78,14 @@ class Account(pj.Account):
         c = Call(self, self.args, prm.callId)
         self.calls.append(c)
         ci = c.getInfo()
-        emit(ev="incoming", remote=ci.remoteUri)
+        to = ci.localUri.split("sip:", 1)[-1].split("@", 1)[0]
+        emit(ev="incoming", remote=ci.remoteUri, to=to)
         op = pj.CallOpParam()
-        if self.args.busy:
+        # --by-number: the dialled number's last digit decides (0-5 answer, 6-7 busy, 8-9 ring).
+        last = to[-1:] if self.args.by_number else ""
+        if self.args.busy or last in ("6", "7"):
             op.statusCode = 486
-        elif self.args.ring:
+        elif self.args.ring or last in ("8", "9"):
             op.statusCode = 180
         else:
             op.statusCode = 200
@@ -103,6 +108,9 @@ def main():
     ap.add_argument("--loop-play", action="store_true")
     ap.add_argument("--busy", action="store_true")
     ap.add_argument("--ring", action="store_true")
+    ap.add_argument("--port", type=int, default=0, help="SIP UDP port (default: any free one)")
+    ap.add_argument("--max-call-s", type=float, help="hang up any call (ringing or up) older than this: a caller that died leaves none behind")
+    ap.add_argument("--by-number", action="store_true", help="listen: last digit of the dialled number: 0-5 answer, 6-7 busy, 8-9 ring")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--calls", type=int, default=1, help="listen: exit after this many calls ended")
     args = ap.parse_args()
@@ -112,8 +120,12 @@ def main():
     cfg = pj.EpConfig()
     cfg.uaConfig.threadCnt = 0
     cfg.uaConfig.mainThreadOnly = True
+    cfg.uaConfig.maxCalls = 31  # below the compiled PJSUA_MAX_CALLS (32): the campaign tests keep several calls up
     cfg.logConfig.level = 1
     cfg.logConfig.consoleLevel = 1
+    if os.environ.get("PJSUA_LOG"):  # debugging: full SIP trace to this file
+        cfg.logConfig.level = 5
+        cfg.logConfig.filename = os.environ["PJSUA_LOG"]
     cfg.medConfig.noVad = True
     cfg.medConfig.clockRate = 8000
     cfg.medConfig.sndClockRate = 8000
@@ -124,7 +136,7 @@ def main():
         pri = 255 if codec.codecId.startswith("PCMU/8000") else 254 if codec.codecId.startswith("PCMA/8000") else 0
         ep.codecSetPriority(codec.codecId, pri)
     tcfg = pj.TransportConfig()
-    tcfg.port = 0
+    tcfg.port = args.port
     tcfg.boundAddress = "127.0.0.1"
     tcfg.publicAddress = "127.0.0.1"
     tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
@@ -169,6 +181,13 @@ def main():
                     c.reinvite(op)
                     emit(ev="unhold_sent")
                     args.unhold_after = None
+                if args.max_call_s is not None and not getattr(c, "expired", False) and now - c.created_at > args.max_call_s:
+                    c.expired = True
+                    emit(ev="expired", age=round(now - c.created_at, 1))
+                    try:
+                        c.hangup(pj.CallOpParam())
+                    except pj.Error:
+                        pass
                 if args.hangup_after is not None and c.confirmed_at and now - c.confirmed_at > args.hangup_after:
                     c.hangup(pj.CallOpParam())
                     args.hangup_after = None

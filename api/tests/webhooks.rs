@@ -116,3 +116,39 @@ api_test!(an_ended_call_queues_one_signed_crm_webhook_and_dead_ones_can_be_retri
     let r = app.call(Method::POST, &format!("/v1/sites/{a}/webhooks/{}/retry", Uuid::now_v7()), Some(&key_a), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 });
+
+api_test!(a_site_with_an_llm_gets_a_call_summary_in_its_webhook, |app| {
+    use axum::{Json, Router, routing::post};
+    let router = Router::new().route(
+        "/v1/chat/completions",
+        post(|Json(body): Json<Value>| async move {
+            let transcript = body["messages"][1]["content"].as_str().unwrap_or_default().to_string();
+            assert!(transcript.contains("customer: mera order kahan hai"), "{transcript}");
+            Json(json!({"choices": [{"message": {"role": "assistant", "content": "Caller asked where their order is; told it arrives tomorrow."}}]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let (a, _, key) = app.site_with_key("A").await;
+    let settings = json!({"webhook_url": "http://127.0.0.1:9/crm", "brain": {"kind": "openai", "url": llm, "api_key": "k"}});
+    let r = app.call(Method::PATCH, &format!("/v1/sites/{a}"), Some(common::ADMIN), Some(json!({"settings": settings}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let h = app.calls.admit(call(&a, None), None).unwrap();
+    h.emit(turn(0, Speaker::Caller, "mera order kahan hai"));
+    h.emit(turn(1, Speaker::Bot, "Aapka order kal aayega."));
+    h.emit(CallEventKind::Ended { outcome: CallOutcome::Completed, reason: "done".into() });
+    drop(h);
+    app.calls.flush().await;
+    let mut list = Vec::new();
+    for _ in 0..100 {
+        list = deliveries(&app, &a, &key, "").await;
+        if !list.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body: Value = serde_json::from_str(list[0]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(body["summary"], "Caller asked where their order is; told it arrives tomorrow.");
+});

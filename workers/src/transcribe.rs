@@ -103,9 +103,18 @@ pub async fn run(job: TranscribeJob, deps: &TranscribeDeps) -> Result<(), Transc
     done.sort_by_key(|c| c.index);
 
     let transcript = ft::assemble(&plan, &done);
-    let checks = deps.store.sites().get(t.site_id).await?.map(|s| s.settings.audit.checklist).unwrap_or_default();
+    let site = deps.store.sites().get(t.site_id).await?;
+    let checks = site.as_ref().map(|s| s.settings.audit.checklist.clone()).unwrap_or_default();
     let qa = checklist::evaluate(&checks, &transcript.segments);
-    let report = AuditReport { transcript, qa };
+    let lines: Vec<(String, String)> = transcript.segments.iter().map(|s| (s.speaker.clone(), s.text.clone())).collect();
+    let summary = match vaarta_orchestrator::audit::summary::summarise(site.as_ref().and_then(|s| s.settings.brain.as_ref()), &lines).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "the site's LLM gave no summary; the report goes without one");
+            None
+        }
+    };
+    let report = AuditReport { transcript, qa, summary };
     repo.complete(id, &report).await?;
     let audio_s = plan.duration_ms as f64 / 1000.0;
     let wall_s = started.elapsed().as_secs_f64();

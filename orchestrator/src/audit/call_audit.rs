@@ -37,5 +37,5 @@ pub fn audit_call(call: &CallDetail, checks: &[QaCheck]) -> AuditReport {
     let result = ChunkResult { index: 0, channel: 0, start_ms: 0, end_ms: plan.duration_ms, language: None, segments, compute_ms: 0 };
     let transcript = ft::assemble(&plan, &[result]);
     let qa = checklist::evaluate(checks, &transcript.segments);
-    AuditReport { transcript, qa }
+    AuditReport { transcript, qa, summary: None }
 }

@@ -4,6 +4,7 @@
 
 pub mod call_audit;
 pub mod checklist;
+pub mod summary;
 mod transcription;
 
 pub use checklist::{QaCheck, QaCheckResult, QaHit, QaKind, QaReport};

@@ -79,6 +79,9 @@ pub struct AuditReport {
     #[schema(value_type = Object)]
     pub transcript: FileTranscript,
     pub qa: QaReport,
+    /// A few sentences from the site's LLM (`settings.brain.kind = "openai"`); `null` without one.
+    #[serde(default)]
+    pub summary: Option<String>,
 }
 
 /// What the API creates from an upload.

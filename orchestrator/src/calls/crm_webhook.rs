@@ -15,7 +15,17 @@ pub const CALL_ENDED: &str = "call.ended";
 pub async fn queue_call_ended(store: &Store, call: &CallInfo) -> Result<bool, StorageError> {
     let Some(site) = store.sites().get(call.site_id).await? else { return Ok(false) };
     let Some(url) = site.settings.webhook_url.clone() else { return Ok(false) };
-    let payload = call_ended_payload(store, call).await?;
+    let mut payload = call_ended_payload(store, call).await?;
+    if let Some(t) = payload["transcript"].as_array() {
+        let lines: Vec<(String, String)> = t
+            .iter()
+            .map(|x| (if x["speaker"] == "bot" { "agent" } else { "customer" }.to_string(), x["text"].as_str().unwrap_or_default().to_string()))
+            .collect();
+        match crate::audit::summary::summarise(site.settings.brain.as_ref(), &lines).await {
+            Ok(s) => payload["summary"] = s.into(),
+            Err(e) => tracing::warn!(call_id = %call.id, error = %e, "the site's LLM gave no call summary; the webhook goes without one"),
+        }
+    }
     store.webhooks().enqueue(call.site_id, CALL_ENDED, call.id, &url, &payload).await?;
     Ok(true)
 }
@@ -36,7 +46,8 @@ pub async fn call_ended_payload(store: &Store, call: &CallInfo) -> Result<Value,
         "opted_out": facts.opted_out,
         "callback_requested": facts.callback_requested,
         "transcript": transcript,
-        // Filled once summaries and recordings exist; present so receivers can rely on the keys.
+        // From the site's LLM when it has one (set by queue_call_ended); recordings do not exist
+        // yet. Both keys are always present.
         "summary": null,
         "recording_url": null,
     }))

@@ -100,6 +100,13 @@ fn find(headers: &[String], field: &'static str, explicit: Option<&str>, known: 
     }
 }
 
+/// The separator the header line uses most: `,` (default), `;` (spreadsheets in many locales)
+/// or a tab.
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    [b',', b';', b'\t'].into_iter().max_by_key(|d| (header.bytes().filter(|b| b == d).count(), *d == b',')).unwrap_or(b',')
+}
+
 /// Parses a lead list.
 pub fn parse(bytes: &[u8], mapping: &ColumnMapping) -> Result<ParsedLeads, LeadsCsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes); // Excel's BOM
@@ -110,7 +117,7 @@ pub fn parse(bytes: &[u8], mapping: &ColumnMapping) -> Result<ParsedLeads, Leads
     if text.contains('\0') {
         return Err(LeadsCsvError::NotCsv("it contains NUL bytes".into()));
     }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter(text)).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers: Vec<String> = reader.headers().map_err(|e| LeadsCsvError::NotCsv(e.to_string()))?.iter().map(str::to_string).collect();
     let phone_col = find(&headers, "phone", mapping.phone.as_deref(), PHONE_NAMES)?.ok_or_else(|| LeadsCsvError::NoPhoneColumn(headers.join(", ")))?;
     let name_col = find(&headers, "name", mapping.name.as_deref(), NAME_NAMES)?;
@@ -211,6 +218,15 @@ mod tests {
         assert!(matches!(e, LeadsCsvError::NoPhoneColumn(ref h) if h.contains("Whatsapp")), "{e}");
         let e = parse(csv.as_bytes(), &ColumnMapping { phone: Some("Tel".into()), name: None }).unwrap_err();
         assert!(e.to_string().contains("mapping.phone") && e.to_string().contains("\"Tel\""), "{e}");
+    }
+
+    #[test]
+    fn semicolon_and_tab_separated_files_are_read_too() {
+        let p = parse("Name;Mobile;City\nRavi;98765 43210;Agra\nSita;123;Pune\n".as_bytes(), &ColumnMapping::default()).unwrap();
+        assert_eq!((p.leads.len(), p.leads[0].phone.as_str(), p.rejected[0].line), (1, "+919876543210", 3));
+        assert_eq!(p.leads[0].fields["city"], "Agra");
+        let p = parse("phone\tname\n9812345678\tAsha\n".as_bytes(), &ColumnMapping::default()).unwrap();
+        assert_eq!(p.leads[0].name.as_deref(), Some("Asha"));
     }
 
     #[test]

@@ -289,7 +289,7 @@ async fn start_voice(
     state.outbound = Some(gateway.clone());
     if config.jobs.enabled {
         let tick = Duration::from_millis(config.jobs.dialer_tick_ms.max(100));
-        let dialer = vaarta_workers::dialer::Dialer::start(store.clone(), gateway.clone(), tick).await.context("starting the campaign dialer")?;
+        let dialer = vaarta_workers::dialer::Dialer::start(store.clone(), gateway.clone(), tick, config.email.enabled).await.context("starting the campaign dialer")?;
         services.spawn("dialer", move |shutdown| async move {
             shutdown.wait().await;
             dialer.shutdown().await;

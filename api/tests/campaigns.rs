@@ -212,3 +212,24 @@ api_test!(concurrent_dialers_never_claim_the_same_lead, |app| {
     let due = store.leads().claim_next(campaign, now + chrono::Duration::hours(5)).await.unwrap().unwrap();
     assert_eq!((due.id, due.attempts), (first.id, 2));
 });
+
+api_test!(campaign_results_export_as_csv_and_json, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/campaigns"), Some(&key), Some(spec())).await;
+    let base = format!("/v1/sites/{a}/campaigns/{}", r.body["id"].as_str().unwrap());
+    let csv = "name,phone,city\nRavi,9876543210,Agra\nSita,9876543211,Pune\n";
+    assert_eq!(app.raw(Method::POST, &format!("{base}/leads"), Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await.status, StatusCode::OK);
+    let r = app.raw(Method::GET, &format!("{base}/export"), Some(&key), None, Vec::new()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers[axum::http::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(r.headers[axum::http::header::CONTENT_DISPOSITION].to_str().unwrap().contains(".csv"));
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert!(lines[0].starts_with("line,phone,name,status,attempts,last_outcome"), "{}", r.text);
+    assert_eq!(lines.len(), 3, "{}", r.text);
+    assert!(lines[1].starts_with("2,+919876543210,Ravi,pending,0,") && lines[1].contains(r#""{""city"":""Agra""}""#), "{}", r.text);
+    let r = app.call(Method::GET, &format!("{base}/export?format=json"), Some(&key), None).await;
+    assert_eq!((r.status, r.body["leads"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{}", r.text);
+    assert_eq!(r.body["leads"][1]["fields"]["city"], "Pune");
+    let r = app.call(Method::GET, &format!("{base}/export?format=xlsx"), Some(&key), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+});

@@ -134,6 +134,7 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/pause"),
     ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/resume"),
     ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/stop"),
+    ("GET", "/v1/sites/{site_id}/campaigns/{campaign_id}/export"),
 ];
 
 #[tokio::test]

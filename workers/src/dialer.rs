@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tracing::{info, warn};
 use uuid::Uuid;
+use vaarta_orchestrator::calls::CallInfo;
 use vaarta_orchestrator::calls::outbound::{OutboundRequest, PlaceError};
 use vaarta_orchestrator::calls::services::PrepareError;
 use vaarta_orchestrator::calls::sip_gateway::SipGateway;
@@ -21,6 +22,17 @@ use vaarta_orchestrator::campaigns::attempts::{INTERRUPTED, record_call_end};
 use vaarta_orchestrator::campaigns::{Campaign, CampaignStatus};
 use vaarta_orchestrator::storage::leads::{AttemptEnd, Lead};
 use vaarta_orchestrator::{Backend, StorageError, Store};
+
+/// Places one call; the SIP gateway in production, a recorder in tests.
+pub trait Placer: Send + Sync + 'static {
+    fn place(&self, req: OutboundRequest) -> futures::future::BoxFuture<'_, Result<CallInfo, PlaceError>>;
+}
+
+impl Placer for SipGateway {
+    fn place(&self, req: OutboundRequest) -> futures::future::BoxFuture<'_, Result<CallInfo, PlaceError>> {
+        Box::pin(SipGateway::place(self, req))
+    }
+}
 
 /// A running dialer.
 pub struct Dialer {
@@ -30,12 +42,14 @@ pub struct Dialer {
 
 impl Dialer {
     /// Recovers attempts a previous run left open, then dials every `tick`.
-    pub async fn start(store: Store, gateway: SipGateway, tick: Duration) -> Result<Dialer, StorageError> {
+    /// With `digests`, it also queues each campaign's daily digest email (`[email] enabled`).
+    pub async fn start(store: Store, placer: impl Placer, tick: Duration, digests: bool) -> Result<Dialer, StorageError> {
         let started = Utc::now();
         recover(&store, started).await?;
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
-            let mut pace = HashMap::new();
+            let mut pace = Pacing::default();
+            let mut last_digest: Option<std::time::Instant> = None;
             let mut every = tokio::time::interval(tick);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -43,11 +57,19 @@ impl Dialer {
                     _ = every.tick() => {}
                     _ = stopped.wait_for(|s| *s) => break,
                 }
-                if let Err(e) = run_tick(&store, &gateway, &mut pace, Utc::now()).await {
+                if let Err(e) = run_tick(&store, &placer, &mut pace, Utc::now()).await {
                     warn!(error = %e, "dialer tick failed; next tick retries");
                 }
                 if let Err(e) = recover(&store, started).await {
                     warn!(error = %e, "dialer recovery failed; next tick retries");
+                }
+                if digests && last_digest.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    last_digest = Some(std::time::Instant::now());
+                    match vaarta_orchestrator::campaigns::digest::queue_digests(&store, Utc::now()).await {
+                        Ok(q) if !q.is_empty() => info!(emails = q.len(), "campaign digests queued"),
+                        Ok(_) => {}
+                        Err(e) => warn!(error = %e, "queueing campaign digests failed; the next minute retries"),
+                    }
                 }
             }
         });
@@ -61,6 +83,10 @@ impl Dialer {
         let _ = self.task.await;
     }
 }
+
+/// Each campaign's pace between ticks.
+#[derive(Default)]
+pub struct Pacing(HashMap<Uuid, Pace>);
 
 /// New calls a campaign may start, at `calls_per_minute`, at most a second's worth at once.
 struct Pace {
@@ -81,8 +107,11 @@ impl Pace {
     }
 }
 
-async fn run_tick(store: &Store, gateway: &SipGateway, pace: &mut HashMap<Uuid, Pace>, now: DateTime<Utc>) -> Result<(), StorageError> {
+/// One pass over the running campaigns at `now`: the dialer's whole decision, with the clock
+/// and the call placement injected (tests drive it directly).
+pub async fn run_tick(store: &Store, placer: &impl Placer, pace: &mut Pacing, now: DateTime<Utc>) -> Result<(), StorageError> {
     let running = store.campaigns().running().await?;
+    let pace = &mut pace.0;
     pace.retain(|id, _| running.iter().any(|c| c.id == *id));
     for c in running {
         if store.leads().count_open(c.id).await? == 0 {
@@ -100,7 +129,7 @@ async fn run_tick(store: &Store, gateway: &SipGateway, pace: &mut HashMap<Uuid, 
         let n = p.take(c.spec.calls_per_minute, now, free);
         for _ in 0..n {
             let Some(lead) = store.leads().claim_next(c.id, now).await? else { break };
-            if !dial(store, gateway, &c, lead).await? {
+            if !dial(store, placer, &c, lead, now).await? {
                 break;
             }
         }
@@ -110,7 +139,13 @@ async fn run_tick(store: &Store, gateway: &SipGateway, pace: &mut HashMap<Uuid, 
 
 /// Places one claimed lead's call; false when the node or site is full (stop for this tick).
 #[tracing::instrument(skip_all, fields(campaign_id = %c.id, site_id = %c.site_id, lead_id = %lead.id, attempt = lead.attempts))]
-async fn dial(store: &Store, gateway: &SipGateway, c: &Campaign, lead: Lead) -> Result<bool, StorageError> {
+async fn dial(store: &Store, placer: &impl Placer, c: &Campaign, lead: Lead, now: DateTime<Utc>) -> Result<bool, StorageError> {
+    // Checked here too (the placer checks again): a number put on a list after the upload.
+    if store.dnd().blocks(c.site_id, &lead.phone).await? {
+        let end = AttemptEnd { outcome: "skipped".into(), skip_reason: Some("do_not_call".into()), ..Default::default() };
+        store.leads().finish_attempt(lead.id, &end).await?;
+        return Ok(true);
+    }
     let mut fields: Map<String, Value> = lead.fields.clone();
     if let Some(name) = &lead.name {
         fields.insert("name".into(), Value::String(name.clone()));
@@ -126,7 +161,7 @@ async fn dial(store: &Store, gateway: &SipGateway, c: &Campaign, lead: Lead) -> 
         campaign_id: Some(c.id),
         lead_id: Some(lead.id),
     };
-    let (outcome, skip, retry) = match gateway.place(req).await {
+    let (outcome, skip, retry) = match placer.place(req).await {
         Ok(call) => {
             store.leads().set_call(lead.id, call.id).await?;
             metrics::counter!("vaarta_campaign_dials_total").increment(1);
@@ -144,7 +179,7 @@ async fn dial(store: &Store, gateway: &SipGateway, c: &Campaign, lead: Lead) -> 
             ("failed", None, true)
         }
     };
-    let retry_at = match (retry, c.spec.retry.next(vaarta_orchestrator::calls::CallOutcome::Failed, lead.attempts as u32, Utc::now())) {
+    let retry_at = match (retry, c.spec.retry.next(vaarta_orchestrator::calls::CallOutcome::Failed, lead.attempts as u32, now)) {
         (true, vaarta_orchestrator::campaigns::NextStep::RetryAt(at)) => Some(c.spec.window().map(|w| w.next_open(at)).unwrap_or(at)),
         _ => None,
     };

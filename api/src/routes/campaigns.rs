@@ -175,3 +175,38 @@ pub async fn resume_campaign(State(state): State<AppState>, scope: SiteScope, Pa
 pub async fn stop_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
     transition(&state, &scope, id, &[CampaignStatus::Draft, CampaignStatus::Running, CampaignStatus::Paused], CampaignStatus::Stopped, "stop").await
 }
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `csv` (default) or `json`.
+    pub format: Option<String>,
+}
+
+/// The campaign's results: one row per lead with outcome, qualification, opt-out, callback
+/// and the last call's transcript. CSV (`text/csv`) or JSON.
+#[utoipa::path(get, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/export", tag = "campaigns", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path), ExportQuery),
+    responses((status = 200, description = "text/csv or application/json", content_type = "text/csv"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+    axum::extract::Query(q): axum::extract::Query<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use vaarta_orchestrator::campaigns::export::{ExportFormat, export};
+    let format = match q.format.as_deref().unwrap_or("csv") {
+        "csv" => ExportFormat::Csv,
+        "json" => ExportFormat::Json,
+        other => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("format: {other:?} is not csv or json"))),
+    };
+    let c = campaign_of(&state, &scope, id).await?;
+    let body = export(&state.store, &c, format).await?;
+    let (ctype, ext) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Json => ("application/json", "json"),
+    };
+    let disposition = format!("attachment; filename=\"campaign-{id}.{ext}\"");
+    Ok(([(axum::http::header::CONTENT_TYPE, ctype.to_string()), (axum::http::header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}

@@ -63,6 +63,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::pause_campaign))
         .routes(routes!(campaigns::resume_campaign))
         .routes(routes!(campaigns::stop_campaign))
+        .routes(routes!(campaigns::export_campaign))
         .merge(OpenApiRouter::new().routes(routes!(leads::upload_leads)).layer(leads::upload_limit()))
         .routes(routes!(format::format))
         .routes(routes!(kb::list_documents, kb::create_document))

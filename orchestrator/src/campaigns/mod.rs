@@ -6,6 +6,8 @@
 
 pub mod attempts;
 pub mod campaign;
+pub mod digest;
+pub mod export;
 pub mod leads_csv;
 pub mod retry;
 pub mod window;

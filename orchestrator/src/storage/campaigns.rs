@@ -215,4 +215,11 @@ impl<'a> CampaignsRepo<'a> {
         let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
         rows.into_iter().map(Campaign::try_from).collect()
     }
+
+    /// Campaigns running or paused, or changed since `since` (just finished): the digest's.
+    pub async fn all_active_since(&self, since: DateTime<Utc>) -> Result<Vec<Campaign>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE status IN ('running', 'paused') OR updated_at >= $1 ORDER BY id");
+        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(since).fetch_all(pool).await?);
+        rows.into_iter().map(Campaign::try_from).collect()
+    }
 }

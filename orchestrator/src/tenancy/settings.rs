@@ -60,11 +60,14 @@ pub struct NotificationSettings {
     pub transfer_failed: bool,
     /// A flow's `notify(template, data)`.
     pub flow_notify: bool,
+    /// One email per campaign each day at 20:00 in the campaign's time zone: progress,
+    /// outcomes and the day's qualified leads (while the campaign runs, and on the day it ends).
+    pub daily_digest: bool,
 }
 
 impl Default for NotificationSettings {
     fn default() -> Self {
-        NotificationSettings { email_to: Vec::new(), qualified_lead: true, transfer_failed: true, flow_notify: true }
+        NotificationSettings { email_to: Vec::new(), qualified_lead: true, transfer_failed: true, flow_notify: true, daily_digest: true }
     }
 }
 

@@ -233,3 +233,19 @@ api_test!(campaign_results_export_as_csv_and_json, |app| {
     let r = app.call(Method::GET, &format!("{base}/export?format=xlsx"), Some(&key), None).await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
 });
+
+api_test!(a_million_row_lead_file_is_refused_whole_with_a_clear_error, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/campaigns"), Some(&key), Some(spec())).await;
+    let base = format!("/v1/sites/{a}/campaigns/{}", r.body["id"].as_str().unwrap());
+    let mut csv = String::with_capacity(16 * 1_000_000);
+    csv.push_str("phone\n");
+    for i in 0..1_000_000u64 {
+        csv.push_str(&format!("+9196{:08}\n", i));
+    }
+    let r = app.raw(Method::POST, &format!("{base}/leads"), Some(&key), Some("text/csv"), csv.into_bytes()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows"), "{}", r.text);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("100000"), "{}", r.text);
+    let r = app.call(Method::GET, &base, Some(&key), None).await;
+    assert_eq!(r.body["progress"]["total"], 0, "nothing imported from a refused file");
+});

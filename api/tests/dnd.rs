@@ -81,3 +81,29 @@ api_test!(opt_out_in_a_call_adds_the_caller_to_the_sites_list, |app| {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!((list[0].number.as_str(), list[0].source.as_str()), ("+919876543210", "flow"));
 });
+
+api_test!(dnd_lists_import_from_csv_with_line_numbered_errors, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let csv = "Name;Mobile No\nRavi;98765 43210\nBad;12\nRavi again;+91 98765 43210\nAsha;9811122233\n";
+    let r = app.raw(Method::POST, &format!("/v1/sites/{a}/dnd/import?reason=asked%20on%20call"), Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["rows"].as_u64(), r.body["added"].as_u64(), r.body["duplicates_in_file"].as_u64()), (Some(4), Some(2), Some(1)), "{}", r.body);
+    assert_eq!(r.body["rejected"][0]["line"], 3);
+    let list = app.call(Method::GET, &format!("/v1/sites/{a}/dnd"), Some(&key), None).await;
+    assert_eq!(list.body[0]["source"], "csv");
+    assert_eq!(list.body[0]["reason"], "asked on call");
+    let again = app.raw(Method::POST, &format!("/v1/sites/{a}/dnd/import"), Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await;
+    assert_eq!((again.body["added"].as_u64(), again.body["already_listed"].as_u64()), (Some(0), Some(2)));
+    let r = app.raw(Method::POST, "/v1/dnd/import", Some(&key), Some("text/csv"), csv.as_bytes().to_vec()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.raw(Method::POST, "/v1/dnd/import", Some(common::ADMIN), Some("text/csv"), b"number\n+442079460958\n".to_vec()).await;
+    assert_eq!(r.body["added"], 1, "{}", r.text);
+    for (ctype, body, status, code) in [
+        ("application/json", b"{}".to_vec(), 415, "unsupported_media_type"),
+        ("text/csv", b"name\nRavi\n".to_vec(), 422, "no_phone_column"),
+        ("text/csv", b"\xff\xfe".to_vec(), 422, "invalid_csv"),
+    ] {
+        let r = app.raw(Method::POST, &format!("/v1/sites/{a}/dnd/import"), Some(&key), Some(ctype), body).await;
+        assert_eq!((r.status.as_u16(), r.code()), (status, code), "{}", r.text);
+    }
+});

@@ -135,6 +135,8 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/resume"),
     ("POST", "/v1/sites/{site_id}/campaigns/{campaign_id}/stop"),
     ("GET", "/v1/sites/{site_id}/campaigns/{campaign_id}/export"),
+    ("POST", "/v1/sites/{site_id}/dnd/import"),
+    ("POST", "/v1/dnd/import"),
 ];
 
 #[tokio::test]

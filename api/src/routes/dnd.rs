@@ -137,3 +137,88 @@ pub async fn add_global_dnd(State(state): State<AppState>, _: AdminOnly, ApiJson
 pub async fn delete_global_dnd(State(state): State<AppState>, _: AdminOnly, Path(number): Path<String>) -> Result<StatusCode, ApiError> {
     remove(&state, None, &number).await
 }
+
+/// Largest DND CSV accepted.
+pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The body limit of the import routes (they check their own).
+pub fn import_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES + 64 * 1024)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportQuery {
+    /// Header of the phone column (default: found by name: phone, mobile, number, ...).
+    pub phone_column: Option<String>,
+    /// Stored with every number of the file.
+    pub reason: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub added: usize,
+    pub already_listed: usize,
+    /// Rows repeating a number seen earlier in the file.
+    pub duplicates_in_file: usize,
+    /// Unusable rows with their line numbers (the header is line 1), at most 1000.
+    pub rejected: Vec<vaarta_orchestrator::campaigns::leads_csv::RowError>,
+    pub rejected_count: usize,
+}
+
+async fn import(state: &AppState, site_id: Option<Uuid>, q: ImportQuery, req: axum::extract::Request) -> Result<axum::Json<ImportReport>, ApiError> {
+    use vaarta_orchestrator::campaigns::leads_csv::{ColumnMapping, LeadsCsvError, parse};
+    let ctype = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if !(ctype.starts_with("text/csv") || ctype.starts_with("text/plain") || ctype.starts_with("application/csv")) {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the list as text/csv with a header row"));
+    }
+    let reason = q.reason.unwrap_or_default();
+    if !reason.is_empty() {
+        vaarta_orchestrator::tenancy::validation::text("reason", &reason, 500)?;
+    }
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the list is larger than {MAX_IMPORT_BYTES} bytes; split it"));
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| too_large())?;
+    let mapping = ColumnMapping { phone: q.phone_column, name: None };
+    let parsed = tokio::task::spawn_blocking(move || parse(&bytes, &mapping)).await.map_err(|_| ApiError::internal())?;
+    let parsed = parsed.map_err(|e| match e {
+        LeadsCsvError::TooManyRows => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows", e.to_string()),
+        LeadsCsvError::NoPhoneColumn(_) | LeadsCsvError::UnknownColumn { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_phone_column", e.to_string()),
+        _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", e.to_string()),
+    })?;
+    let (mut added, mut already_listed) = (0, 0);
+    for l in &parsed.leads {
+        if state.store.dnd().add(site_id, &l.phone, &reason, "csv").await? {
+            added += 1;
+        } else {
+            already_listed += 1;
+        }
+    }
+    let rejected_count = parsed.rejected.len();
+    let mut rejected = parsed.rejected;
+    rejected.truncate(1000);
+    Ok(axum::Json(ImportReport { rows: parsed.rows, added, already_listed, duplicates_in_file: parsed.duplicates_in_file, rejected, rejected_count }))
+}
+
+/// Imports a CSV of numbers into the site's list (`text/csv` with a header row).
+#[utoipa::path(post, path = "/v1/sites/{site_id}/dnd/import", tag = "dnd", security(("bearer" = [])),
+    params(("site_id" = Uuid, Path), ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_site_dnd(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Query(q): Query<ImportQuery>,
+    req: axum::extract::Request,
+) -> Result<axum::Json<ImportReport>, ApiError> {
+    import(&state, Some(scope.site_id()), q, req).await
+}
+
+/// Imports a CSV of numbers into the global list, admin only.
+#[utoipa::path(post, path = "/v1/dnd/import", tag = "dnd", security(("bearer" = [])), params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_global_dnd(State(state): State<AppState>, _: AdminOnly, Query(q): Query<ImportQuery>, req: axum::extract::Request) -> Result<axum::Json<ImportReport>, ApiError> {
+    import(&state, None, q, req).await
+}

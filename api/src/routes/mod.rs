@@ -54,6 +54,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(dnd::delete_site_dnd))
         .routes(routes!(dnd::list_global_dnd, dnd::add_global_dnd))
         .routes(routes!(dnd::delete_global_dnd))
+        .merge(OpenApiRouter::new().routes(routes!(dnd::import_site_dnd)).routes(routes!(dnd::import_global_dnd)).layer(dnd::import_limit()))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::retry_delivery))
         .routes(routes!(campaigns::list_campaigns, campaigns::create_campaign))

@@ -14,32 +14,7 @@ use uuid::Uuid;
 use vaarta_orchestrator::calls::registry::CallHandle;
 use vaarta_orchestrator::calls::*;
 
-fn call_info(site: &str, channel: CallChannel) -> CallInfo {
-    CallInfo {
-        id: Uuid::now_v7(),
-        site_id: site.parse().unwrap(),
-        channel,
-        direction: Direction::Inbound,
-        caller: "+919800000001".into(),
-        callee: "+911140000000".into(),
-        flow: Some("assistant".into()),
-        flow_version: None,
-        campaign_id: None,
-        lead_id: None,
-        state: CallState::Ringing,
-        language: "hi".into(),
-        started_at: chrono::Utc::now(),
-        answered_at: None,
-        ended_at: None,
-        outcome: None,
-        end_reason: None,
-    }
-}
-
-fn turn(seq: u32, speaker: Speaker, text: &str, latency: Option<TurnLatency>) -> CallEventKind {
-    let now = chrono::Utc::now();
-    CallEventKind::Turn { turn: TurnRecord { seq, speaker, text: text.into(), language: "hi".into(), confidence: 0.9, started_at: now, ended_at: now, interrupted: false, latency } }
-}
+use common::{call_info, turn};
 
 /// A finished call with a two-turn transcript.
 fn finished_call(app: &common::TestApp, site: &str) -> Uuid {

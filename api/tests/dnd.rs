@@ -53,25 +53,8 @@ api_test!(site_and_global_lists_are_kept_apart_and_checked_together, |app| {
 
 api_test!(opt_out_in_a_call_adds_the_caller_to_the_sites_list, |app| {
     let (a, _, _) = app.site_with_key("A").await;
-    let info = CallInfo {
-        id: Uuid::now_v7(),
-        site_id: a.parse().unwrap(),
-        channel: CallChannel::Sip,
-        direction: Direction::Inbound,
-        caller: "09876543210".into(),
-        callee: "+911140000000".into(),
-        flow: Some("assistant".into()),
-        flow_version: None,
-        campaign_id: None,
-        lead_id: None,
-        state: CallState::Active,
-        language: "hi".into(),
-        started_at: chrono::Utc::now(),
-        answered_at: None,
-        ended_at: None,
-        outcome: None,
-        end_reason: None,
-    };
+    let mut info = common::call_info(&a, CallChannel::Sip);
+    (info.caller, info.state) = ("09876543210".into(), CallState::Active);
     let h = app.calls.admit(info, None).unwrap();
     h.emit(CallEventKind::Action { name: "opt_out".into(), detail: json!({}) });
     h.emit(CallEventKind::Ended { outcome: CallOutcome::Completed, reason: "done".into() });

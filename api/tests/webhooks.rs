@@ -13,31 +13,18 @@ use uuid::Uuid;
 use vaarta_orchestrator::calls::*;
 use vaarta_orchestrator::storage::jobs::WEBHOOK;
 
+/// An outbound call of `site`, up, for `lead`.
 fn call(site: &str, lead: Option<Uuid>) -> CallInfo {
-    CallInfo {
-        id: Uuid::now_v7(),
-        site_id: site.parse().unwrap(),
-        channel: CallChannel::Sip,
-        direction: Direction::Outbound,
-        caller: "+911140000000".into(),
-        callee: "+919876500001".into(),
-        flow: Some("sales_qualification".into()),
-        flow_version: None,
-        campaign_id: lead.map(|_| Uuid::now_v7()),
-        lead_id: lead,
-        state: CallState::Active,
-        language: "hi".into(),
-        started_at: chrono::Utc::now(),
-        answered_at: None,
-        ended_at: None,
-        outcome: None,
-        end_reason: None,
-    }
+    let mut c = common::call_info(site, CallChannel::Sip);
+    (c.direction, c.state, c.language) = (Direction::Outbound, CallState::Active, "hi".into());
+    (c.caller, c.callee) = ("+911140000000".into(), "+919876500001".into());
+    c.flow = Some("sales_qualification".into());
+    (c.campaign_id, c.lead_id) = (lead.map(|_| Uuid::now_v7()), lead);
+    c
 }
 
 fn turn(seq: u32, speaker: Speaker, text: &str) -> CallEventKind {
-    let now = chrono::Utc::now();
-    CallEventKind::Turn { turn: TurnRecord { seq, speaker, text: text.into(), language: "hi".into(), confidence: 0.9, started_at: now, ended_at: now, interrupted: false, latency: None } }
+    common::turn(seq, speaker, text, None)
 }
 
 async fn deliveries(app: &common::TestApp, site: &str, key: &str, query: &str) -> Vec<Value> {

@@ -7,7 +7,9 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;
 use vaarta_api::AppState;
+use uuid::Uuid;
 use vaarta_orchestrator::Config;
+use vaarta_orchestrator::calls::*;
 use vaarta_orchestrator::storage::testing::TestDb;
 
 pub const ADMIN: &str = "admin-token-for-tests-0123456789";
@@ -111,4 +113,33 @@ macro_rules! api_test {
             }
         }
     };
+}
+
+/// An inbound SIP or widget call of `site`, ringing.
+pub fn call_info(site: &str, channel: CallChannel) -> CallInfo {
+    CallInfo {
+        id: Uuid::now_v7(),
+        site_id: site.parse().unwrap(),
+        channel,
+        direction: Direction::Inbound,
+        caller: "+919800000001".into(),
+        callee: "+911140000000".into(),
+        flow: Some("assistant".into()),
+        flow_version: None,
+        campaign_id: None,
+        lead_id: None,
+        state: CallState::Ringing,
+        language: "hi".into(),
+        started_at: chrono::Utc::now(),
+        answered_at: None,
+        ended_at: None,
+        outcome: None,
+        end_reason: None,
+    }
+}
+
+/// A transcript turn event.
+pub fn turn(seq: u32, speaker: Speaker, text: &str, latency: Option<TurnLatency>) -> CallEventKind {
+    let now = chrono::Utc::now();
+    CallEventKind::Turn { turn: TurnRecord { seq, speaker, text: text.into(), language: "hi".into(), confidence: 0.9, started_at: now, ended_at: now, interrupted: false, latency } }
 }

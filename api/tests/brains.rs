@@ -1,5 +1,5 @@
 //! Brain clients against real loopback HTTP servers: the central-brain contract (JSON and
-//! streamed answers, first-token timeout, 500, circuit breaker, per-site cap) and the
+//! streamed answers, first-token and total timeouts, 500, circuit breaker, per-site cap) and the
 //! OpenAI-compatible client (streaming, KB passages in the prompt, one tool-call round trip
 //! through the site's connector).
 
@@ -99,6 +99,32 @@ async fn slow_or_failing_brain_times_out_then_the_breaker_opens() {
         assert!(matches!(collect(&down, "x").await, Err(BrainError::CircuitOpen)));
     }
     assert_eq!(hits.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_brain_that_starts_but_never_finishes_hits_the_total_timeout() {
+    // First words at once, then nothing for longer than the whole-answer budget (2 s).
+    let app = Router::new().route(
+        "/trickle",
+        post(|| async {
+            let s = futures::stream::unfold(0u32, |i| async move {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Some((Ok::<_, std::io::Error>(format!("data: {{\"delta\":\"part {i} \"}}\n\n")), i + 1))
+            });
+            ([("content-type", "text/event-stream")], axum::body::Body::from_stream(s))
+        }),
+    );
+    let base = serve(app).await;
+    let b = HttpBrain::new(&settings(format!("{base}/trickle"))).unwrap();
+    let t = std::time::Instant::now();
+    let mut s = b.answer(req("x")).await.unwrap();
+    assert_eq!(s.next().await.unwrap().unwrap(), "part 0 ");
+    let rest = s.next().await.unwrap();
+    assert!(matches!(rest, Err(BrainError::Timeout(2000))), "{rest:?}");
+    let e = t.elapsed();
+    assert!(e >= Duration::from_millis(1900) && e < Duration::from_millis(4000), "the total budget is strict: {e:?}");
 }
 
 #[tokio::test]

@@ -79,7 +79,15 @@ api_test!(an_ended_call_queues_one_signed_crm_webhook_and_dead_ones_can_be_retri
     assert_eq!(body["transcript"][1]["text"], "haan ji, budget 80 lakh hai");
     assert!(deliveries(&app, &b, &key_b, "").await.is_empty());
     let store = &app.db.store;
-    let queued: i64 = store.jobs().counts(WEBHOOK).await.unwrap().iter().map(|(_, n)| n).sum();
+    // The delivery row is written just before its job is pushed: give the push its moment.
+    let mut queued = 0;
+    for _ in 0..100 {
+        queued = store.jobs().counts(WEBHOOK).await.unwrap().iter().map(|(_, n)| n).sum::<i64>();
+        if queued > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(queued, 1, "one delivery job");
 
     // Dead-letter list and retry.

@@ -169,9 +169,9 @@ pub struct ImportReport {
 }
 
 async fn import(state: &AppState, site_id: Option<Uuid>, q: ImportQuery, req: axum::extract::Request) -> Result<axum::Json<ImportReport>, ApiError> {
-    use vaarta_orchestrator::campaigns::leads_csv::{ColumnMapping, LeadsCsvError, parse};
+    use vaarta_orchestrator::campaigns::leads_csv::{ColumnMapping, parse};
     let ctype = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-    if !(ctype.starts_with("text/csv") || ctype.starts_with("text/plain") || ctype.starts_with("application/csv")) {
+    if !super::leads::is_csv(&ctype) {
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the list as text/csv with a header row"));
     }
     let reason = q.reason.unwrap_or_default();
@@ -182,11 +182,7 @@ async fn import(state: &AppState, site_id: Option<Uuid>, q: ImportQuery, req: ax
     let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| too_large())?;
     let mapping = ColumnMapping { phone: q.phone_column, name: None };
     let parsed = tokio::task::spawn_blocking(move || parse(&bytes, &mapping)).await.map_err(|_| ApiError::internal())?;
-    let parsed = parsed.map_err(|e| match e {
-        LeadsCsvError::TooManyRows => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows", e.to_string()),
-        LeadsCsvError::NoPhoneColumn(_) | LeadsCsvError::UnknownColumn { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_phone_column", e.to_string()),
-        _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", e.to_string()),
-    })?;
+    let parsed = parsed.map_err(super::leads::csv_error)?;
     let (mut added, mut already_listed) = (0, 0);
     for l in &parsed.leads {
         if state.store.dnd().add(site_id, &l.phone, &reason, "csv").await? {

@@ -59,6 +59,20 @@ pub fn upload_limit() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::max(MAX_CSV_BYTES + 64 * 1024)
 }
 
+/// A file of numbers that cannot be read at all, as the API answers it (leads and DND imports).
+pub(super) fn csv_error(e: LeadsCsvError) -> ApiError {
+    match e {
+        LeadsCsvError::TooManyRows => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows", e.to_string()),
+        LeadsCsvError::NoPhoneColumn(_) | LeadsCsvError::UnknownColumn { .. } => unprocessable("no_phone_column", e.to_string()),
+        _ => unprocessable("invalid_csv", e.to_string()),
+    }
+}
+
+/// Content types a CSV body may come with.
+pub(super) fn is_csv(content_type: &str) -> bool {
+    ["text/csv", "text/plain", "application/csv"].iter().any(|t| content_type.starts_with(t))
+}
+
 async fn read_upload(state: &AppState, q: UploadQuery, req: Request) -> Result<(Vec<u8>, ColumnMapping), ApiError> {
     let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
@@ -91,7 +105,7 @@ async fn read_upload(state: &AppState, q: UploadQuery, req: Request) -> Result<(
         }
         let file = file.ok_or_else(|| unprocessable("missing_file", "the form has no `file` part with the CSV"))?;
         Ok((file, mapping))
-    } else if ctype.starts_with("text/csv") || ctype.starts_with("text/plain") || ctype.starts_with("application/csv") {
+    } else if is_csv(&ctype) {
         let body = axum::body::to_bytes(req.into_body(), MAX_CSV_BYTES).await.map_err(|_| too_large())?;
         Ok((body.to_vec(), mapping))
     } else {
@@ -121,11 +135,7 @@ pub async fn upload_leads(
     let campaign = campaign_of(&state, &scope, id).await?;
     let (bytes, mapping) = read_upload(&state, q, req).await?;
     let parsed = tokio::task::spawn_blocking(move || leads_csv::parse(&bytes, &mapping)).await.map_err(|_| ApiError::internal())?;
-    let parsed = parsed.map_err(|e| match e {
-        LeadsCsvError::TooManyRows => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows", e.to_string()),
-        LeadsCsvError::NoPhoneColumn(_) | LeadsCsvError::UnknownColumn { .. } => unprocessable("no_phone_column", e.to_string()),
-        _ => unprocessable("invalid_csv", e.to_string()),
-    })?;
+    let parsed = parsed.map_err(csv_error)?;
     let added = state.store.leads().add(scope.site_id(), campaign.id, &parsed.leads).await?;
     let rejected_count = parsed.rejected.len();
     let mut rejected = parsed.rejected;

@@ -7,21 +7,20 @@ use std::fmt::Write as _;
 use crate::storage::jobs::{EMAIL, EmailJob, PushOptions};
 use crate::storage::{StorageError, Store};
 
-use super::call_facts::CallFacts;
+use super::call_facts::{CallFacts, EndedCall};
+use crate::tenancy::Site;
 use super::types::{CallInfo, CallOutcome, Direction, Speaker, TurnRecord};
 
 /// Qualification statuses worth an email.
 const QUALIFIED: &[&str] = &["hot", "qualified"];
 
 /// Queues the emails the site asked for about `call`; returns how many.
-pub async fn queue_call_emails(store: &Store, call: &CallInfo) -> Result<usize, StorageError> {
-    let Some(site) = store.sites().get(call.site_id).await? else { return Ok(0) };
+pub async fn queue_call_emails(store: &Store, site: &Site, ended: &EndedCall) -> Result<usize, StorageError> {
     let n = &site.settings.notifications;
     if n.email_to.is_empty() {
         return Ok(0);
     }
-    let facts = CallFacts::from_events(&store.calls().events(call.id).await?);
-    let transcript = store.calls().turns(call.id).await?;
+    let (call, facts, transcript) = (&ended.call, &ended.facts, &ended.turns);
     let mut emails = Vec::new();
     if n.qualified_lead && facts.status().is_some_and(|s| QUALIFIED.contains(&s.as_str())) {
         emails.push(("qualified_lead".to_string(), format!("Qualified lead: {}", party(call)), "The flow qualified this lead.".to_string()));
@@ -48,7 +47,7 @@ pub async fn queue_call_emails(store: &Store, call: &CallInfo) -> Result<usize, 
             template,
             to: n.email_to.clone(),
             subject,
-            text: body(&site.name, call, &facts, &transcript, &lead),
+            text: body(&site.name, call, facts, transcript, &lead),
             key: key.clone(),
             attempt: 1,
         };

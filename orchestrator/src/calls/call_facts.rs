@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::types::{CallEvent, CallEventKind};
+use super::types::{CallEvent, CallEventKind, CallInfo, TurnRecord};
+use crate::storage::{StorageError, Store};
 
 /// A flow's `notify(template, data)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,5 +52,21 @@ impl CallFacts {
     /// The qualification's `status` (`hot`, `warm`, `qualified`, ...), lower-cased.
     pub fn status(&self) -> Option<String> {
         self.qualification.as_ref()?.get("status")?.as_str().map(str::to_lowercase)
+    }
+}
+
+/// An ended call with what its consumers (lead update, CRM webhook, emails) read, loaded once.
+#[derive(Debug, Clone)]
+pub struct EndedCall {
+    pub call: CallInfo,
+    pub turns: Vec<TurnRecord>,
+    pub facts: CallFacts,
+}
+
+impl EndedCall {
+    pub async fn load(store: &Store, call: CallInfo) -> Result<EndedCall, StorageError> {
+        let turns = store.calls().turns(call.id).await?;
+        let facts = CallFacts::from_events(&store.calls().events(call.id).await?);
+        Ok(EndedCall { call, turns, facts })
     }
 }

@@ -161,9 +161,7 @@ impl SipGateway {
                         if let CallCommand::Hangup { reason } = cmd {
                             let _ = gw.telephony.hangup(call).await;
                             handle.emit(CallEventKind::Ended { outcome: CallOutcome::HungUpByApi, reason });
-                            let mut legs = lock(&gw.legs);
-                            legs.media.remove(&call);
-                            legs.dialing.remove(&call);
+                            gw.forget(call);
                             return;
                         }
                     }
@@ -190,11 +188,16 @@ impl SipGateway {
                     handle.emit(CallEventKind::Ended { outcome, reason: format!("{cause:?}") });
                 }
             }
-            let mut legs = lock(&gw.legs);
-            legs.media.remove(&call);
-            legs.dialing.remove(&call);
+            gw.forget(call);
         });
         Ok(info)
+    }
+
+    /// Drops an outbound leg's entries once its task is done with it.
+    fn forget(&self, call: vaarta_telephony::CallId) {
+        let mut legs = lock(&self.legs);
+        legs.media.remove(&call);
+        legs.dialing.remove(&call);
     }
 }
 

@@ -21,13 +21,21 @@ pub const RESTART_REASON: &str = "service restarted during the call";
 /// Applies an ended call to its lead; false when the call has no lead or the lead had already
 /// moved on (a repeated report).
 pub async fn record_call_end(store: &Store, call: &CallInfo) -> Result<bool, StorageError> {
+    if call.lead_id.is_none() {
+        return Ok(false);
+    }
+    let facts = CallFacts::from_events(&store.calls().events(call.id).await?);
+    record_attempt(store, call, &facts).await
+}
+
+/// [`record_call_end`] with the flow's decisions already read.
+pub async fn record_attempt(store: &Store, call: &CallInfo, facts: &CallFacts) -> Result<bool, StorageError> {
     let Some(lead_id) = call.lead_id else { return Ok(false) };
     let Some(lead) = store.leads().get(lead_id).await? else { return Ok(false) };
     if lead.status != "dialing" || lead.last_call_id.is_some_and(|c| c != call.id) {
         return Ok(false);
     }
     let Some(campaign) = store.campaigns().get(None, lead.campaign_id).await? else { return Ok(false) };
-    let facts = CallFacts::from_events(&store.calls().events(call.id).await?);
     let result = json!({
         "call_id": call.id,
         "qualification": facts.qualification,

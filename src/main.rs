@@ -285,7 +285,8 @@ async fn start_voice(
         turn,
     };
     let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
-    let gateway = SipGateway::new(voice, telephony.clone(), trunk);
+    let gateway = SipGateway::new(voice.clone(), telephony.clone(), trunk);
+    state.widget = Some(vaarta_orchestrator::calls::widget::WidgetGateway::new(voice, config.widget.clone()).with_sip(gateway.clone()));
     state.outbound = Some(gateway.clone());
     if config.jobs.enabled {
         let tick = Duration::from_millis(config.jobs.dialer_tick_ms.max(100));

@@ -26,6 +26,8 @@ pub struct AppState {
     pub audit: AuditUploads,
     /// Places outbound calls; `None` when this node takes no calls.
     pub outbound: Option<vaarta_orchestrator::calls::sip_gateway::SipGateway>,
+    /// Takes website widget calls; `None` when this node takes no calls.
+    pub widget: Option<vaarta_orchestrator::calls::widget::WidgetGateway>,
 }
 
 /// `[audit] max_upload_bytes` and the decoder limits an upload is checked against.
@@ -61,6 +63,7 @@ impl AppState {
                 decode: config.speech.file_transcribe.decode.clone(),
             },
             outbound: None,
+            widget: None,
         }
     }
 }

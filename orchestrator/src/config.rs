@@ -47,6 +47,41 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[email]`: the SMTP server notification emails go through.
     pub email: EmailConfig,
+    /// `[widget]`: limits of website voice-widget sessions (see docs/widget.md).
+    pub widget: WidgetConfig,
+}
+
+/// `[widget]`: browser voice calls over `/v1/widget/ws`. Every limit closes the socket with a
+/// clear close code and reason (docs/widget.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetConfig {
+    /// Widget calls one site may have at once on this node (close 4429 beyond).
+    pub max_sessions_per_site: usize,
+    /// Nothing received from the browser for this long ends the session, s (close 4408).
+    pub idle_timeout_s: u64,
+    /// Longest widget call, s; the call is ended politely when reached.
+    pub max_session_s: u64,
+    /// Largest binary audio frame accepted, bytes (close 4413 beyond).
+    pub max_frame_bytes: usize,
+    /// Frames per second accepted from one browser (close 4429 beyond).
+    pub max_frames_per_s: u32,
+    /// Also accept pages served by Vaarta itself (`/demo`): the Origin equals this server's
+    /// own address. Turn off to allow only the site's `widget_origins`.
+    pub allow_same_origin: bool,
+}
+
+impl Default for WidgetConfig {
+    fn default() -> Self {
+        WidgetConfig {
+            max_sessions_per_site: 10,
+            idle_timeout_s: 30,
+            max_session_s: 900,
+            max_frame_bytes: 8192,
+            max_frames_per_s: 100,
+            allow_same_origin: true,
+        }
+    }
 }
 
 /// `[email]`: notification emails (qualified lead, failed transfer, flow `notify`) through an

@@ -183,3 +183,22 @@ impl Drop for Peer {
         let _ = self.child.wait();
     }
 }
+
+/// espeak-ng speech of `text`, laid after `lead_s` of silence and followed by `tail_s`.
+pub fn speech_wav(dir: &Path, text: &str, lead_s: f32, tail_s: f32) -> PathBuf {
+    let raw = dir.join("raw.wav");
+    assert!(Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&raw).arg(text).status().unwrap().success());
+    let mut r = hound::WavReader::open(&raw).unwrap();
+    let spec = r.spec();
+    let rate = spec.sample_rate as f32;
+    let mut samples = vec![0i16; (lead_s * rate) as usize];
+    samples.extend(r.samples::<i16>().map(|s| s.unwrap()));
+    samples.extend(std::iter::repeat_n(0i16, (tail_s * rate) as usize));
+    let out = dir.join("question.wav");
+    let mut w = hound::WavWriter::create(&out, hound::WavSpec { channels: 1, sample_rate: spec.sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }).unwrap();
+    for s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    out
+}

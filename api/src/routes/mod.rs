@@ -17,6 +17,7 @@ pub mod sites;
 pub mod system;
 pub mod transcriptions;
 pub mod webhooks;
+pub mod widget;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -67,6 +68,11 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::export_campaign))
         .merge(OpenApiRouter::new().routes(routes!(leads::upload_leads)).layer(leads::upload_limit()))
         .routes(routes!(format::format))
+        .routes(routes!(widget::widget_socket))
+        .routes(routes!(widget::get_widget))
+        .routes(routes!(widget::rotate_widget_key))
+        .routes(routes!(widget::widget_js))
+        .routes(routes!(widget::demo_page))
         .routes(routes!(kb::list_documents, kb::create_document))
         .routes(routes!(kb::bulk_documents))
         .routes(routes!(kb::get_document, kb::update_document, kb::delete_document))

@@ -14,5 +14,6 @@ pub mod services;
 pub mod session;
 pub mod sip_gateway;
 pub mod types;
+pub mod widget;
 
 pub use types::*;

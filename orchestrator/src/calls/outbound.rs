@@ -124,20 +124,7 @@ impl SipGateway {
                 return Err(PlaceError::Dial(e.to_string()));
             }
         };
-        let (media_tx, media_rx) = mpsc::channel(256);
-        let (ring_tx, ring_rx) = oneshot::channel();
-        {
-            let mut legs = lock(&self.legs);
-            legs.media.insert(out.call, media_tx.clone());
-            match legs.early.remove(&out.call) {
-                Some((_, outcome)) => {
-                    let _ = ring_tx.send(outcome);
-                }
-                None => {
-                    legs.dialing.insert(out.call, ring_tx);
-                }
-            }
-        }
+        let (media_tx, media_rx, ring_rx) = self.register_leg(out.call);
         let info = handle.info();
         tracing::info!(call_id = %info.id, site_id = %info.site_id, to = %target, "outbound call ringing");
         let gw = self.clone();
@@ -193,8 +180,29 @@ impl SipGateway {
         Ok(info)
     }
 
+    /// Registers a dialled leg: its events go to the returned channel, and how its ringing
+    /// ends to the oneshot (an outcome that beat the registration is handed over at once).
+    pub(super) fn register_leg(
+        &self,
+        call: vaarta_telephony::CallId,
+    ) -> (mpsc::Sender<MediaEvent>, mpsc::Receiver<MediaEvent>, oneshot::Receiver<DialOutcome>) {
+        let (media_tx, media_rx) = mpsc::channel(256);
+        let (ring_tx, ring_rx) = oneshot::channel();
+        let mut legs = lock(&self.legs);
+        legs.media.insert(call, media_tx.clone());
+        match legs.early.remove(&call) {
+            Some((_, outcome)) => {
+                let _ = ring_tx.send(outcome);
+            }
+            None => {
+                legs.dialing.insert(call, ring_tx);
+            }
+        }
+        (media_tx, media_rx, ring_rx)
+    }
+
     /// Drops an outbound leg's entries once its task is done with it.
-    fn forget(&self, call: vaarta_telephony::CallId) {
+    pub(super) fn forget(&self, call: vaarta_telephony::CallId) {
         let mut legs = lock(&self.legs);
         legs.media.remove(&call);
         legs.dialing.remove(&call);

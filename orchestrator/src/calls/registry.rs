@@ -205,7 +205,7 @@ impl CallHandle {
             let _ = inner.writer.send(Write::Update(info));
         }
         match &event.kind {
-            CallEventKind::Partial { .. } => {}
+            CallEventKind::Partial { .. } | CallEventKind::BotSpeaking { .. } => {}
             CallEventKind::Turn { turn } => {
                 let _ = inner.writer.send(Write::Turn(self.id, turn.clone()));
             }

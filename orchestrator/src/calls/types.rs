@@ -144,6 +144,9 @@ pub enum CallEventKind {
     Partial { text: String },
     /// A completed transcript line.
     Turn { turn: TurnRecord },
+    /// The bot started speaking this text (live captions; not persisted: the line is stored as
+    /// a `turn` once spoken).
+    BotSpeaking { text: String },
     /// The caller only backchannelled ("haan", "hmm").
     Backchannel { text: String },
     /// The caller talked over the bot; bot audio stopped.

@@ -19,6 +19,7 @@ mod flows;
 pub mod routes;
 pub mod transcriptions;
 pub mod webhooks;
+pub mod widget_keys;
 mod sites;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -250,5 +251,9 @@ impl Store {
 
     pub fn webhooks(&self) -> webhooks::WebhooksRepo<'_> {
         webhooks::WebhooksRepo::new(self)
+    }
+
+    pub fn widget_keys(&self) -> widget_keys::WidgetKeysRepo<'_> {
+        widget_keys::WidgetKeysRepo::new(self)
     }
 }

@@ -535,6 +535,9 @@ impl<M: MediaPort> Session<M> {
                     }
                 }
                 SpeakerOut::Started { msg, kind } => {
+                    if let Some(text) = self.speaker.text_of(msg).filter(|t| !t.is_empty()) {
+                        self.handle.emit(CallEventKind::BotSpeaking { text: text.to_string() });
+                    }
                     if kind == BotAudio::Answer {
                         if let Some(c) = self.answering.as_mut() {
                             if c.answer_msg.is_none() || c.answer_msg == Some(msg) {

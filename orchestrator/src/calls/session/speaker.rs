@@ -133,6 +133,11 @@ impl Speaker {
         id
     }
 
+    /// The text of a message pushed so far (captions).
+    pub fn text_of(&self, msg: MsgId) -> Option<&str> {
+        self.queue.iter().find(|m| m.id == msg).map(|m| m.text.as_str())
+    }
+
     /// Adds a sentence to an open message.
     pub fn push(&mut self, msg: MsgId, sentence: &str) {
         if sentence.trim().is_empty() {

@@ -137,6 +137,11 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sites/{site_id}/campaigns/{campaign_id}/export"),
     ("POST", "/v1/sites/{site_id}/dnd/import"),
     ("POST", "/v1/dnd/import"),
+    ("GET", "/v1/widget/ws"),
+    ("GET", "/v1/sites/{site_id}/widget"),
+    ("POST", "/v1/sites/{site_id}/widget/key"),
+    ("GET", "/widget.js"),
+    ("GET", "/demo"),
 ];
 
 #[tokio::test]

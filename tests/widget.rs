@@ -402,3 +402,74 @@ fn a_transfer_bridges_the_visitor_to_a_sip_agent_or_offers_a_call_back() {
     let (_, detail) = http(server.http, "GET", &format!("/v1/calls/{}", calls[0]["id"].as_str().unwrap()), Some(&key), None);
     assert!(detail["events"].as_array().unwrap().iter().any(|e| e["type"] == "action" && e["name"] == "callback_requested"), "{detail}");
 }
+
+#[test]
+fn a_visitor_talking_over_the_bot_gets_a_clear_and_is_heard() {
+    let server = Server::start();
+    let (st, site) = http(server.http, "POST", "/v1/sites", Some(ADMIN), Some(&json!({"name": "Talky", "settings": {"languages": ["en-IN"], "widget_origins": ["https://shop.example"]}})));
+    assert_eq!(st, 201);
+    let site = site["site_id"].as_str().unwrap().to_string();
+    let flow = "say(\"Thank you for calling. Our store sells furniture, kitchen appliances, lights, carpets and curtains, \
+                and we deliver across the whole city on every day of the week, including public holidays.\");\n\
+                let r = listen(8000);\nsay(if r.interrupted { \"You interrupted me.\" } else { \"You waited.\" });\nhangup(\"done\");\n";
+    assert_eq!(http(server.http, "PUT", &format!("/v1/sites/{site}/flows/long"), Some(ADMIN), Some(&json!({"source": flow}))).0, 201);
+    assert_eq!(http(server.http, "POST", &format!("/v1/sites/{site}/flows/long/activate"), Some(ADMIN), Some(&json!({}))).0, 200);
+    assert_eq!(http(server.http, "PUT", &format!("/v1/sites/{site}/routes"), Some(ADMIN), Some(&json!({"channel": "widget", "flow": "long"}))).0, 200);
+    let (_, w) = http(server.http, "GET", &format!("/v1/sites/{site}/widget"), Some(ADMIN), None);
+    let dir = tempfile::tempdir().unwrap();
+    let speech = pcm16k(&speech_wav(dir.path(), "Wait, I have a question about delivery.", 0.0, 0.3));
+
+    let mut ws = connect(&server, &format!("site_id={site}&key={}", w["key"].as_str().unwrap()), Some("https://shop.example"));
+    ws.send(Message::Text(json!({"type": "start"}).to_string().into())).unwrap();
+    ws.get_mut().set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    let (mut msgs, mut first_audio, mut talk_from, mut cleared_at) = (Vec::<Value>::new(), None::<Instant>, None::<Instant>, None::<Instant>);
+    let (mut sent, mut next, mut after_clear) = (0usize, Instant::now(), 0usize);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "no end: {msgs:?}");
+        if Instant::now() >= next {
+            next += Duration::from_millis(20);
+            // Silence until the bot has spoken for 1.5 s, then the visitor's words.
+            if talk_from.is_none() && first_audio.is_some_and(|t| t.elapsed() > Duration::from_millis(1500)) {
+                talk_from = Some(Instant::now());
+            }
+            let frame: Vec<i16> = if talk_from.is_some() && sent < speech.len() {
+                let end = (sent + 320).min(speech.len());
+                let f = speech[sent..end].to_vec();
+                sent = end;
+                f
+            } else {
+                vec![0; 320]
+            };
+            let _ = ws.send(Message::Binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect::<Vec<u8>>().into()));
+        }
+        match ws.read() {
+            Ok(Message::Binary(b)) => {
+                first_audio.get_or_insert_with(Instant::now);
+                if cleared_at.is_some_and(|t| t.elapsed() < Duration::from_millis(600)) {
+                    after_clear += b.len() / 2;
+                }
+            }
+            Ok(Message::Text(t)) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "clear" && cleared_at.is_none() {
+                    cleared_at = Some(Instant::now());
+                }
+                msgs.push(v);
+            }
+            Ok(Message::Close(_)) => break,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e) => panic!("socket: {e}; {msgs:?}"),
+        }
+    }
+    let (talk, cleared) = (talk_from.expect("the bot spoke"), cleared_at.unwrap_or_else(|| panic!("no clear: {msgs:?}")));
+    let delay = cleared.duration_since(talk);
+    assert!(delay < Duration::from_millis(1500), "bot audio cleared {delay:?} after the visitor started talking");
+    // After the clear, nothing more of the interrupted sentence (the next audio is the reply).
+    assert!(after_clear < 16000 * 3 / 10, "{after_clear} samples right after the clear");
+    let said: Vec<&Value> = msgs.iter().filter(|m| m["type"] == "bot_text" && m["is_final"] == true).collect();
+    assert!(said.iter().any(|m| m["interrupted"] == true && m["text"].as_str().unwrap().starts_with("Thank you for calling")), "{said:?}");
+    assert!(said.iter().any(|m| m["text"] == "You interrupted me."), "the flow saw the interruption: {said:?}");
+    assert!(msgs.iter().any(|m| m["type"] == "transcript" && m["is_final"] == true && m["text"].as_str().unwrap().to_lowercase().contains("delivery")), "{msgs:?}");
+}

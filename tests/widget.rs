@@ -473,3 +473,46 @@ fn a_visitor_talking_over_the_bot_gets_a_clear_and_is_heard() {
     assert!(said.iter().any(|m| m["text"] == "You interrupted me."), "the flow saw the interruption: {said:?}");
     assert!(msgs.iter().any(|m| m["type"] == "transcript" && m["is_final"] == true && m["text"].as_str().unwrap().to_lowercase().contains("delivery")), "{msgs:?}");
 }
+
+#[test]
+fn idle_and_flooding_sockets_are_closed_with_their_reasons() {
+    let server = Server::start_with("[widget]\nidle_timeout_s = 2\nmax_frames_per_s = 50\n");
+    let shop = "https://shop.example";
+    let (a, key, wk) = site(&server, "Limits Shop", &[shop]);
+    // Nothing sent after start: closed for idleness, and the call ends as a hang-up.
+    let mut idle = connect(&server, &format!("site_id={a}&key={wk}"), Some(shop));
+    idle.send(Message::Text(json!({"type": "start"}).to_string().into())).unwrap();
+    let started = Instant::now();
+    let (code, name, why) = refused(&mut idle);
+    assert_eq!((code, name.as_str()), (4408, "timeout"), "{why}");
+    assert!(started.elapsed() >= Duration::from_secs(2) && started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+    // A socket that never says start.
+    let mut mute = connect(&server, &format!("site_id={a}&key={wk}"), Some(shop));
+    mute.send(Message::Binary(vec![0u8; 640].into())).unwrap();
+    let (code, name, why) = refused(&mut mute);
+    assert_eq!((code, name.as_str()), (4400, "bad_message"), "{why}");
+    // More frames a second than allowed.
+    let mut flood = connect(&server, &format!("site_id={a}&key={wk}"), Some(shop));
+    flood.send(Message::Text(json!({"type": "start"}).to_string().into())).unwrap();
+    read_json(&mut flood, "ready");
+    for _ in 0..80 {
+        if flood.send(Message::Binary(vec![0u8; 64].into())).is_err() {
+            break;
+        }
+    }
+    let (code, name, why) = refused(&mut flood);
+    assert_eq!((code, name.as_str()), (4429, "too_fast"), "{why}");
+    // Call records are written in the background: wait for both outcomes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let calls = loop {
+        let (_, calls) = http(server.http, "GET", "/v1/calls?channel=widget", Some(&key), None);
+        let done = calls.as_array().unwrap().iter().filter(|c| !c["outcome"].is_null()).count();
+        if done >= 2 || Instant::now() > deadline {
+            break calls;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let calls = calls.as_array().unwrap();
+    assert_eq!(calls.len(), 2, "the idle and the flooding call were taken, the mute one never started: {calls:?}");
+    assert!(calls.iter().all(|c| c["outcome"] == "caller_hung_up"), "{calls:?}");
+}

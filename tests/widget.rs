@@ -49,6 +49,10 @@ fn artifacts() -> PathBuf {
 
 /// Runs tests/browser/widget_call.mjs and returns what the page saw.
 fn browse(url: &str, wav: &std::path::Path, expect: &str, prefix: &str) -> Value {
+    browse_with(url, wav, expect, prefix, &[])
+}
+
+fn browse_with(url: &str, wav: &std::path::Path, expect: &str, prefix: &str, extra: &[&str]) -> Value {
     let out = Command::new("node")
         .arg(repo().join("tests/browser/widget_call.mjs"))
         .args(["--url", url, "--wav"])
@@ -56,6 +60,7 @@ fn browse(url: &str, wav: &std::path::Path, expect: &str, prefix: &str) -> Value
         .arg("--shots")
         .arg(artifacts())
         .args(["--expect", expect, "--prefix", prefix, "--timeout", "120"])
+        .args(extra)
         .output()
         .expect("node (scripts/setup --test installs playwright-core and chromium)");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -124,6 +129,18 @@ fn the_page_shows_a_refused_call_clearly() {
     let error = w["error"].as_str().unwrap_or_default();
     assert!(error.contains("origin") && error.contains("widget_origins"), "the page says why: {error:?}");
     assert!(artifacts().join("refused-error.png").exists());
+
+    // The visitor says no to the microphone: told how to fix it, nothing connects.
+    let seen = browse_with(&format!("http://{}/demo?site_id={site_id}", server.http), &wav, "error", "denied-", &["--scenario", "denied"]);
+    let error = seen["widget"]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("Microphone access was denied"), "{seen}");
+    // The widget points at a server that is not there.
+    let dead = format!("http://127.0.0.1:{}", free_tcp());
+    let seen = browse_with(&format!("http://{}/demo", server.http), &wav, "error", "unreachable-", &["--scenario", "unreachable", "--server", &dead]);
+    let error = seen["widget"]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("Cannot reach the voice server"), "{seen}");
+    let (_, calls) = http(server.http, "GET", "/v1/calls", Some(ADMIN), None);
+    assert_eq!(calls.as_array().unwrap().len(), 0, "no call was started: {calls}");
 }
 
 // ---- the socket, without a browser ----

@@ -16,6 +16,9 @@ const shots = arg('shots');
 const expect = arg('expect', 'ended');
 const prefix = arg('prefix', '');
 const timeoutMs = Number(arg('timeout', '120')) * 1000;
+// `denied`: the visitor refuses the microphone; `unreachable`: the page points the widget at a
+// server that is not there (`--server`).
+const scenario = arg('scenario', 'call');
 mkdirSync(shots, { recursive: true });
 
 const browser = await chromium.launch({
@@ -24,7 +27,8 @@ const browser = await chromium.launch({
   args: [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    ...(scenario === 'denied' ? [] : ['--use-fake-ui-for-media-stream']),
+    '--use-fake-device-for-media-stream',
     `--use-file-for-fake-audio-capture=${wav}%noloop`,
   ],
 });
@@ -33,7 +37,14 @@ try {
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
   page.on('console', (m) => result.console.push(m.text()));
   page.on('pageerror', (e) => result.console.push('pageerror: ' + e.message));
-  await page.goto(url);
+  if (scenario === 'unreachable') {
+    // A page elsewhere embedding the widget with a server address that nobody answers.
+    const script = new URL('/widget.js', url).href;
+    await page.goto(new URL('/health', url).href);
+    await page.setContent(`<!doctype html><html lang="en"><body><h1>Shop</h1><script src="${script}" data-site-id="s" data-key="k" data-server="${arg('server')}"></script></body></html>`);
+  } else {
+    await page.goto(url);
+  }
   await page.waitForFunction(() => window.VaartaWidget && document.querySelector('[data-vaarta-widget]'));
   const shot = async (name) => {
     const file = join(shots, `${prefix}${name}.png`);

@@ -140,6 +140,55 @@ fn brain_down_refers_the_caller_to_the_human_target() {
     assert!(detail["events"].as_array().unwrap().iter().any(|e| e["type"] == "failure"), "{detail}");
 }
 
+#[test]
+fn a_refused_refer_falls_back_to_bridging_the_caller_to_the_agent() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (brain_url, _) = brain(&rt, 0, None);
+    let dir = tempfile::tempdir().unwrap();
+    let agent_wav = speech_wav(dir.path(), "Hello, this is Priya from the support team.", 1.0, 10.0);
+    let agent_play = dir.path().join("agent.wav");
+    std::fs::rename(&agent_wav, &agent_play).unwrap();
+    let agent_rec = dir.path().join("agent-heard.wav");
+    let mut agent = Peer::spawn(&["listen", "--play", agent_play.to_str().unwrap(), "--record", agent_rec.to_str().unwrap(), "--timeout", "90"]);
+    let agent_port = agent.wait_for(10, |v| v["ev"] == "ready")["port"].as_u64().unwrap();
+    let server = Server::start();
+    let (_site, key) = server.site(&brain_url, &format!("sip:agent@127.0.0.1:{agent_port}"));
+    // The caller asks (the brain is down: transfer), refuses the REFER, then talks to the agent.
+    let caller_wav = speech_wav(dir.path(), "What is the price of the blue sofa?", 5.0, 4.0);
+    let caller_play = dir.path().join("caller.wav");
+    std::fs::rename(&caller_wav, &caller_play).unwrap();
+    let later = speech_wav(dir.path(), "I want a refund for my chair.", 0.0, 0.5);
+    let mut samples: Vec<i16> = hound::WavReader::open(&caller_play).unwrap().samples::<i16>().map(|s| s.unwrap()).collect();
+    let spec = hound::WavReader::open(&caller_play).unwrap().spec();
+    // The second sentence comes 16 s in, once the bridge is up.
+    samples.resize((16.0 * spec.sample_rate as f32) as usize, 0);
+    samples.extend(hound::WavReader::open(&later).unwrap().samples::<i16>().map(|s| s.unwrap()));
+    samples.extend(std::iter::repeat_n(0i16, (4.0 * spec.sample_rate as f32) as usize));
+    let mut w = hound::WavWriter::create(&caller_play, spec).unwrap();
+    for s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    let caller_rec = dir.path().join("caller-heard.wav");
+    let uri = format!("sip:{NUMBER}@127.0.0.1:{}", server.sip);
+    let mut peer = Peer::spawn(&["call", &uri, "--play", caller_play.to_str().unwrap(), "--record", caller_rec.to_str().unwrap(),
+        "--refuse-transfer", "--hangup-after", "24", "--timeout", "60"]);
+    peer.wait_for(45, |v| v["ev"] == "transfer_request");
+    agent.wait_for(30, |v| v["ev"] == "incoming");
+    peer.wait_for(60, |v| v["ev"] == "exit");
+    let _ = peer.child.wait();
+    // The caller's hang-up ended the agent's leg too.
+    agent.wait_for(20, |v| v["ev"] == "exit");
+    let _ = agent.child.wait();
+    let caller_heard = transcribe(&caller_rec);
+    assert!(caller_heard.contains("priya"), "the caller heard the agent: {caller_heard}");
+    let agent_heard = transcribe(&agent_rec);
+    assert!(agent_heard.contains("refund"), "the agent heard the caller: {agent_heard}");
+    let (_, calls) = http(server.http, "GET", "/v1/calls", Some(&key), None);
+    assert_eq!(calls[0]["outcome"], "transferred", "{calls}\n{}", server.log());
+    assert!(server.log().contains("REFER refused: bridging"), "{}", server.log());
+}
+
 /// RMS per 20 ms of a WAV (any rate).
 fn energy(wav: &Path) -> (Vec<f64>, u32) {
     let mut r = hound::WavReader::open(wav).unwrap();

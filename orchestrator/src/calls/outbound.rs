@@ -165,7 +165,7 @@ impl SipGateway {
                             }
                         }
                     });
-                    let media = SipMedia::new(gw.telephony.clone(), call, gw.trunk_domain.clone());
+                    let media = SipMedia::new(gw.telephony.clone(), call, gw.trunk_domain.clone(), gw.legs.clone());
                     let outcome = super::session::run(ctx, media, media_rx, handle).await;
                     tracing::info!(?outcome, "outbound call ended");
                 }

@@ -15,6 +15,8 @@ use super::session::media::{MediaError, MediaEvent, MediaPort};
 use super::types::{CallChannel, Direction};
 
 const FRAME: usize = 160;
+/// How long an agent dialled for a bridge may ring (a session gives a transfer 30 s in all).
+const BRIDGE_RING_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// A SIP leg as a session transport (8 kHz G.711 underneath).
 pub struct SipMedia {
@@ -22,11 +24,13 @@ pub struct SipMedia {
     call: CallId,
     /// `sip:<number>@<domain>` for E.164 transfer targets.
     trunk_domain: Option<String>,
+    /// Where a refused REFER's target is kept for the bridge fallback.
+    legs: Legs,
 }
 
 impl SipMedia {
-    pub fn new(telephony: Telephony, call: CallId, trunk_domain: Option<String>) -> Self {
-        Self { telephony, call, trunk_domain }
+    pub(super) fn new(telephony: Telephony, call: CallId, trunk_domain: Option<String>, legs: Legs) -> Self {
+        Self { telephony, call, trunk_domain, legs }
     }
 }
 
@@ -53,6 +57,10 @@ impl MediaPort for SipMedia {
         self.telephony.clear_playback(self.call).await.map_err(media_err)
     }
     async fn hangup(&self) -> Result<(), MediaError> {
+        // A leg bridged to an agent belongs to the bridge now: it ends when either side hangs up.
+        if lock(&self.legs).bridged.contains_key(&self.call) {
+            return Ok(());
+        }
         self.telephony.hangup(self.call).await.map_err(media_err)
     }
     async fn transfer(&self, destination: &str) -> Result<(), MediaError> {
@@ -61,6 +69,7 @@ impl MediaPort for SipMedia {
             (Some(domain), d) => format!("sip:{d}@{domain}"),
             (None, d) => return Err(MediaError(format!("cannot transfer to {d}: no SIP trunk configured for numbers"))),
         };
+        lock(&self.legs).transfers.insert(self.call, target.clone());
         self.telephony.transfer(self.call, &target).await.map_err(media_err)
     }
 }
@@ -75,6 +84,10 @@ pub(super) struct LegTable {
     /// Outcomes that arrived before their dialler registered (a loopback 486 can beat the
     /// dial reply), kept briefly.
     pub early: HashMap<CallId, (Instant, DialOutcome)>,
+    /// Blind transfers in flight: the target, for a bridge when the caller's side refuses REFER.
+    pub transfers: HashMap<CallId, String>,
+    /// Calls bridged to an agent leg (both directions): when one hangs up, so does the other.
+    pub bridged: HashMap<CallId, CallId>,
 }
 
 /// How an outbound attempt ended its ringing phase.
@@ -116,7 +129,7 @@ impl SipGateway {
                     let gw = self.clone();
                     tokio::spawn(async move {
                         let call = inc.call;
-                        incoming(gw.services, gw.telephony, inc, tx, rx, gw.trunk_domain).await;
+                        incoming(gw.services, gw.telephony, inc, tx, rx, gw.trunk_domain, gw.legs.clone()).await;
                         lock(&gw.legs).media.remove(&call);
                     });
                 }
@@ -125,16 +138,42 @@ impl SipGateway {
                 }
                 Event::Dtmf { call, digit } => forward(&self.legs, call, MediaEvent::Dtmf(digit)),
                 Event::Hangup { call, cause } => {
+                    let peer = {
+                        let mut legs = lock(&self.legs);
+                        legs.transfers.remove(&call);
+                        let peer = legs.bridged.remove(&call);
+                        if let Some(p) = peer {
+                            legs.bridged.remove(&p);
+                        }
+                        peer
+                    };
+                    if let Some(peer) = peer {
+                        tracing::info!(%call, %peer, "bridged call ended: hanging up the other side");
+                        let t = self.telephony.clone();
+                        tokio::spawn(async move {
+                            let _ = t.hangup(peer).await;
+                        });
+                        continue;
+                    }
                     if !self.dial_outcome(call, DialOutcome::Ended(cause.clone())) {
                         forward(&self.legs, call, MediaEvent::Hangup { cause: cause_text(&cause) })
                     }
                 }
                 Event::Transfer { call, result } => {
-                    let (ok, detail) = match result {
-                        TransferResult::Succeeded => (true, "REFER accepted, target answered".to_string()),
-                        TransferResult::Failed(code) => (false, format!("transfer failed ({code})")),
-                    };
-                    forward(&self.legs, call, MediaEvent::TransferResult { ok, detail })
+                    let target = lock(&self.legs).transfers.remove(&call);
+                    match (result, target) {
+                        (TransferResult::Succeeded, _) => {
+                            forward(&self.legs, call, MediaEvent::TransferResult { ok: true, detail: "REFER accepted, target answered".into() })
+                        }
+                        // The caller's side would not move the call: Vaarta dials the agent itself
+                        // and bridges the two legs.
+                        (TransferResult::Failed(code), Some(target)) => {
+                            tokio::spawn(self.clone().bridge_fallback(call, target, code));
+                        }
+                        (TransferResult::Failed(code), None) => {
+                            forward(&self.legs, call, MediaEvent::TransferResult { ok: false, detail: format!("transfer failed ({code})") })
+                        }
+                    }
                 }
                 Event::Registration(state) => {
                     let up = matches!(state, RegistrationState::Registered { .. });
@@ -142,6 +181,48 @@ impl SipGateway {
                     tracing::info!(?state, "SIP trunk registration");
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// After a refused REFER: dials `target` and, once it answers, relays audio between it and
+    /// `call` (RTP forwarding in the telephony layer); the session hears how it went.
+    async fn bridge_fallback(self, call: CallId, target: String, code: u16) {
+        tracing::info!(%call, %target, code, "REFER refused: bridging to the target instead");
+        let fail = |detail: String| forward(&self.legs, call, MediaEvent::TransferResult { ok: false, detail });
+        let dial = vaarta_telephony::DialRequest { to: target.clone(), caller_id: None, headers: vec![("X-Vaarta-Transfer-Of".into(), call.to_string())] };
+        let out = match self.telephony.dial(dial).await {
+            Ok(o) => o,
+            Err(e) => return fail(format!("REFER refused ({code}); dialling {target} failed: {e}")),
+        };
+        let (_tx, _events, ring) = self.register_leg(out.call);
+        let outcome = match tokio::time::timeout(BRIDGE_RING_LIMIT, ring).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(_)) => DialOutcome::Ended(vaarta_telephony::HangupCause::Failed(0)),
+            Err(_) => {
+                let _ = self.telephony.hangup(out.call).await;
+                DialOutcome::Ended(vaarta_telephony::HangupCause::NoAnswer)
+            }
+        };
+        self.forget(out.call);
+        if let DialOutcome::Ended(cause) = outcome {
+            return fail(format!("REFER refused ({code}); {target} did not answer ({cause:?})"));
+        }
+        {
+            let mut legs = lock(&self.legs);
+            legs.bridged.insert(call, out.call);
+            legs.bridged.insert(out.call, call);
+        }
+        match self.telephony.bridge(call, out.call).await {
+            Ok(()) => forward(&self.legs, call, MediaEvent::TransferResult { ok: true, detail: format!("REFER refused ({code}); bridged to {target}") }),
+            Err(e) => {
+                {
+                    let mut legs = lock(&self.legs);
+                    legs.bridged.remove(&call);
+                    legs.bridged.remove(&out.call);
+                }
+                let _ = self.telephony.hangup(out.call).await;
+                fail(format!("REFER refused ({code}); bridging to {target} failed: {e}"))
             }
         }
     }
@@ -178,7 +259,15 @@ fn cause_text(cause: &HangupCause) -> String {
     format!("{cause:?}")
 }
 
-async fn incoming(services: VoiceServices, telephony: Telephony, inc: IncomingCall, tx: mpsc::Sender<MediaEvent>, mut rx: mpsc::Receiver<MediaEvent>, trunk: Option<String>) {
+async fn incoming(
+    services: VoiceServices,
+    telephony: Telephony,
+    inc: IncomingCall,
+    tx: mpsc::Sender<MediaEvent>,
+    mut rx: mpsc::Receiver<MediaEvent>,
+    trunk: Option<String>,
+    legs: Legs,
+) {
     let call = inc.call;
     let route = match services.store.routes().resolve_sip(&inc.callee).await {
         Ok(Some(r)) => r,
@@ -234,7 +323,7 @@ async fn incoming(services: VoiceServices, telephony: Telephony, inc: IncomingCa
             }
         }
     });
-    let media = SipMedia::new(telephony, call, trunk);
+    let media = SipMedia::new(telephony, call, trunk, legs);
     let outcome = super::session::run(ctx, media, rx, handle).await;
     tracing::info!(?outcome, "call ended");
 }

@@ -283,6 +283,7 @@ async fn start_voice(
         brains: Arc::new(SiteBrains::new(retriever.clone())),
         retriever,
         turn,
+        recordings_dir: Some(config.voice.recordings_dir.clone()),
     };
     let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
     let gateway = SipGateway::new(voice.clone(), telephony.clone(), trunk);

@@ -23,6 +23,7 @@ impl Server {
     fn site(&self, brain_url: &str, agent: &str) -> (String, String) {
         let settings = json!({
             "languages": ["en-IN"],
+            "voice": {"record_calls": true},
             "transfer_targets": [{"name": "support", "destination": agent}],
             "brain": {"kind": "http", "url": brain_url, "api_key": "brain-key", "first_token_timeout_ms": 6000, "total_timeout_ms": 10000}
         });
@@ -115,6 +116,26 @@ fn sip_caller_hears_holding_then_the_brains_answer_and_the_call_is_stored() {
     assert!(l["stt_final_ms"].as_u64().is_some() && l["brain_first_token_ms"].as_u64().unwrap() >= 3000, "{l}");
     assert!(l["first_packet_ms"].as_u64().unwrap() >= l["brain_first_token_ms"].as_u64().unwrap(), "{l}");
     assert!(detail["events"].as_array().unwrap().iter().any(|e| e["type"] == "holding"), "{detail}");
+
+    // The site records calls: a stereo WAV, caller left, bot right, each side what was said.
+    let id = call["id"].as_str().unwrap();
+    assert_eq!(detail["recording_url"], format!("/v1/calls/{id}/recording"), "{detail}");
+    assert_eq!(http(server.http, "GET", &format!("/v1/calls/{id}/recording"), Some(&key), None).0, 200);
+    let recording = server.dir.path().join(format!("recordings/{id}.wav"));
+    let mut r = hound::WavReader::open(&recording).unwrap();
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 8000));
+    let both: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+    for (channel, name, words) in [(0usize, "caller", "order"), (1, "bot", "ship")] {
+        let path = dir.path().join(format!("{name}.wav"));
+        let mut w = hound::WavWriter::create(&path, hound::WavSpec { channels: 1, ..spec }).unwrap();
+        for s in both.iter().skip(channel).step_by(2) {
+            w.write_sample(*s).unwrap();
+        }
+        w.finalize().unwrap();
+        let said = transcribe(&path);
+        assert!(said.contains(words), "the {name} side of the recording: {said}");
+    }
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct AppState {
     pub audit: AuditUploads,
     /// Places outbound calls; `None` when this node takes no calls.
     pub outbound: Option<vaarta_orchestrator::calls::sip_gateway::SipGateway>,
+    /// `[voice] recordings_dir`: call recordings (`<call_id>.wav`).
+    pub recordings_dir: Arc<PathBuf>,
     /// Takes website widget calls; `None` when this node takes no calls.
     pub widget: Option<vaarta_orchestrator::calls::widget::WidgetGateway>,
 }
@@ -63,6 +65,7 @@ impl AppState {
                 decode: config.speech.file_transcribe.decode.clone(),
             },
             outbound: None,
+            recordings_dir: Arc::new(config.voice.recordings_dir.clone()),
             widget: None,
         }
     }

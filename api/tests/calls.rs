@@ -57,6 +57,14 @@ api_test!(calls_are_listed_filtered_and_detailed_per_site, |app| {
     assert_eq!(r.body["transcript"][1]["latency"]["first_packet_ms"], 960);
     assert!(r.body["events"].as_array().unwrap().iter().any(|e| e["type"] == "ended"), "{}", r.text);
 
+    assert_eq!(r.body["tags"], serde_json::json!([]));
+    assert!(r.body["qualification"].is_null() && r.body["recording_url"].is_null(), "{}", r.text);
+    // Not recorded: the recording says so; another site's key cannot tell the call exists.
+    let r = app.call(Method::GET, &format!("/v1/calls/{id}/recording"), Some(&key_a), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "no_recording"), "{}", r.text);
+    let r = app.call(Method::GET, &format!("/v1/calls/{id}/recording"), Some(&key_b), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"), "{}", r.text);
+
     // Site B's key sees nothing of A.
     let r = app.call(Method::GET, &format!("/v1/calls/{id}"), Some(&key_b), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

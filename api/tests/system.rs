@@ -141,6 +141,7 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sites/{site_id}/widget"),
     ("POST", "/v1/sites/{site_id}/widget/key"),
     ("GET", "/widget.js"),
+    ("GET", "/v1/calls/{call_id}/recording"),
     ("GET", "/demo"),
 ];
 

@@ -198,11 +198,20 @@ pub struct VoiceConfig {
     pub max_calls: usize,
     /// Calls one site may have at once on this node unless its settings say otherwise (SIP 486).
     pub max_calls_per_site: usize,
+    /// Where recordings of sites with `settings.voice.record_calls` go (`<call_id>.wav`).
+    pub recordings_dir: PathBuf,
 }
 
 impl Default for VoiceConfig {
     fn default() -> Self {
-        VoiceConfig { enabled: true, end_of_turn_silence_ms: 400, holding_after_ms: 1500, max_calls: 50, max_calls_per_site: 20 }
+        VoiceConfig {
+            enabled: true,
+            end_of_turn_silence_ms: 400,
+            holding_after_ms: 1500,
+            max_calls: 50,
+            max_calls_per_site: 20,
+            recordings_dir: PathBuf::from("data/recordings"),
+        }
     }
 }
 

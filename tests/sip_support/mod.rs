@@ -37,8 +37,10 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, bod
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let ctype = if body.is_some() { "Content-Type: application/json\r\n" } else { "" };
     write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}{ctype}Content-Length: {}\r\nConnection: close\r\n\r\n{payload}", payload.len()).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    // Binary bodies (a recording) are not JSON: only the status matters then.
+    let raw = String::from_utf8_lossy(&bytes);
     let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
@@ -73,6 +75,7 @@ impl Server {
             format!(
                 "[http]\nbind = \"{http}\"\ndocs_assets_dir = \"{d}/no-docs\"\n[database]\nurl = \"sqlite://{d}/vaarta.db\"\n\
                  [auth]\nadmin_token = \"{ADMIN}\"\n[models]\ndir = \"{m}\"\n\
+                 [voice]\nrecordings_dir = \"{d}/recordings\"\n\
                  [telephony]\nbind = \"127.0.0.1:{sip}\"\nrtp_port_min = {rtp}\nrtp_port_max = {}\n{extra}\n",
                 rtp + 38,
                 d = dir.path().display(),

@@ -86,6 +86,47 @@ pub async fn get_call(State(state): State<AppState>, Caller(caller): Caller, Pat
     Ok(axum::Json(detail))
 }
 
+/// The call's recording: a stereo WAV (left: caller, right: bot) when the site records calls
+/// (`settings.voice.record_calls`).
+#[utoipa::path(get, path = "/v1/calls/{call_id}/recording", tag = "calls", security(("bearer" = [])),
+    params(("call_id" = Uuid, Path)),
+    responses((status = 200, description = "audio/wav", content_type = "audio/wav"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_recording(State(state): State<AppState>, Caller(caller): Caller, Path(call_id): Path<Uuid>) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let site = scope_site(&caller, None)?;
+    let call = state.store.calls().get(call_id).await?.filter(|c| site.is_none_or(|s| s == c.site_id)).ok_or_else(|| ApiError::not_found("call"))?;
+    let path = state.recordings_dir.join(format!("{}.wav", call.id));
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "no_recording", "this call has no recording (the site does not record calls, or it is still running)"));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, path = %path.display(), "opening a recording failed");
+            return Err(ApiError::internal());
+        }
+    };
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let chunks = futures::stream::unfold(file, |mut f| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "audio/wav".to_string()),
+        (axum::http::header::CONTENT_LENGTH, len.to_string()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{call_id}.wav\"")),
+    ];
+    Ok((headers, axum::body::Body::from_stream(chunks)).into_response())
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HangupRequest {

@@ -49,6 +49,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::list_calls, outbound_calls::place_call))
         .routes(routes!(calls::call_events))
         .routes(routes!(calls::get_call))
+        .routes(routes!(calls::get_recording))
         .routes(routes!(calls::hangup_call))
         .routes(routes!(calls::transfer_call))
         .routes(routes!(dnd::list_site_dnd, dnd::add_site_dnd))

@@ -23,6 +23,13 @@ pub struct CallFacts {
     pub opted_out: bool,
     pub callback_requested: bool,
     pub notifies: Vec<NotifyRequest>,
+    /// The call's recording was written (`settings.voice.record_calls`).
+    pub recorded: bool,
+}
+
+/// Where a call's recording is served, relative to the API's base URL.
+pub fn recording_path(call_id: uuid::Uuid) -> String {
+    format!("/v1/calls/{call_id}/recording")
 }
 
 impl CallFacts {
@@ -39,6 +46,7 @@ impl CallFacts {
                 "tag" => f.tags.extend(detail["label"].as_str().map(str::to_string)),
                 "opt_out" => f.opted_out = true,
                 "callback_requested" => f.callback_requested = true,
+                "recording" => f.recorded = true,
                 "notify" => f.notifies.push(NotifyRequest {
                     template: detail["template"].as_str().unwrap_or("notify").to_string(),
                     data: detail["data"].clone(),

@@ -45,9 +45,9 @@ pub fn call_ended_payload(ended: &EndedCall) -> Value {
         "opted_out": facts.opted_out,
         "callback_requested": facts.callback_requested,
         "transcript": ended.turns,
-        // From the site's LLM when it has one (set by queue_call_ended); recordings do not exist
-        // yet. Both keys are always present.
+        // From the site's LLM when it has one (set by queue_call_ended). Both keys are always
+        // present; `recording_url` is relative to the API's base URL.
         "summary": null,
-        "recording_url": null,
+        "recording_url": facts.recorded.then(|| super::call_facts::recording_path(call.id)),
     })
 }

@@ -35,6 +35,8 @@ pub struct VoiceServices {
     pub retriever: Option<Arc<dyn Retriever>>,
     /// Node defaults for turn taking; sites override parts of it.
     pub turn: TurnTakingConfig,
+    /// `[voice] recordings_dir`: where calls of recording sites are written.
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 /// A call to set up.
@@ -86,7 +88,10 @@ impl VoiceServices {
     pub async fn prepare(&self, req: CallRequest) -> Result<(SessionContext, CallHandle), PrepareError> {
         let site = self.store.sites().get(req.site_id).await?.ok_or(PrepareError::UnknownSite)?;
         let (program, version) = load_flow(&self.store, req.site_id, &req.flow).await?;
-        let settings = session_settings(&site.settings, &self.turn);
+        let mut settings = session_settings(&site.settings, &self.turn);
+        if site.settings.voice.record_calls {
+            settings.recording_dir = self.recordings_dir.clone();
+        }
         let info = CallInfo {
             id: Uuid::now_v7(),
             site_id: req.site_id,
@@ -166,6 +171,7 @@ pub fn session_settings(s: &SiteSettings, node_turn: &TurnTakingConfig) -> Sessi
         holding_messages: s.holding_messages.clone(),
         transfer_targets: s.transfer_targets.clone(),
         utc_offset_minutes,
+        recording_dir: None,
     }
 }
 

@@ -53,6 +53,13 @@ pub struct CallFilter {
 pub struct CallDetail {
     #[serde(flatten)]
     pub call: CallInfo,
+    /// Every `qualify(...)` of the flow merged (later fields win); `null` when it never qualified.
+    #[schema(value_type = Option<Object>)]
+    pub qualification: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The flow's `tag(...)` labels, in order.
+    pub tags: Vec<String>,
+    /// `GET /v1/calls/{id}/recording` when the call was recorded, else `null`.
+    pub recording_url: Option<String>,
     pub transcript: Vec<TurnRecord>,
     pub events: Vec<CallEvent>,
 }
@@ -354,7 +361,16 @@ impl<'a> CallsRepo<'a> {
         if site_id.is_some_and(|s| s != call.site_id) {
             return Ok(None);
         }
-        Ok(Some(CallDetail { transcript: self.turns(id).await?, events: self.events(id).await?, call }))
+        let events = self.events(id).await?;
+        let facts = crate::calls::call_facts::CallFacts::from_events(&events);
+        Ok(Some(CallDetail {
+            transcript: self.turns(id).await?,
+            qualification: facts.qualification,
+            tags: facts.tags,
+            recording_url: facts.recorded.then(|| crate::calls::call_facts::recording_path(id)),
+            events,
+            call,
+        }))
     }
 
     /// Calls left `ringing`/`active`/... by a node that died: marked ended at start-up.

@@ -95,6 +95,9 @@ pub struct VoiceSettings {
     pub max_concurrent_calls: Option<usize>,
     /// Flow a call runs when no route names one (default: the shipped `assistant` flow).
     pub default_flow: Option<String>,
+    /// Record both sides of every call as a stereo WAV (`GET /v1/calls/{id}/recording`), kept in
+    /// the node's `[voice] recordings_dir`. Tell callers: recording laws apply.
+    pub record_calls: bool,
 }
 
 /// A transfer destination.

@@ -12,6 +12,7 @@ pub mod host;
 pub mod listener;
 pub mod media;
 pub mod phrases;
+pub mod recorder;
 pub mod speaker;
 mod state;
 
@@ -115,6 +116,8 @@ struct Session<M: MediaPort> {
     transfer_deadline: Option<Instant>,
     failing: bool,
     ended: Option<CallOutcome>,
+    /// Both sides of the call when the site records calls.
+    recorder: Option<recorder::Recorder>,
 }
 
 enum AfterSpeech {
@@ -125,6 +128,7 @@ enum AfterSpeech {
 impl<M: MediaPort> Session<M> {
     fn start(ctx: SessionContext, media: M, handle: CallHandle) -> Self {
         let rate = media.sample_rate();
+        let recorder = ctx.settings.recording_dir.as_ref().map(|_| recorder::Recorder::new(rate, Instant::now()));
         let (tts_tx, tts_rx) = mpsc::channel(64);
         let (stt_tx, stt_rx) = mpsc::channel(8);
         let (brain_tx, brain_rx) = mpsc::channel(64);
@@ -177,6 +181,7 @@ impl<M: MediaPort> Session<M> {
             transfer_deadline: None,
             failing: false,
             ended: None,
+            recorder,
         }
     }
 
@@ -259,6 +264,9 @@ impl<M: MediaPort> Session<M> {
     }
 
     async fn on_audio(&mut self, pcm: &[i16]) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.caller(Instant::now(), pcm);
+        }
         let Some(listener) = self.listener.as_mut() else { return };
         let vad = match listener.push(pcm) {
             Ok(v) => v,
@@ -294,7 +302,7 @@ impl<M: MediaPort> Session<M> {
         // Keys answer the prompt: stop talking over them.
         if !self.speaker.idle() {
             let outs = self.speaker.stop(Instant::now(), false);
-            let _ = self.media.clear().await;
+            self.clear_playback().await;
             self.apply_speaker(outs).await;
         }
         let Some(ask) = self.ask.as_mut() else { return };
@@ -392,12 +400,12 @@ impl<M: MediaPort> Session<M> {
                 TurnAction::StopPlayback { reason } => {
                     let only_current = reason == StopReason::AnswerReady;
                     let outs = self.speaker.stop(now, only_current);
-                    let _ = self.media.clear().await;
+                    self.clear_playback().await;
                     self.apply_speaker(outs).await;
                 }
                 TurnAction::PausePlayback => {
                     self.speaker.pause(now);
-                    let _ = self.media.clear().await;
+                    self.clear_playback().await;
                 }
                 TurnAction::ResumePlayback => {
                     let outs = self.speaker.resume(now);
@@ -530,6 +538,9 @@ impl<M: MediaPort> Session<M> {
             let now = Instant::now();
             match out {
                 SpeakerOut::Play(pcm) => {
+                    if let Some(r) = self.recorder.as_mut() {
+                        r.bot(now, &pcm);
+                    }
                     if let Err(e) = self.media.play(pcm).await {
                         tracing::debug!(error = %e, "play after the call ended");
                     }
@@ -670,7 +681,7 @@ impl<M: MediaPort> Session<M> {
             let _ = ask.reply.send(Err(HostError::hung_up()));
         }
         let outs = self.speaker.stop(Instant::now(), false);
-        let _ = self.media.clear().await;
+        self.clear_playback().await;
         self.apply_speaker(outs).await;
         if stage != "tts" {
             let line = phrases::failover_line(&self.language);
@@ -690,9 +701,33 @@ impl<M: MediaPort> Session<M> {
         if let Some(b) = self.brain_wait.take() {
             let _ = b.reply.send(Err(HostError::hung_up()));
         }
+        self.save_recording().await;
         self.handle.emit(CallEventKind::State { state: CallState::Ended });
         self.handle.emit(CallEventKind::Ended { outcome, reason: reason.to_string() });
         self.ended = Some(outcome);
+    }
+
+    /// Drops queued bot audio (barge-in, transfer, hangup); the recording keeps what was heard.
+    async fn clear_playback(&mut self) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.bot_cleared(Instant::now());
+        }
+        let _ = self.media.clear().await;
+    }
+
+    /// Writes the call's recording before the call counts as ended, so the post-call webhook
+    /// finds it.
+    async fn save_recording(&mut self) {
+        let (Some(rec), Some(dir)) = (self.recorder.take(), self.settings.recording_dir.clone()) else { return };
+        let name = self.handle.id().to_string();
+        match tokio::task::spawn_blocking(move || rec.write(&dir, &name)).await {
+            Ok(Ok(path)) => {
+                let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                self.handle.emit(CallEventKind::Action { name: "recording".into(), detail: serde_json::json!({"bytes": bytes}) });
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "writing the call recording failed"),
+            Err(e) => tracing::error!(error = %e, "the recording writer panicked"),
+        }
     }
 
     async fn on_command(&mut self, cmd: super::types::CallCommand) {
@@ -704,7 +739,7 @@ impl<M: MediaPort> Session<M> {
             super::types::CallCommand::Transfer { target, reason } => {
                 self.flow_cancel.cancel();
                 let outs = self.speaker.stop(Instant::now(), false);
-                let _ = self.media.clear().await;
+                self.clear_playback().await;
                 self.apply_speaker(outs).await;
                 self.start_transfer(&target, &reason).await;
             }

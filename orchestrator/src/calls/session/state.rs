@@ -28,6 +28,8 @@ pub struct SessionSettings {
     /// Named humans; the first is the default for failover.
     pub transfer_targets: Vec<TransferTarget>,
     pub utc_offset_minutes: i32,
+    /// Record the call into this folder (the site records calls and the node has a folder).
+    pub recording_dir: Option<std::path::PathBuf>,
 }
 
 impl SessionSettings {
@@ -40,6 +42,7 @@ impl SessionSettings {
             holding_messages: Default::default(),
             transfer_targets: Vec::new(),
             utc_offset_minutes: 330,
+            recording_dir: None,
         }
     }
 }

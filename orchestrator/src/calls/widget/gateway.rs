@@ -19,7 +19,7 @@ use crate::calls::session::media::MediaEvent;
 use crate::calls::types::{CallChannel, CallCommand, CallEvent, CallEventKind, Direction};
 use crate::config::WidgetConfig;
 
-/// The flow a widget runs when the site has no widget route.
+/// The flow a widget runs when the site has neither a widget route nor `voice.default_flow`.
 pub const DEFAULT_WIDGET_FLOW: &str = "assistant";
 
 /// Where a socket comes from, for the Origin check.
@@ -115,9 +115,11 @@ impl WidgetGateway {
             None => format!("visitor-{}", &Uuid::new_v4().simple().to_string()[..12]),
         };
         let slot = self.take_slot(site_id)?;
-        let flow = match self.services.store.routes().resolve_widget(site_id).await {
-            Ok(f) => f.unwrap_or_else(|| DEFAULT_WIDGET_FLOW.to_string()),
-            Err(e) => return Err(Refusal::new(CloseReason::Internal, format!("route lookup failed: {e}"))),
+        let internal = |e: crate::storage::StorageError| Refusal::new(CloseReason::Internal, format!("route lookup failed: {e}"));
+        let flow = match self.services.store.routes().resolve_widget(site_id).await.map_err(internal)? {
+            Some(f) => f,
+            // No widget route: the site's default flow, else the shipped assistant.
+            None => self.services.store.sites().get(site_id).await.map_err(internal)?.and_then(|s| s.settings.voice.default_flow).unwrap_or_else(|| DEFAULT_WIDGET_FLOW.to_string()),
         };
         let req = CallRequest {
             site_id,

@@ -350,11 +350,13 @@ fn visit(server: &Server, wkey: &str, site: &str, speech: &[i16], talk_s: f32) -
             };
             let bytes: Vec<u8> = frame.iter().flat_map(|s| s.to_le_bytes()).collect();
             let _ = ws.send(Message::Binary(bytes.into()));
-            if let Some(at) = bridged_at {
-                if !stopped && sent >= speech.len() && at.elapsed() > Duration::from_secs_f32(talk_s) {
-                    ws.send(Message::Text(json!({"type": "stop"}).to_string().into())).unwrap();
-                    stopped = true;
-                }
+            if let Some(at) = bridged_at
+                && !stopped
+                && sent >= speech.len()
+                && at.elapsed() > Duration::from_secs_f32(talk_s)
+            {
+                ws.send(Message::Text(json!({"type": "stop"}).to_string().into())).unwrap();
+                stopped = true;
             }
         }
         match ws.read() {

@@ -220,10 +220,10 @@ async fn forward_events(mut events: broadcast::Receiver<CallEvent>, call_id: Uui
                 if matches!(ev.kind, CallEventKind::Ended { .. }) {
                     return;
                 }
-                if let Some(m) = event_message(&ev) {
-                    if out.send(Outgoing::Message(m)).await.is_err() {
-                        return;
-                    }
+                if let Some(m) = event_message(&ev)
+                    && out.send(Outgoing::Message(m)).await.is_err()
+                {
+                    return;
                 }
             }
             Ok(_) => {}
@@ -277,7 +277,7 @@ impl WidgetCall {
                 format!("audio frame of {} bytes; the most is {}", bytes.len(), self.max_frame_bytes),
             ));
         }
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err(Refusal::new(CloseReason::BadMessage, "audio frames are 16-bit samples: an even number of bytes"));
         }
         if !self.rate.allow(Instant::now()) {

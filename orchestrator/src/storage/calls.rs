@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{StorageError, Store};
+use super::{DatabaseKind, StorageError, Store};
 use crate::calls::{CallEvent, CallInfo, TurnLatency, TurnRecord};
 use crate::with_pool;
 
@@ -164,6 +164,9 @@ impl<'a> CallsRepo<'a> {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        if c.ended_at.is_some() {
+            self.finalize(c.id).await?;
+        }
         Ok(())
     }
 
@@ -186,6 +189,33 @@ impl<'a> CallsRepo<'a> {
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
+        })?;
+        if c.ended_at.is_some() {
+            self.finalize(c.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Fixes the call's analytics columns (duration, holding, last speaker) from its stored
+    /// turns and events. Runs when a call is written as ended: the registry's ordered writer has
+    /// stored every turn and event before that update. Idempotent.
+    pub async fn finalize(&self, id: Uuid) -> Result<(), StorageError> {
+        let duration = match self.store.kind() {
+            DatabaseKind::Sqlite => "CAST(ROUND((unixepoch(ended_at, 'subsec') - unixepoch(answered_at, 'subsec')) * 1000) AS INTEGER)",
+            DatabaseKind::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM (ended_at - answered_at)) * 1000) AS BIGINT)",
+        };
+        // Same expressions as the backfill in migrations/*/20261122030000_analytics.sql.
+        let sql = format!(
+            "UPDATE calls SET \
+             duration_ms = CASE WHEN answered_at IS NOT NULL THEN {duration} END, \
+             holding_count = (SELECT COUNT(*) FROM call_events e WHERE e.call_id = calls.id AND e.kind = 'holding'), \
+             ended_holding = COALESCE((SELECT e.data ->> 'state' = 'holding' FROM call_events e \
+                 WHERE e.call_id = calls.id AND e.kind = 'state' AND e.data ->> 'state' <> 'ended' ORDER BY e.seq DESC LIMIT 1), FALSE), \
+             last_speaker = (SELECT t.speaker FROM call_turns t WHERE t.call_id = calls.id ORDER BY t.seq DESC LIMIT 1) \
+             WHERE id = $1 AND ended_at IS NOT NULL"
+        );
+        with_pool!(self.store, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).execute(pool).await.map(|r| r.rows_affected())
         })?;
         Ok(())
     }
@@ -368,6 +398,14 @@ impl<'a> CallsRepo<'a> {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        if done > 0 {
+            let ids: Vec<Uuid> = with_pool!(self.store, |pool| {
+                sqlx::query_scalar("SELECT id FROM calls WHERE state = 'ended' AND ended_at = $1 AND end_reason = $2").bind(now).bind(reason).fetch_all(pool).await
+            })?;
+            for id in ids {
+                self.finalize(id).await?;
+            }
+        }
         Ok(done)
     }
 }

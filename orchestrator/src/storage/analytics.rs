@@ -153,6 +153,9 @@ pub struct LiveSite {
     pub by_channel: BTreeMap<String, i64>,
 }
 
+/// Bucket width of the summary: one bucket wider than any window.
+const SINGLE: i64 = i64::MAX / 4;
+
 /// Analytics reads: `store.analytics()`.
 pub struct AnalyticsRepo<'a> {
     store: &'a Store,
@@ -289,8 +292,7 @@ impl<'a> AnalyticsRepo<'a> {
 
     /// Figures of the whole window (one bucket).
     pub async fn summary(&self, q: &AnalyticsQuery) -> Result<Figures, StorageError> {
-        let span = (millis(q.to) - millis(q.from)).max(1);
-        let mut b = self.buckets(q, millis(q.from), span, 1).await?;
+        let mut b = self.buckets(q, millis(q.from), SINGLE, 1).await?;
         Ok(b.pop().map(|b| b.figures).unwrap_or_default())
     }
 
@@ -364,6 +366,10 @@ impl<'a> AnalyticsRepo<'a> {
     }
 
     fn bucket_sql(&self, w: &mut Window, base: i64, step: i64) -> String {
+        if step == SINGLE {
+            // The summary: no per-row time arithmetic.
+            return "CAST(0 AS BIGINT)".into();
+        }
         let base = w.arg(Arg::Int(base));
         let step = w.arg(Arg::Int(step));
         format!("(({}) - {base}) / {step}", self.epoch_ms("c.started_at"))

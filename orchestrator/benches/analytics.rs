@@ -31,14 +31,14 @@ async fn load(store: &Store, site: Uuid, n: i64) {
     let base = start.timestamp();
     // Per call i: started every step; lasts 20..620 s; 60% completed, 10% transferred, 5% transfer
     // failed, 15% caller hang-ups, 5% no answer, 5% failed; languages hi/en/pa; 1 in 7 held;
-    // the last 20 still open.
+    // the last 20 still open. Ids are time-ordered like the UUIDv7 the registry gives calls.
     let (calls_sql, turns_sql) = match store.kind() {
         DatabaseKind::Sqlite => (
             format!(
                 "WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < {last}), \
                  c AS (SELECT i, {base} + i * {step_ms} / 1000 AS s, 20 + (i * 7919) % 600 AS d FROM g) \
                  INSERT INTO calls (id, site_id, channel, direction, caller, callee, flow, state, language, started_at, answered_at, ended_at, outcome, end_reason, duration_ms, holding_count, ended_holding, last_speaker) \
-                 SELECT randomblob(16), $1, CASE WHEN i % 5 = 0 THEN 'widget' ELSE 'sip' END, 'inbound', '+919800000001', '+911140000000', 'assistant', \
+                 SELECT unhex(printf('%012x', s * 1000)) || randomblob(10), $1, CASE WHEN i % 5 = 0 THEN 'widget' ELSE 'sip' END, 'inbound', '+919800000001', '+911140000000', 'assistant', \
                    CASE WHEN i > {open} THEN 'active' ELSE 'ended' END, \
                    CASE i % 3 WHEN 0 THEN 'hi' WHEN 1 THEN 'en' ELSE 'pa' END, \
                    strftime('%Y-%m-%dT%H:%M:%S+00:00', s, 'unixepoch'), \
@@ -52,8 +52,9 @@ async fn load(store: &Store, site: Uuid, n: i64) {
                 last = n - 1,
                 open = n - 21,
             ),
-            "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, first_packet_ms) \
+            "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, site_id, call_started_at, channel, campaign_id, first_packet_ms) \
              SELECT c.id, s.seq, CASE WHEN s.seq % 2 = 0 THEN 'caller' ELSE 'bot' END, 'bench turn', c.language, 0.9, c.started_at, c.started_at, FALSE, \
+               c.site_id, c.started_at, c.channel, c.campaign_id, \
                CASE WHEN s.seq % 2 = 1 THEN 400 + abs(random()) % 1200 END \
              FROM calls c, (SELECT 0 AS seq UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) s WHERE c.site_id = $1 AND c.answered_at IS NOT NULL"
                 .to_string(),
@@ -61,7 +62,7 @@ async fn load(store: &Store, site: Uuid, n: i64) {
         DatabaseKind::Postgres => (
             format!(
                 "INSERT INTO calls (id, site_id, channel, direction, caller, callee, flow, state, language, started_at, answered_at, ended_at, outcome, end_reason, duration_ms, holding_count, ended_holding, last_speaker) \
-                 SELECT gen_random_uuid(), $1, CASE WHEN i % 5 = 0 THEN 'widget' ELSE 'sip' END, 'inbound', '+919800000001', '+911140000000', 'assistant', \
+                 SELECT (lpad(to_hex(s * 1000), 12, '0') || substr(md5(random()::text), 1, 20))::uuid, $1, CASE WHEN i % 5 = 0 THEN 'widget' ELSE 'sip' END, 'inbound', '+919800000001', '+911140000000', 'assistant', \
                    CASE WHEN i > {open} THEN 'active' ELSE 'ended' END, \
                    CASE i % 3 WHEN 0 THEN 'hi' WHEN 1 THEN 'en' ELSE 'pa' END, \
                    to_timestamp(s), CASE WHEN i % 20 = 18 THEN NULL ELSE to_timestamp(s + 2) END, \
@@ -74,8 +75,9 @@ async fn load(store: &Store, site: Uuid, n: i64) {
                 last = n - 1,
                 open = n - 21,
             ),
-            "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, first_packet_ms) \
+            "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, site_id, call_started_at, channel, campaign_id, first_packet_ms) \
              SELECT c.id, s.seq, CASE WHEN s.seq % 2 = 0 THEN 'caller' ELSE 'bot' END, 'bench turn', c.language, 0.9, c.started_at, c.started_at, FALSE, \
+               c.site_id, c.started_at, c.channel, c.campaign_id, \
                CASE WHEN s.seq % 2 = 1 THEN 400 + floor(random() * 1200)::bigint END \
              FROM calls c, generate_series(0::bigint, 3::bigint) AS s(seq) WHERE c.site_id = $1 AND c.answered_at IS NOT NULL"
                 .to_string(),

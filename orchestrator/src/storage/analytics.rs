@@ -177,14 +177,24 @@ struct Window {
 }
 
 impl Window {
+    /// Calls `c` started in the window.
     fn new(q: &AnalyticsQuery) -> Window {
+        Self::started_in(q, "c.", "c.started_at")
+    }
+
+    /// Turns `t` of the calls started in the window (turns carry their call's columns).
+    fn turns(q: &AnalyticsQuery) -> Window {
+        Self::started_in(q, "t.", "t.call_started_at")
+    }
+
+    fn started_in(q: &AnalyticsQuery, alias: &str, started: &str) -> Window {
         let mut w = Window { sql: String::new(), args: Vec::new() };
         if let Some(s) = q.site_id {
-            w.push("c.site_id = ", Arg::Uuid(s));
+            w.push(&format!("{alias}site_id = "), Arg::Uuid(s));
         }
-        w.push("c.started_at >= ", Arg::Time(q.from));
-        w.push("c.started_at < ", Arg::Time(q.to));
-        w.filters(q);
+        w.push(&format!("{started} >= "), Arg::Time(q.from));
+        w.push(&format!("{started} < "), Arg::Time(q.to));
+        w.filters(q, alias);
         w
     }
 
@@ -194,16 +204,16 @@ impl Window {
         if let Some(s) = q.site_id {
             w.push("c.site_id = ", Arg::Uuid(s));
         }
-        w.filters(q);
+        w.filters(q, "c.");
         w
     }
 
-    fn filters(&mut self, q: &AnalyticsQuery) {
+    fn filters(&mut self, q: &AnalyticsQuery, alias: &str) {
         if let Some(ch) = q.channel {
-            self.push("c.channel = ", Arg::Text(super::calls::to_text(&ch)));
+            self.push(&format!("{alias}channel = "), Arg::Text(super::calls::to_text(&ch)));
         }
         if let Some(c) = q.campaign_id {
-            self.push("c.campaign_id = ", Arg::Uuid(c));
+            self.push(&format!("{alias}campaign_id = "), Arg::Uuid(c));
         }
     }
 
@@ -366,13 +376,17 @@ impl<'a> AnalyticsRepo<'a> {
     }
 
     fn bucket_sql(&self, w: &mut Window, base: i64, step: i64) -> String {
+        self.bucket_of(w, "c.started_at", base, step)
+    }
+
+    fn bucket_of(&self, w: &mut Window, started: &str, base: i64, step: i64) -> String {
         if step == SINGLE {
             // The summary: no per-row time arithmetic.
             return "CAST(0 AS BIGINT)".into();
         }
         let base = w.arg(Arg::Int(base));
         let step = w.arg(Arg::Int(step));
-        format!("(({}) - {base}) / {step}", self.epoch_ms("c.started_at"))
+        format!("(({}) - {base}) / {step}", self.epoch_ms(started))
     }
 
     async fn counts(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<CountsRow>, StorageError> {
@@ -423,15 +437,14 @@ impl<'a> AnalyticsRepo<'a> {
     /// Count, sum and nearest-rank p50/p90 of a value per bucket, with window functions (one
     /// sort per bucket, done by the database).
     async fn spread(&self, q: &AnalyticsQuery, base: i64, step: i64, what: Spread) -> Result<Vec<SpreadRow>, StorageError> {
-        let mut w = Window::new(q);
-        let bucket = self.bucket_sql(&mut w, base, step);
-        let (value, from) = match what {
-            Spread::Duration => ("c.duration_ms", "calls c"),
-            Spread::Response => (
-                "t.first_packet_ms",
-                "calls c JOIN call_turns t ON t.call_id = c.id AND t.speaker = 'bot' AND t.first_packet_ms IS NOT NULL",
-            ),
+        let (mut w, started, value, from) = match what {
+            Spread::Duration => (Window::new(q), "c.started_at", "c.duration_ms", "calls c"),
+            Spread::Response => (Window::turns(q), "t.call_started_at", "t.first_packet_ms", "call_turns t"),
         };
+        if matches!(what, Spread::Response) {
+            w.sql += " AND t.speaker = 'bot'";
+        }
+        let bucket = self.bucket_of(&mut w, started, base, step);
         let sql = format!(
             "SELECT bucket, v, rn, n, s FROM (\
                SELECT {bucket} AS bucket, {value} AS v, \
@@ -466,11 +479,14 @@ impl<'a> AnalyticsRepo<'a> {
         let p_from = w.arg(Arg::Time(q.from));
         let p_to = w.arg(Arg::Time(q.to));
         let (start, end) = (self.epoch_ms("c.started_at"), self.epoch_ms("c.ended_at"));
-        // Started in the window, or before it and still open at its start (ended later or not yet).
+        // Started in the window, or before it and still open at its start (ended later or not
+        // yet). The last two must be found through `ended_at` (bounded by the window), never
+        // through `started_at < from` (all history): SQLite's unary `+` keeps it off that index.
+        let plus = if self.store.kind() == DatabaseKind::Sqlite { "+" } else { "" };
         let sql = format!(
             "SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND c.started_at >= {p_from} AND c.started_at < {p_to} \
-             UNION ALL SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND c.started_at < {p_from} AND c.ended_at > {p_from} \
-             UNION ALL SELECT {start} AS s, NULL AS e FROM calls c WHERE {where_} AND c.started_at < {p_from} AND c.ended_at IS NULL",
+             UNION ALL SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND {plus}c.started_at < {p_from} AND c.ended_at > {p_from} \
+             UNION ALL SELECT {start} AS s, NULL AS e FROM calls c WHERE {where_} AND {plus}c.started_at < {p_from} AND c.ended_at IS NULL",
             where_ = w.where_sql()
         );
         let rows: Vec<(i64, Option<i64>)> = with_pool!(self.store, |pool| {
@@ -517,12 +533,12 @@ impl<'a> AnalyticsRepo<'a> {
 
     /// Calls and turns per language of the window's calls, most calls first.
     pub async fn languages(&self, q: &AnalyticsQuery) -> Result<Vec<LanguageUsage>, StorageError> {
-        let w = Window::new(q);
+        let (w, wt) = (Window::new(q), Window::turns(q));
         let calls_sql = format!("SELECT c.language, COUNT(*) FROM calls c WHERE {} GROUP BY 1", w.where_sql());
-        let turns_sql = format!("SELECT t.language, COUNT(*) FROM calls c JOIN call_turns t ON t.call_id = c.id WHERE {} GROUP BY 1", w.where_sql());
+        let turns_sql = format!("SELECT t.language, COUNT(*) FROM call_turns t WHERE {} GROUP BY 1", wt.where_sql());
         let (calls, turns): (Vec<(String, i64)>, Vec<(String, i64)>) = with_pool!(self.store, |pool| {
             match bind_all!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(calls_sql.clone())), w.args).fetch_all(pool).await {
-                Ok(c) => bind_all!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(turns_sql.clone())), w.args)
+                Ok(c) => bind_all!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(turns_sql.clone())), wt.args)
                     .fetch_all(pool)
                     .await
                     .map(|t| (c, t)),

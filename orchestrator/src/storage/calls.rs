@@ -223,11 +223,14 @@ impl<'a> CallsRepo<'a> {
     pub async fn add_turn(&self, call_id: Uuid, t: &TurnRecord) -> Result<(), StorageError> {
         let l = t.latency.clone().unwrap_or_default();
         let ms = |v: Option<u32>| v.map(i64::from);
-        with_pool!(self.store, |pool| {
+        // The call's site, start, channel and campaign are copied for analytics (no join there).
+        let inserted = with_pool!(self.store, |pool| {
             sqlx::query(
                 "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, \
-                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms, \
+                 site_id, call_started_at, channel, campaign_id) \
+                 SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, c.site_id, c.started_at, c.channel, c.campaign_id \
+                 FROM calls c WHERE c.id = $1",
             )
             .bind(call_id)
             .bind(i64::from(t.seq))
@@ -247,6 +250,9 @@ impl<'a> CallsRepo<'a> {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if inserted == 0 {
+            return Err(StorageError::Corrupt(format!("turn {} of unknown call {call_id}", t.seq)));
+        }
         Ok(())
     }
 

@@ -125,11 +125,10 @@ async fn run(label: &str, store: Store, n: i64) {
     let a = &a;
     for (days, iters) in [(1, 50), (7, 20), (DAYS, 3)] {
         let query = &q(days);
-        let calls = a.summary(query).await.unwrap().total_calls;
+        let calls = a.summary(query).await.unwrap().0.total_calls;
         let (p50, p99) = time(iters, || async move {
-            let s = a.summary(query).await.unwrap();
+            let (s, _languages) = a.summary(query).await.unwrap();
             let _ = a.current(query).await.unwrap();
-            let _ = a.languages(query).await.unwrap();
             assert!(s.total_calls > 0);
         })
         .await;
@@ -150,8 +149,13 @@ fn main() {
     rt.block_on(async {
         println!("| backend | query | window | calls in window | p50 ms | p99 ms |");
         println!("|---|---|---|---|---|---|");
+        // ANALYTICS_BENCH_KEEP=DIR keeps the SQLite file there (to inspect query plans).
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("analytics.db").display());
+        let path = match std::env::var("ANALYTICS_BENCH_KEEP") {
+            Ok(keep) => std::path::PathBuf::from(keep).join("analytics.db"),
+            Err(_) => dir.path().join("analytics.db"),
+        };
+        let url = format!("sqlite://{}", path.display());
         run("SQLite", Store::connect(&DatabaseConfig { url, max_connections: 4, ..Default::default() }).await.unwrap(), n).await;
         if let Ok(url) = std::env::var("VAARTA_TEST_DATABASE_URL") {
             // A fresh schema of its own, dropped afterwards.

@@ -189,8 +189,8 @@ pub async fn summary(State(state): State<AppState>, Caller(caller): Caller, Quer
     let a = state.store.analytics();
     let q = &p.query;
     let started = std::time::Instant::now();
-    let figures = a.summary(q).await?;
-    let summary = Summary { scope: scope(q), figures, current_concurrent_calls: a.current(q).await?, languages: a.languages(q).await? };
+    let (figures, languages) = a.summary(q).await?;
+    let summary = Summary { scope: scope(q), figures, current_concurrent_calls: a.current(q).await?, languages };
     metrics::histogram!(crate::metrics::ANALYTICS_QUERY, "route" => "summary").record(started.elapsed().as_secs_f64());
     Ok(axum::Json(summary))
 }

@@ -252,6 +252,8 @@ macro_rules! bind_all {
 #[derive(sqlx::FromRow)]
 struct CountsRow {
     bucket: i64,
+    outcome: String,
+    language: String,
     total: i64,
     answered: i64,
     ended: i64,
@@ -301,9 +303,11 @@ impl<'a> AnalyticsRepo<'a> {
     }
 
     /// Figures of the whole window (one bucket).
-    pub async fn summary(&self, q: &AnalyticsQuery) -> Result<Figures, StorageError> {
-        let mut b = self.buckets(q, millis(q.from), SINGLE, 1).await?;
-        Ok(b.pop().map(|b| b.figures).unwrap_or_default())
+    /// Figures of the whole window (one bucket) and its calls and turns per language.
+    pub async fn summary(&self, q: &AnalyticsQuery) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
+        let (mut b, call_languages) = self.buckets(q, millis(q.from), SINGLE, 1).await?;
+        let figures = b.pop().map(|b| b.figures).unwrap_or_default();
+        Ok((figures, self.languages(q, call_languages).await?))
     }
 
     /// Figures per `interval` bucket, every bucket present. The first bucket starts at `from`
@@ -312,7 +316,7 @@ impl<'a> AnalyticsRepo<'a> {
         let step = interval.millis();
         let base = millis(q.from).div_euclid(step) * step;
         let n = (millis(q.to) - base + step - 1).div_euclid(step).max(1);
-        self.buckets(q, base, step, n as usize).await
+        Ok(self.buckets(q, base, step, n as usize).await?.0)
     }
 
     /// Number of buckets `interval` makes of the window (to refuse absurd requests early).
@@ -322,7 +326,8 @@ impl<'a> AnalyticsRepo<'a> {
         (millis(q.to) - base + step - 1).div_euclid(step).max(1)
     }
 
-    async fn buckets(&self, q: &AnalyticsQuery, base: i64, step: i64, n: usize) -> Result<Vec<Bucket>, StorageError> {
+    /// The buckets' figures, and the window's calls per language (read in the same scan).
+    async fn buckets(&self, q: &AnalyticsQuery, base: i64, step: i64, n: usize) -> Result<(Vec<Bucket>, BTreeMap<String, i64>), StorageError> {
         let mut out: Vec<Bucket> = (0..n as i64)
             .map(|i| Bucket {
                 start: at_millis(base + i * step),
@@ -332,27 +337,32 @@ impl<'a> AnalyticsRepo<'a> {
             .collect();
         let slot = |b: i64| usize::try_from(b).ok().filter(|&b| b < n);
 
+        let mut languages: BTreeMap<String, i64> = BTreeMap::new();
+        // Rows per (bucket, outcome, language): one scan gives counts, outcomes and languages.
         for r in self.counts(q, base, step).await? {
             let Some(i) = slot(r.bucket) else { continue };
             let f = &mut out[i].figures;
-            f.total_calls = r.total;
-            f.answered_calls = r.answered;
-            f.ended_calls = r.ended;
-            f.in_progress_calls = r.total - r.ended;
-            f.ai_handled_calls = r.ai_handled;
-            f.transferred_calls = r.transferred;
-            f.transfer_failed_calls = r.transfer_failed;
-            f.drops = DropBreakdown { during_holding: r.drop_holding, within_first_seconds: r.drop_early, before_resolution: r.drop_unresolved };
-            f.dropped_calls = r.drop_holding + r.drop_early + r.drop_unresolved;
+            f.total_calls += r.total;
+            f.answered_calls += r.answered;
+            f.ended_calls += r.ended;
+            f.ai_handled_calls += r.ai_handled;
+            f.transferred_calls += r.transferred;
+            f.transfer_failed_calls += r.transfer_failed;
+            f.drops.during_holding += r.drop_holding;
+            f.drops.within_first_seconds += r.drop_early;
+            f.drops.before_resolution += r.drop_unresolved;
+            f.holding_calls += r.holding;
+            *f.outcomes.entry(r.outcome).or_default() += r.total;
+            *languages.entry(r.language).or_default() += r.total;
+        }
+        for b in &mut out {
+            let f = &mut b.figures;
+            f.in_progress_calls = f.total_calls - f.ended_calls;
+            f.dropped_calls = f.drops.during_holding + f.drops.within_first_seconds + f.drops.before_resolution;
             f.drop_rate = ratio(f.dropped_calls, f.ended_calls);
-            f.holding_calls = r.holding;
-            f.holding_rate = ratio(r.holding, r.answered);
+            f.holding_rate = ratio(f.holding_calls, f.answered_calls);
         }
-        for (bucket, outcome, count) in self.outcome_counts(q, base, step).await? {
-            let Some(i) = slot(bucket) else { continue };
-            *out[i].figures.outcomes.entry(outcome).or_default() += count;
-        }
-        for s in self.spread(q, base, step, Spread::Duration).await? {
+        for s in self.duration_spread(q, base, step).await? {
             let Some(i) = slot(s.bucket) else { continue };
             let f = &mut out[i].figures;
             f.duration_calls = s.n;
@@ -360,7 +370,7 @@ impl<'a> AnalyticsRepo<'a> {
             f.p50_duration_ms = Some(s.p50);
             f.p90_duration_ms = Some(s.p90);
         }
-        for s in self.spread(q, base, step, Spread::Response).await? {
+        for s in self.response_spread(q, base, step).await? {
             let Some(i) = slot(s.bucket) else { continue };
             let f = &mut out[i].figures;
             f.response_turns = s.n;
@@ -372,7 +382,7 @@ impl<'a> AnalyticsRepo<'a> {
         for (b, p) in out.iter_mut().zip(peaks) {
             b.figures.peak_concurrent_calls = p;
         }
-        Ok(out)
+        Ok((out, languages))
     }
 
     fn bucket_sql(&self, w: &mut Window, base: i64, step: i64) -> String {
@@ -398,10 +408,10 @@ impl<'a> AnalyticsRepo<'a> {
         let unresolved = "(c.last_speaker IS NULL OR c.last_speaker = 'caller')";
         let n = |cond: &str| format!("SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)");
         let sql = format!(
-            "SELECT {bucket} AS bucket, COUNT(*) AS total, {answered} AS answered, {ended} AS ended, \
+            "SELECT {bucket} AS bucket, COALESCE(c.outcome, 'in_progress') AS outcome, c.language AS language, COUNT(*) AS total, {answered} AS answered, {ended} AS ended, \
              {ai} AS ai_handled, {transferred} AS transferred, {failed} AS transfer_failed, \
              {d_hold} AS drop_holding, {d_early} AS drop_early, {d_unres} AS drop_unresolved, {holding} AS holding \
-             FROM calls c WHERE {where_} GROUP BY 1",
+             FROM calls c WHERE {where_} GROUP BY 1, 2, 3",
             answered = n("c.answered_at IS NOT NULL"),
             ended = n("c.ended_at IS NOT NULL"),
             ai = n(&format!(
@@ -421,30 +431,12 @@ impl<'a> AnalyticsRepo<'a> {
         Ok(rows)
     }
 
-    async fn outcome_counts(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<(i64, String, i64)>, StorageError> {
-        let mut w = Window::new(q);
-        let bucket = self.bucket_sql(&mut w, base, step);
-        let sql = format!(
-            "SELECT {bucket} AS bucket, COALESCE(c.outcome, 'in_progress') AS outcome, COUNT(*) AS n FROM calls c WHERE {} GROUP BY 1, 2",
-            w.where_sql()
-        );
-        let rows = with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
-        })?;
-        Ok(rows)
-    }
-
-    /// Count, sum and nearest-rank p50/p90 of a value per bucket, with window functions (one
-    /// sort per bucket, done by the database).
-    async fn spread(&self, q: &AnalyticsQuery, base: i64, step: i64, what: Spread) -> Result<Vec<SpreadRow>, StorageError> {
-        let (mut w, started, value, from) = match what {
-            Spread::Duration => (Window::new(q), "c.started_at", "c.duration_ms", "calls c"),
-            Spread::Response => (Window::turns(q), "t.call_started_at", "t.first_packet_ms", "call_turns t"),
-        };
-        if matches!(what, Spread::Response) {
-            w.sql += " AND t.speaker = 'bot'";
-        }
-        let bucket = self.bucket_of(&mut w, started, base, step);
+    /// Count, sum and nearest-rank p50/p90 of the call durations per bucket, with window
+    /// functions (one sort per bucket, done by the database: durations have too many distinct
+    /// values for a histogram).
+    async fn duration_spread(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<SpreadRow>, StorageError> {
+        let (mut w, value, from) = (Window::new(q), "c.duration_ms", "calls c");
+        let bucket = self.bucket_of(&mut w, "c.started_at", base, step);
         let sql = format!(
             "SELECT bucket, v, rn, n, s FROM (\
                SELECT {bucket} AS bucket, {value} AS v, \
@@ -469,6 +461,24 @@ impl<'a> AnalyticsRepo<'a> {
             }
         }
         Ok(by_bucket.into_values().collect())
+    }
+
+    /// Response times per bucket from a histogram of exact millisecond values (bot turns have
+    /// a few thousand distinct values at most, so this reads far fewer rows than sorting every
+    /// turn); the percentiles are the same nearest-rank values.
+    async fn response_spread(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<SpreadRow>, StorageError> {
+        let mut w = Window::turns(q);
+        w.sql += " AND t.speaker = 'bot' AND t.first_packet_ms IS NOT NULL";
+        let bucket = self.bucket_of(&mut w, "t.call_started_at", base, step);
+        let sql = format!("SELECT {bucket} AS bucket, t.first_packet_ms AS v, COUNT(*) AS n FROM call_turns t WHERE {} GROUP BY 1, 2", w.where_sql());
+        let rows: Vec<(i64, i64, i64)> = with_pool!(self.store, |pool| {
+            bind_all!(sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+        })?;
+        let mut hist: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+        for (bucket, v, n) in rows {
+            hist.entry(bucket).or_default().push((v, n));
+        }
+        Ok(hist.into_iter().map(|(bucket, mut values)| spread_of_histogram(bucket, &mut values)).collect())
     }
 
     /// Peak concurrency per bucket: a sweep over the start (+1) and end (−1) of every call open
@@ -531,19 +541,12 @@ impl<'a> AnalyticsRepo<'a> {
         Ok(peaks)
     }
 
-    /// Calls and turns per language of the window's calls, most calls first.
-    pub async fn languages(&self, q: &AnalyticsQuery) -> Result<Vec<LanguageUsage>, StorageError> {
-        let (w, wt) = (Window::new(q), Window::turns(q));
-        let calls_sql = format!("SELECT c.language, COUNT(*) FROM calls c WHERE {} GROUP BY 1", w.where_sql());
+    /// Calls (counted by `buckets`) and turns per language of the window's calls, most calls first.
+    async fn languages(&self, q: &AnalyticsQuery, calls: BTreeMap<String, i64>) -> Result<Vec<LanguageUsage>, StorageError> {
+        let wt = Window::turns(q);
         let turns_sql = format!("SELECT t.language, COUNT(*) FROM call_turns t WHERE {} GROUP BY 1", wt.where_sql());
-        let (calls, turns): (Vec<(String, i64)>, Vec<(String, i64)>) = with_pool!(self.store, |pool| {
-            match bind_all!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(calls_sql.clone())), w.args).fetch_all(pool).await {
-                Ok(c) => bind_all!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(turns_sql.clone())), wt.args)
-                    .fetch_all(pool)
-                    .await
-                    .map(|t| (c, t)),
-                Err(e) => Err(e),
-            }
+        let turns: Vec<(String, i64)> = with_pool!(self.store, |pool| {
+            bind_all!(sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(turns_sql.clone())), wt.args).fetch_all(pool).await
         })?;
         let name = |l: String| if l.is_empty() { UNKNOWN_LANGUAGE.to_string() } else { l };
         let mut by: BTreeMap<String, (i64, i64)> = BTreeMap::new();
@@ -601,18 +604,28 @@ impl<'a> AnalyticsRepo<'a> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Spread {
-    Duration,
-    Response,
-}
-
 struct SpreadRow {
     bucket: i64,
     n: i64,
     sum: i64,
     p50: i64,
     p90: i64,
+}
+
+/// Count, sum and nearest-rank p50/p90 of a histogram of (value, count).
+fn spread_of_histogram(bucket: i64, values: &mut [(i64, i64)]) -> SpreadRow {
+    values.sort_unstable();
+    let n: i64 = values.iter().map(|(_, c)| c).sum();
+    let sum: i64 = values.iter().map(|(v, c)| v * c).sum();
+    let at_rank = |rank: i64| {
+        let mut seen = 0;
+        values.iter().find(|(_, c)| {
+            seen += c;
+            seen >= rank
+        })
+        .map_or(0, |(v, _)| *v)
+    };
+    SpreadRow { bucket, n, sum, p50: at_rank(nearest_rank(50, n)), p90: at_rank(nearest_rank(90, n)) }
 }
 
 /// The outcome key of a call (`in_progress` when it has none yet).
@@ -632,6 +645,16 @@ mod tests {
         assert_eq!(nearest_rank(90, 10), 9);
         assert_eq!(nearest_rank(90, 11), 10);
         assert_eq!(nearest_rank(90, 1), 1);
+    }
+
+    #[test]
+    fn histogram_percentiles_are_nearest_rank() {
+        // 400 500 600 700 700 900 1000 1200 → p50 rank 4 = 700, p90 rank 8 = 1200.
+        let mut h = vec![(1200, 1), (400, 1), (700, 2), (500, 1), (600, 1), (900, 1), (1000, 1)];
+        let s = spread_of_histogram(0, &mut h);
+        assert_eq!((s.n, s.sum, s.p50, s.p90), (8, 6000, 700, 1200));
+        let s = spread_of_histogram(0, &mut [(5, 1)]);
+        assert_eq!((s.n, s.p50, s.p90), (1, 5, 5));
     }
 
     #[test]

@@ -481,64 +481,48 @@ impl<'a> AnalyticsRepo<'a> {
         Ok(hist.into_iter().map(|(bucket, mut values)| spread_of_histogram(bucket, &mut values)).collect())
     }
 
-    /// Peak concurrency per bucket: a sweep over the start (+1) and end (−1) of every call open
-    /// at some point of `[from, to)`; a call ending when another starts does not overlap it.
+    /// Peak concurrency per bucket, swept by the database (only one row per bucket comes back):
+    /// +1 at the start of every call open at some point of `[from, to)` (calls open at `from`
+    /// start there), −1 at its end, ends before starts at the same instant (a call ending when
+    /// another starts does not overlap it). An end is booked in the bucket before its instant,
+    /// so a bucket's opening level is the sum of the earlier buckets' changes.
     async fn peaks(&self, q: &AnalyticsQuery, base: i64, step: i64, n: usize) -> Result<Vec<i64>, StorageError> {
-        let (from, to) = (millis(q.from), millis(q.to));
         let mut w = Window::any_time(q);
         let p_from = w.arg(Arg::Time(q.from));
         let p_to = w.arg(Arg::Time(q.to));
+        let from_ms = w.arg(Arg::Int(millis(q.from)));
+        let to_ms = w.arg(Arg::Int(millis(q.to)));
+        let p_base = w.arg(Arg::Int(base));
+        let p_step = w.arg(Arg::Int(step));
         let (start, end) = (self.epoch_ms("c.started_at"), self.epoch_ms("c.ended_at"));
-        // Started in the window, or before it and still open at its start (ended later or not
-        // yet). The last two must be found through `ended_at` (bounded by the window), never
+        // Calls open at `from` are found through `ended_at` (bounded by the window), never
         // through `started_at < from` (all history): SQLite's unary `+` keeps it off that index.
         let plus = if self.store.kind() == DatabaseKind::Sqlite { "+" } else { "" };
         let sql = format!(
-            "SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND c.started_at >= {p_from} AND c.started_at < {p_to} \
-             UNION ALL SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND {plus}c.started_at < {p_from} AND c.ended_at > {p_from} \
-             UNION ALL SELECT {start} AS s, NULL AS e FROM calls c WHERE {where_} AND {plus}c.started_at < {p_from} AND c.ended_at IS NULL",
+            "WITH ov AS (\
+               SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND c.started_at >= {p_from} AND c.started_at < {p_to} \
+               UNION ALL SELECT {from_ms} AS s, {end} AS e FROM calls c WHERE {where_} AND {plus}c.started_at < {p_from} AND c.ended_at > {p_from} \
+               UNION ALL SELECT {from_ms} AS s, NULL AS e FROM calls c WHERE {where_} AND {plus}c.started_at < {p_from} AND c.ended_at IS NULL), \
+             ev AS (\
+               SELECT s AS t, 1 AS d, (s - {p_base}) / {p_step} AS b FROM ov WHERE e IS NULL OR e > s \
+               UNION ALL SELECT e AS t, -1 AS d, (e - 1 - {p_base}) / {p_step} AS b FROM ov WHERE e > s AND e < {to_ms}), \
+             run AS (SELECT b, d, SUM(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS level FROM ev) \
+             SELECT b, COALESCE(MAX(CASE WHEN d = 1 THEN level END), 0) AS peak, SUM(d) AS net FROM run GROUP BY b",
             where_ = w.where_sql()
         );
-        let rows: Vec<(i64, Option<i64>)> = with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, (i64, Option<i64>)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+        let rows: Vec<(i64, i64, i64)> = with_pool!(self.store, |pool| {
+            bind_all!(sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
         })?;
-        let mut level = 0i64;
-        let mut events: Vec<(i64, i64)> = Vec::with_capacity(rows.len() * 2);
-        for (s, e) in rows {
-            if s < from {
-                level += 1;
-            } else {
-                events.push((s, 1));
-            }
-            if let Some(e) = e.filter(|&e| e < to) {
-                events.push((e, -1));
-            }
-        }
-        // Ends sort before starts at the same instant.
-        events.sort_unstable();
-        let mut peaks = vec![0i64; n];
-        let mut ev = events.into_iter().peekable();
-        for (i, peak) in peaks.iter_mut().enumerate() {
-            let end = (base + (i as i64 + 1) * step).min(to);
-            let start = (base + i as i64 * step).max(from);
-            while let Some(&(t, d)) = ev.peek() {
-                if t > start || (t == start && d > 0) {
-                    break;
-                }
-                level += d;
-                ev.next();
-            }
-            *peak = level;
-            while let Some(&(t, d)) = ev.peek() {
-                if t >= end {
-                    break;
-                }
-                level += d;
-                *peak = (*peak).max(level);
-                ev.next();
-            }
-        }
-        Ok(peaks)
+        let by: BTreeMap<i64, (i64, i64)> = rows.into_iter().map(|(b, peak, net)| (b, (peak, net))).collect();
+        let mut level = 0;
+        Ok((0..n as i64)
+            .map(|b| {
+                let (peak, net) = by.get(&b).copied().unwrap_or((0, 0));
+                let p = level.max(peak);
+                level += net;
+                p
+            })
+            .collect())
     }
 
     /// Calls (counted by `buckets`) and turns per language of the window's calls, most calls first.

@@ -166,7 +166,11 @@ fn main() {
             let search_path = format!("{schema},public");
             let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", search_path.as_str())]);
             run("PostgreSQL", Store::connect_postgres(options, 4).await.unwrap(), n).await;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
+            if std::env::var("ANALYTICS_BENCH_KEEP").is_ok() {
+                eprintln!("kept PostgreSQL schema {schema}");
+            } else {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
+            }
         }
     });
 }

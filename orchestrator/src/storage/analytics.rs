@@ -234,9 +234,12 @@ impl Window {
     }
 }
 
+/// Binds the arguments in order. Statements are not kept prepared: PostgreSQL then plans each
+/// with the actual window (a cached generic plan would not know a day from ten years and may
+/// scan the whole table).
 macro_rules! bind_all {
     ($q:expr, $args:expr) => {{
-        let mut q = $q;
+        let mut q = $q.persistent(false);
         for a in $args.iter() {
             q = match a {
                 Arg::Uuid(v) => q.bind(*v),

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{DatabaseKind, StorageError, Store};
-use crate::calls::{CallChannel, CallOutcome};
+use crate::calls::CallChannel;
 use crate::with_pool;
 
 /// Every outcome key of `outcomes` (always all present, zeros included).
@@ -305,7 +305,6 @@ impl<'a> AnalyticsRepo<'a> {
         }
     }
 
-    /// Figures of the whole window (one bucket).
     /// Figures of the whole window (one bucket) and its calls and turns per language.
     pub async fn summary(&self, q: &AnalyticsQuery) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
         let (mut b, call_languages) = self.buckets(q, millis(q.from), SINGLE, 1).await?;
@@ -613,11 +612,6 @@ fn spread_of_histogram(bucket: i64, values: &mut [(i64, i64)]) -> SpreadRow {
         .map_or(0, |(v, _)| *v)
     };
     SpreadRow { bucket, n, sum, p50: at_rank(nearest_rank(50, n)), p90: at_rank(nearest_rank(90, n)) }
-}
-
-/// The outcome key of a call (`in_progress` when it has none yet).
-pub fn outcome_key(o: Option<CallOutcome>) -> String {
-    o.map(|o| super::calls::to_text(&o)).unwrap_or_else(|| "in_progress".into())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! To add one: write a handler with `#[utoipa::path(...)]` (full path, e.g.
 //! `/v1/sites/{site_id}/calls`) and add `.routes(routes!(handler))` below.
 
+pub mod analytics;
 pub mod call_routes;
 pub mod calls;
 pub mod campaigns;
@@ -52,6 +53,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::get_recording))
         .routes(routes!(calls::hangup_call))
         .routes(routes!(calls::transfer_call))
+        .routes(routes!(analytics::summary))
+        .routes(routes!(analytics::timeline))
+        .routes(routes!(analytics::live))
         .routes(routes!(dnd::list_site_dnd, dnd::add_site_dnd))
         .routes(routes!(dnd::delete_site_dnd))
         .routes(routes!(dnd::list_global_dnd, dnd::add_global_dnd))

@@ -48,6 +48,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<axum::Json<Status>, 
     (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
 ))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::metrics::refresh(&state).await;
     state.metrics.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }

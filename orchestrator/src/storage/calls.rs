@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{StorageError, Store};
+use super::{DatabaseKind, StorageError, Store};
 use crate::calls::{CallEvent, CallInfo, TurnLatency, TurnRecord};
 use crate::with_pool;
 
@@ -171,6 +171,9 @@ impl<'a> CallsRepo<'a> {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        if c.ended_at.is_some() {
+            self.finalize(c.id).await?;
+        }
         Ok(())
     }
 
@@ -194,17 +197,47 @@ impl<'a> CallsRepo<'a> {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if c.ended_at.is_some() {
+            self.finalize(c.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Fixes the call's analytics columns (duration, holding, last speaker) from its stored
+    /// turns and events. Runs when a call is written as ended: the registry's ordered writer has
+    /// stored every turn and event before that update. Idempotent.
+    pub async fn finalize(&self, id: Uuid) -> Result<(), StorageError> {
+        let duration = match self.store.kind() {
+            DatabaseKind::Sqlite => "CAST(ROUND((unixepoch(ended_at, 'subsec') - unixepoch(answered_at, 'subsec')) * 1000) AS INTEGER)",
+            DatabaseKind::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM (ended_at - answered_at)) * 1000) AS BIGINT)",
+        };
+        // Same expressions as the backfill in migrations/*/20261122030000_analytics.sql.
+        let sql = format!(
+            "UPDATE calls SET \
+             duration_ms = CASE WHEN answered_at IS NOT NULL THEN {duration} END, \
+             holding_count = (SELECT COUNT(*) FROM call_events e WHERE e.call_id = calls.id AND e.kind = 'holding'), \
+             ended_holding = COALESCE((SELECT e.data ->> 'state' = 'holding' FROM call_events e \
+                 WHERE e.call_id = calls.id AND e.kind = 'state' AND e.data ->> 'state' <> 'ended' ORDER BY e.seq DESC LIMIT 1), FALSE), \
+             last_speaker = (SELECT t.speaker FROM call_turns t WHERE t.call_id = calls.id ORDER BY t.seq DESC LIMIT 1) \
+             WHERE id = $1 AND ended_at IS NOT NULL"
+        );
+        with_pool!(self.store, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).execute(pool).await.map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
     pub async fn add_turn(&self, call_id: Uuid, t: &TurnRecord) -> Result<(), StorageError> {
         let l = t.latency.clone().unwrap_or_default();
         let ms = |v: Option<u32>| v.map(i64::from);
-        with_pool!(self.store, |pool| {
+        // The call's site, start, channel and campaign are copied for analytics (no join there).
+        let inserted = with_pool!(self.store, |pool| {
             sqlx::query(
                 "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, \
-                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms, \
+                 site_id, call_started_at, channel, campaign_id) \
+                 SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, c.site_id, c.started_at, c.channel, c.campaign_id \
+                 FROM calls c WHERE c.id = $1",
             )
             .bind(call_id)
             .bind(i64::from(t.seq))
@@ -224,6 +257,9 @@ impl<'a> CallsRepo<'a> {
             .await
             .map(|r| r.rows_affected())
         })?;
+        if inserted == 0 {
+            return Err(StorageError::Corrupt(format!("turn {} of unknown call {call_id}", t.seq)));
+        }
         Ok(())
     }
 
@@ -384,6 +420,14 @@ impl<'a> CallsRepo<'a> {
                 .await
                 .map(|r| r.rows_affected())
         })?;
+        if done > 0 {
+            let ids: Vec<Uuid> = with_pool!(self.store, |pool| {
+                sqlx::query_scalar("SELECT id FROM calls WHERE state = 'ended' AND ended_at = $1 AND end_reason = $2").bind(now).bind(reason).fetch_all(pool).await
+            })?;
+            for id in ids {
+                self.finalize(id).await?;
+            }
+        }
         Ok(done)
     }
 }

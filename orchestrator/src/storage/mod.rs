@@ -8,6 +8,7 @@
 //! 3. add `Store::things(&self) -> ThingRepo<'_>` and tests via [`storage_test!`](crate::storage_test)
 //!    so they run on both backends.
 
+pub mod analytics;
 mod api_keys;
 pub mod calls;
 pub mod campaigns;
@@ -219,6 +220,10 @@ impl Store {
 
     pub fn flows(&self) -> FlowsRepo<'_> {
         FlowsRepo::new(self)
+    }
+
+    pub fn analytics(&self) -> analytics::AnalyticsRepo<'_> {
+        analytics::AnalyticsRepo::new(self)
     }
 
     pub fn calls(&self) -> calls::CallsRepo<'_> {

@@ -628,6 +628,73 @@ mod tests {
         assert_eq!(nearest_rank(90, 1), 1);
     }
 
+    use crate::calls::{CallEvent, CallEventKind, CallInfo, CallState, Direction, Speaker, TurnLatency, TurnRecord};
+    use crate::storage_test;
+
+    // A call left open by a node that died is ended at start-up (`end_orphans`); its analytics
+    // columns are fixed then too: duration, holding state at the end, last speaker.
+    storage_test!(orphans_are_finalized_for_analytics, |store| {
+        let site = store.sites().create(&crate::tenancy::NewSite { name: "Orphans".into(), settings: Default::default() }).await.unwrap().site_id;
+        let started = Utc::now() - chrono::Duration::minutes(5);
+        let mut call = CallInfo {
+            id: Uuid::now_v7(),
+            site_id: site,
+            channel: CallChannel::Sip,
+            direction: Direction::Inbound,
+            caller: "+919800000001".into(),
+            callee: "+911140000000".into(),
+            flow: None,
+            flow_version: None,
+            campaign_id: None,
+            lead_id: None,
+            state: CallState::Active,
+            language: "pa".into(),
+            started_at: started,
+            answered_at: Some(started),
+            ended_at: None,
+            outcome: None,
+            end_reason: None,
+        };
+        store.calls().insert(&call).await.unwrap();
+        let turn = |seq, speaker| TurnRecord {
+            seq,
+            speaker,
+            text: "…".into(),
+            language: "pa".into(),
+            confidence: 0.9,
+            started_at: started,
+            ended_at: started,
+            interrupted: false,
+            latency: (speaker == Speaker::Bot).then(|| TurnLatency { first_packet_ms: Some(650), ..Default::default() }),
+        };
+        store.calls().add_turn(call.id, &turn(0, Speaker::Caller)).await.unwrap();
+        store.calls().add_turn(call.id, &turn(1, Speaker::Bot)).await.unwrap();
+        for (seq, kind) in [CallEventKind::Holding { level: 1, text: "ek second".into() }, CallEventKind::State { state: CallState::Holding }].into_iter().enumerate() {
+            store.calls().add_event(seq as u32, &CallEvent { call_id: call.id, site_id: site, at: started, kind }).await.unwrap();
+        }
+        let q = AnalyticsQuery { site_id: Some(site), from: started - chrono::Duration::hours(1), to: Utc::now() + chrono::Duration::hours(1), channel: None, campaign_id: None, drop_within_s: 10 };
+        // While live, the call's turns count; its duration and holding count once it has ended.
+        let (f, _) = store.analytics().summary(&q).await.unwrap();
+        assert_eq!((f.in_progress_calls, f.duration_calls, f.holding_calls, f.response_turns, f.p50_response_ms), (1, 0, 0, 1, Some(650)));
+        assert_eq!(store.analytics().current(&q).await.unwrap(), 1);
+
+        assert_eq!(store.calls().end_orphans("node restarted").await.unwrap(), 1);
+        let (f, languages) = store.analytics().summary(&q).await.unwrap();
+        assert_eq!((f.in_progress_calls, f.ended_calls, f.duration_calls, f.holding_calls), (0, 1, 1, 1));
+        assert!(f.avg_duration_ms.unwrap() >= 300_000.0, "{f:?}");
+        assert_eq!(f.outcomes["failed"], 1);
+        assert_eq!(languages, vec![LanguageUsage { language: "pa".into(), calls: 1, turns: 2 }]);
+        assert_eq!(store.analytics().current(&q).await.unwrap(), 0);
+        // Ended while holding with the bot's answer last: a failure, not a drop nor AI-handled.
+        assert_eq!((f.dropped_calls, f.ai_handled_calls), (0, 0));
+        call.outcome = Some(crate::calls::CallOutcome::CallerHungUp);
+        call.state = CallState::Ended;
+        call.ended_at = Some(Utc::now());
+        store.calls().update(&call).await.unwrap();
+        let (f, _) = store.analytics().summary(&q).await.unwrap();
+        assert_eq!((f.dropped_calls, f.drops.during_holding), (1, 1));
+    });
+
     #[test]
     fn histogram_percentiles_are_nearest_rank() {
         // 400 500 600 700 700 900 1000 1200 → p50 rank 4 = 700, p90 rank 8 = 1200.

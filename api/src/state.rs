@@ -15,6 +15,8 @@ pub struct AppState {
     pub admin_token: Arc<str>,
     /// Folder with the swagger-ui-dist files served under `/docs`.
     pub docs_assets_dir: Arc<PathBuf>,
+    /// Folder holding uPlot for `/dashboard`.
+    pub dashboard_assets_dir: Arc<PathBuf>,
     pub max_body_bytes: usize,
     pub request_timeout: std::time::Duration,
     pub metrics: PrometheusHandle,
@@ -51,6 +53,7 @@ impl AppState {
             store: store.clone(),
             admin_token: admin_token.into(),
             docs_assets_dir: Arc::new(config.http.docs_assets_dir.clone()),
+            dashboard_assets_dir: Arc::new(config.http.dashboard_assets_dir.clone()),
             max_body_bytes: config.limits.max_body_bytes,
             request_timeout: std::time::Duration::from_secs(config.http.request_timeout_secs.max(1)),
             metrics: crate::metrics::prometheus_handle(),

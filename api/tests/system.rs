@@ -144,6 +144,8 @@ const EXPECTED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sites/{site_id}/widget"),
     ("POST", "/v1/sites/{site_id}/widget/key"),
     ("GET", "/widget.js"),
+    ("GET", "/dashboard"),
+    ("GET", "/dashboard/assets/{file}"),
     ("GET", "/v1/calls/{call_id}/recording"),
     ("GET", "/demo"),
 ];

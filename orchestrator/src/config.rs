@@ -223,6 +223,8 @@ pub struct HttpConfig {
     pub bind: SocketAddr,
     /// Folder holding the swagger-ui-dist assets served under `/docs`.
     pub docs_assets_dir: PathBuf,
+    /// Folder holding the uPlot files the `/dashboard` page draws its charts with.
+    pub dashboard_assets_dir: PathBuf,
     /// Requests running longer than this are answered 408.
     pub request_timeout_secs: u64,
 }
@@ -232,6 +234,7 @@ impl Default for HttpConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             docs_assets_dir: PathBuf::from("api/assets/vendor/swagger-ui"),
+            dashboard_assets_dir: PathBuf::from("api/assets/vendor/uplot"),
             request_timeout_secs: 30,
         }
     }

@@ -57,16 +57,21 @@ pub async fn page(State(state): State<AppState>) -> Result<Html<&'static str>, A
         (status = 503, description = "assets not installed", body = ErrorBody),
     ))]
 pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
+    if tokio::fs::metadata(state.docs_assets_dir.as_path()).await.is_err() {
+        return Err(missing(&state));
+    }
+    serve_asset(&state.docs_assets_dir, &file).await
+}
+
+/// One file of a vendored asset folder (no paths, no dot files), with its content type.
+pub(crate) async fn serve_asset(dir: &std::path::Path, file: &str) -> Result<Response, ApiError> {
     let safe = !file.is_empty()
         && !file.starts_with('.')
         && file.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if !safe {
         return Err(ApiError::not_found("asset"));
     }
-    if tokio::fs::metadata(state.docs_assets_dir.as_path()).await.is_err() {
-        return Err(missing(&state));
-    }
-    let bytes = tokio::fs::read(state.docs_assets_dir.join(&file)).await.map_err(|_| ApiError::not_found("asset"))?;
+    let bytes = tokio::fs::read(dir.join(file)).await.map_err(|_| ApiError::not_found("asset"))?;
     let content_type = match file.rsplit('.').next() {
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",

@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod call_routes;
+pub mod dashboard;
 pub mod calls;
 pub mod campaigns;
 pub mod dnd;
@@ -77,6 +78,8 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(widget::get_widget))
         .routes(routes!(widget::rotate_widget_key))
         .routes(routes!(widget::widget_js))
+        .routes(routes!(dashboard::page))
+        .routes(routes!(dashboard::asset))
         .routes(routes!(widget::demo_page))
         .routes(routes!(kb::list_documents, kb::create_document))
         .routes(routes!(kb::bulk_documents))

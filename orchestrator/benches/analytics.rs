@@ -156,11 +156,11 @@ fn main() {
             Err(_) => dir.path().join("analytics.db"),
         };
         let url = format!("sqlite://{}", path.display());
-        run("SQLite", Store::connect(&DatabaseConfig { url, max_connections: 4, ..Default::default() }).await.unwrap(), n).await;
+        run("SQLite", Store::connect(&DatabaseConfig { url, max_connections: 4 }).await.unwrap(), n).await;
         if let Ok(url) = std::env::var("VAARTA_TEST_DATABASE_URL") {
             // A fresh schema of its own, dropped afterwards.
             let schema = format!("bench_analytics_{}", Uuid::new_v4().simple());
-            let admin = Store::connect(&DatabaseConfig { url: url.clone(), max_connections: 1, ..Default::default() }).await.unwrap();
+            let admin = Store::connect(&DatabaseConfig { url: url.clone(), max_connections: 1 }).await.unwrap();
             let pool = admin.pg_pool().unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.unwrap();
             let search_path = format!("{schema},public");

@@ -4,6 +4,7 @@
 //! mein aata hai") still find English FAQ entries through their shared words.
 
 pub mod ingest;
+pub mod jobs;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vaarta_speech::embed::{EmbedError, Embedder, cosine};
 
-use crate::storage::kb::{KbDocument, from_bytes};
+use crate::storage::kb::{KbDocument, Stamp, from_bytes};
 use crate::storage::{StorageError, Store};
 use ingest::{DocKind, IngestError};
 
@@ -58,15 +59,81 @@ pub struct Filters {
     pub document_ids: Vec<Uuid>,
 }
 
-type SiteVectors = Arc<Vec<(Uuid, Uuid, String, Vec<f32>)>>;
+/// A site's passages for the vector scan: vectors in one contiguous row-major matrix (fast,
+/// cache-friendly scan) and a chunk-id index for fusing the keyword ranking.
+pub struct SiteIndex {
+    /// (chunk id, document id, text) per row.
+    rows: Vec<(Uuid, Uuid, String)>,
+    matrix: Vec<f32>,
+    dim: usize,
+    by_id: HashMap<Uuid, usize>,
+}
+
+impl SiteIndex {
+    fn new(chunks: Vec<crate::storage::kb::ChunkRow>) -> SiteIndex {
+        let mut rows = Vec::with_capacity(chunks.len());
+        let mut matrix = Vec::new();
+        let mut dim = 0;
+        for c in chunks {
+            let v = from_bytes(&c.embedding);
+            // A vector of another size (a model change not re-indexed yet) cannot be compared.
+            if dim == 0 {
+                dim = v.len();
+            }
+            if v.len() != dim {
+                continue;
+            }
+            matrix.extend_from_slice(&v);
+            rows.push((c.id, c.document_id, c.text));
+        }
+        let by_id = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
+        SiteIndex { rows, matrix, dim, by_id }
+    }
+
+    fn vector(&self, i: usize) -> &[f32] {
+        &self.matrix[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The `k` rows most similar to `q` among those `allowed`, best first.
+    fn nearest(&self, q: &[f32], k: usize, allowed: impl Fn(&Uuid) -> bool) -> Vec<(usize, f32)> {
+        if self.dim == 0 || q.len() != self.dim {
+            return Vec::new();
+        }
+        let mut sims: Vec<(usize, f32)> =
+            (0..self.rows.len()).filter(|&i| allowed(&self.rows[i].1)).map(|i| (i, dot(q, self.vector(i)))).collect();
+        if sims.len() > k {
+            sims.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
+            sims.truncate(k);
+        }
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
+        sims
+    }
+}
+
+/// Dot product in 8 independent lanes so the compiler vectorises it (a plain float sum is
+/// sequential); equals `cosine` up to rounding.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+type CachedSite = (Stamp, Arc<SiteIndex>);
 
 /// The KB service: cheap to clone.
 #[derive(Clone)]
 pub struct KnowledgeBase {
     store: Store,
     embedder: Arc<Embedder>,
-    /// Per-site chunk vectors, dropped when the site's documents change.
-    cache: Arc<Mutex<HashMap<Uuid, SiteVectors>>>,
+    /// Per-site passages, valid while the site's [`Stamp`] is unchanged (any node's or job's
+    /// write changes it).
+    cache: Arc<Mutex<HashMap<Uuid, CachedSite>>>,
 }
 
 impl KnowledgeBase {
@@ -113,13 +180,17 @@ impl KnowledgeBase {
         Ok(gone)
     }
 
-    async fn vectors(&self, site_id: Uuid) -> Result<SiteVectors, KbError> {
-        if let Some(v) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&site_id) {
+    /// The site's passages, from the cache while its stamp is unchanged.
+    async fn index(&self, site_id: Uuid) -> Result<Arc<SiteIndex>, KbError> {
+        let stamp = self.store.kb().stamp(site_id).await?;
+        if let Some((s, v)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&site_id)
+            && *s == stamp
+        {
             return Ok(v.clone());
         }
         let rows = self.store.kb().chunks(site_id).await?;
-        let v: SiteVectors = Arc::new(rows.into_iter().map(|r| (r.id, r.document_id, r.text, from_bytes(&r.embedding))).collect());
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(site_id, v.clone());
+        let v = Arc::new(tokio::task::spawn_blocking(move || SiteIndex::new(rows)).await.map_err(|_| KbError::Join)?);
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(site_id, (stamp, v.clone()));
         Ok(v)
     }
 
@@ -128,20 +199,15 @@ impl KnowledgeBase {
         let started = std::time::Instant::now();
         let words = keywords(query);
         let repo = self.store.kb();
-        let (qv, keyword) = tokio::join!(self.embed(vec![query.to_string()]), repo.keyword(site_id, &words, CANDIDATES as i64));
-        let qv = qv?.pop().unwrap_or_default();
-        let keyword = keyword?;
-        let all = self.vectors(site_id).await?;
+        let (qv, keyword, all) = tokio::join!(self.embed(vec![query.to_string()]), repo.keyword(site_id, &words, CANDIDATES as i64), self.index(site_id));
+        let (qv, keyword, all) = (qv?.pop().unwrap_or_default(), keyword?, all?);
         let allowed = |doc: &Uuid| filters.document_ids.is_empty() || filters.document_ids.contains(doc);
-        let mut sims: Vec<(usize, f32)> = all.iter().enumerate().filter(|(_, c)| allowed(&c.1)).map(|(i, c)| (i, cosine(&qv, &c.3))).collect();
-        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
         let mut fused: HashMap<usize, f32> = HashMap::new();
-        for (rank, (i, _)) in sims.iter().take(CANDIDATES).enumerate() {
+        for (rank, (i, _)) in all.nearest(&qv, CANDIDATES, allowed).iter().enumerate() {
             *fused.entry(*i).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
         }
-        let index: HashMap<Uuid, usize> = all.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
         for (rank, id) in keyword.iter().enumerate() {
-            if let Some(&i) = index.get(id).filter(|i| allowed(&all[**i].1)) {
+            if let Some(&i) = all.by_id.get(id).filter(|i| allowed(&all.rows[**i].1)) {
                 *fused.entry(i).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
             }
         }
@@ -152,8 +218,9 @@ impl KnowledgeBase {
             .into_iter()
             .take(top_k)
             .map(|(i, score)| {
-                let c = &all[i];
-                Hit { chunk_id: c.0, document_id: c.1, title: titles.get(&c.1).cloned().unwrap_or_default(), text: c.2.clone(), score, similarity: cosine(&qv, &c.3) }
+                let (chunk_id, document_id, text) = &all.rows[i];
+                let similarity = cosine(&qv, all.vector(i));
+                Hit { chunk_id: *chunk_id, document_id: *document_id, title: titles.get(document_id).cloned().unwrap_or_default(), text: text.clone(), score, similarity }
             })
             .collect();
         metrics::histogram!("vaarta_kb_search_ms").record(started.elapsed().as_secs_f64() * 1000.0);

@@ -20,6 +20,12 @@ use ingest::{DocKind, IngestError};
 
 /// Candidates taken from each ranking before fusion.
 const CANDIDATES: usize = 30;
+/// Texts per model call when indexing. One: on CPU the int8 MiniLM gets no faster with
+/// batches (bench/kb: 39 passages/s one at a time, 30 in batches of 16 — padding and the
+/// larger attention cost more than the per-call overhead saved).
+const EMBED_BATCH: usize = 1;
+/// Sites with at least this many passages skip keyword lookups of words in most passages.
+const SELECTIVE_FROM: usize = 1000;
 /// Reciprocal-rank fusion constant.
 const RRF_K: f32 = 60.0;
 /// Weight of the keyword ranking against the vector ranking in the fusion: keywords rescue
@@ -67,6 +73,8 @@ pub struct SiteIndex {
     matrix: Vec<f32>,
     dim: usize,
     by_id: HashMap<Uuid, usize>,
+    /// Passages containing each word (as [`keywords`] splits them).
+    df: HashMap<String, u32>,
 }
 
 impl SiteIndex {
@@ -87,7 +95,28 @@ impl SiteIndex {
             rows.push((c.id, c.document_id, c.text));
         }
         let by_id = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
-        SiteIndex { rows, matrix, dim, by_id }
+        let mut df: HashMap<String, u32> = HashMap::new();
+        for (_, _, text) in &rows {
+            let mut words: Vec<String> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+            words.sort_unstable();
+            words.dedup();
+            for w in words {
+                *df.entry(w).or_default() += 1;
+            }
+        }
+        SiteIndex { rows, matrix, dim, by_id, df }
+    }
+
+    /// The query words worth a keyword lookup: a word in more than half of the site's passages
+    /// has no weight in BM25 (FTS5 clamps its IDF to ~0) yet makes the index rank every one of
+    /// them — at 50k passages that was most of the search time. Small sites keep every word:
+    /// there the lookup is cheap and a match still counts in the fusion.
+    fn selective(&self, words: Vec<String>) -> Vec<String> {
+        if self.rows.len() < SELECTIVE_FROM {
+            return words;
+        }
+        let half = (self.rows.len() / 2) as u32;
+        words.into_iter().filter(|w| self.df.get(w).is_none_or(|&n| n <= half)).collect()
     }
 
     fn vector(&self, i: usize) -> &[f32] {
@@ -145,7 +174,7 @@ impl KnowledgeBase {
         let e = self.embedder.clone();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::with_capacity(texts.len());
-            for batch in texts.chunks(16) {
+            for batch in texts.chunks(EMBED_BATCH) {
                 let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
                 out.extend(e.embed(&refs)?);
             }
@@ -198,9 +227,14 @@ impl KnowledgeBase {
     pub async fn search(&self, site_id: Uuid, query: &str, top_k: usize, filters: &Filters) -> Result<Vec<Hit>, KbError> {
         let started = std::time::Instant::now();
         let words = keywords(query);
-        let repo = self.store.kb();
-        let (qv, keyword, all) = tokio::join!(self.embed(vec![query.to_string()]), repo.keyword(site_id, &words, CANDIDATES as i64), self.index(site_id));
-        let (qv, keyword, all) = (qv?.pop().unwrap_or_default(), keyword?, all?);
+        let lookup = async {
+            let all = self.index(site_id).await?;
+            let words = all.selective(words);
+            let keyword = self.store.kb().keyword(site_id, &words, CANDIDATES as i64).await?;
+            Ok::<_, KbError>((all, keyword))
+        };
+        let (qv, found) = tokio::join!(self.embed(vec![query.to_string()]), lookup);
+        let (qv, (all, keyword)) = (qv?.pop().unwrap_or_default(), found?);
         let allowed = |doc: &Uuid| filters.document_ids.is_empty() || filters.document_ids.contains(doc);
         let mut fused: HashMap<usize, f32> = HashMap::new();
         for (rank, (i, _)) in all.nearest(&qv, CANDIDATES, allowed).iter().enumerate() {
@@ -254,5 +288,39 @@ impl crate::brain::Retriever for KnowledgeBase {
             let hits = KnowledgeBase::search(self, site_id, query, top_k, &Filters::default()).await.map_err(|e| e.to_string())?;
             Ok(hits.into_iter().map(|h| vaarta_flows::Passage { text: h.text, source: h.title, score: f64::from(h.similarity) }).collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::kb::{ChunkRow, to_bytes};
+
+    fn index(texts: &[String]) -> SiteIndex {
+        let rows = texts.iter().map(|t| ChunkRow { id: Uuid::now_v7(), document_id: Uuid::nil(), text: t.clone(), embedding: to_bytes(&[1.0, 0.0]) }).collect();
+        SiteIndex::new(rows)
+    }
+
+    #[test]
+    fn words_in_most_passages_of_a_large_site_are_not_looked_up() {
+        let texts: Vec<String> = (0..1200).map(|i| format!("Q: sofa {i} warranty? A: {} years", if i % 3 == 0 { "Teak" } else { "two" })).collect();
+        let words = |q: &str| index(&texts).selective(keywords(q));
+        assert_eq!(words("sofa warranty teak kitni"), vec!["teak", "kitni"]);
+        // A small site keeps them all.
+        assert_eq!(index(&texts[..10]).selective(keywords("sofa warranty")), vec!["sofa", "warranty"]);
+    }
+
+    #[test]
+    fn nearest_is_best_first_and_filtered() {
+        let rows = [[1.0f32, 0.0], [0.6, 0.8], [0.0, 1.0]]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ChunkRow { id: Uuid::from_u128(i as u128), document_id: Uuid::from_u128(i as u128 % 2), text: String::new(), embedding: to_bytes(v) })
+            .collect();
+        let ix = SiteIndex::new(rows);
+        let got: Vec<usize> = ix.nearest(&[0.0, 1.0], 2, |_| true).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(got, vec![2, 1]);
+        let got: Vec<usize> = ix.nearest(&[0.0, 1.0], 5, |d| *d == Uuid::from_u128(0)).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(got, vec![2, 0]);
     }
 }

@@ -20,9 +20,10 @@ use ingest::{DocKind, IngestError};
 
 /// Candidates taken from each ranking before fusion.
 const CANDIDATES: usize = 30;
-/// Texts per model call when indexing. One: on CPU the int8 MiniLM gets no faster with
-/// batches (bench/kb: 39 passages/s one at a time, 30 in batches of 16 — padding and the
-/// larger attention cost more than the per-call overhead saved).
+/// Texts per model call when indexing. bench/kb measured no consistent gain from batches
+/// with the int8 MiniLM on one CPU thread (three runs on a shared 2-core VM: batch 1 vs 16
+/// gave 30 vs 27, 39 vs 30 and 32 vs 34 passages/s), so one text per call: no padding, flat
+/// memory. Worth raising with a GPU or several ONNX threads.
 const EMBED_BATCH: usize = 1;
 /// Sites with at least this many passages skip keyword lookups of words in most passages.
 const SELECTIVE_FROM: usize = 1000;

@@ -189,7 +189,7 @@ async fn serve(config: Config) -> Result<()> {
     let mut services = Services::new();
     let engines = if config.voice.enabled || config.jobs.enabled { load_engines(&config).await? } else { None };
     if config.jobs.enabled {
-        start_jobs(&config, &store, engines.as_ref(), &mut services).await?;
+        start_jobs(&config, &store, engines.as_ref(), state.kb.clone(), &mut services).await?;
     } else {
         tracing::info!("[jobs] enabled = false: this node runs no background jobs");
     }
@@ -220,11 +220,12 @@ async fn load_engines(config: &Config) -> Result<Option<vaarta_orchestrator::cal
     }
 }
 
-/// The durable job workers (audit transcription, webhooks) on the service's database.
+/// The durable job workers (audit transcription, webhooks, KB indexing) on the service's database.
 async fn start_jobs(
     config: &Config,
     store: &Store,
     engines: Option<&vaarta_orchestrator::calls::engines::SpeechEngines>,
+    kb: Option<std::sync::Arc<vaarta_orchestrator::kb::KnowledgeBase>>,
     services: &mut Services,
 ) -> Result<()> {
     let transcribe = engines.map(|e| vaarta_workers::transcribe::TranscribeDeps {
@@ -235,7 +236,7 @@ async fn start_jobs(
         chunk_wait: Duration::from_secs(config.jobs.transcribe_chunk_wait_s),
     });
     let email = config.email.enabled.then(|| config.email.clone());
-    let deps = vaarta_workers::WorkersDeps { store: store.clone(), transcribe, email };
+    let deps = vaarta_workers::WorkersDeps { store: store.clone(), transcribe, email, kb };
     let workers = vaarta_workers::Workers::start(deps, &config.jobs).await.context("starting the job workers")?;
     services.spawn("jobs", move |shutdown| async move {
         shutdown.wait().await;

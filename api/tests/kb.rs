@@ -1,8 +1,12 @@
 //! Knowledge base API on SQLite and PostgreSQL with the real embedding model: a 32-entry FAQ,
 //! paraphrased English questions (hit@3 ≥ 0.9) and romanised Hinglish ones (hit@3 ≥ 0.8);
-//! updates and deletes show in search at once; isolation; bad input.
+//! updates and deletes show in search at once; isolation; bad input. The indexing job runs on
+//! the real apalis queue (async uploads, re-index); file uploads (PDF included) in kb_files.rs.
 
 mod common;
+mod kb_common;
+
+use kb_common::{wait_job, workers};
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -27,13 +31,8 @@ macro_rules! kb_test {
     };
 }
 
-fn app(db: TestDb) -> common::TestApp {
-    let mut config = vaarta_orchestrator::Config::default();
-    config.limits.max_body_bytes = 1024 * 1024;
-    config.http.docs_assets_dir = "/nonexistent/swagger-ui".into();
-    let embedder = vaarta_speech::embed::Embedder::load(&Default::default(), &Default::default()).expect("embedding model (scripts/install-models)");
-    let kb = vaarta_orchestrator::kb::KnowledgeBase::new(db.store.clone(), std::sync::Arc::new(embedder));
-    common::TestApp::with_state(db, config, |s| s.with_kb(kb))
+fn app(db: TestDb) -> kb_common::KbApp {
+    kb_common::app(db)
 }
 
 const FAQ: &str = include_str!("fixtures/faq.csv");
@@ -155,4 +154,85 @@ kb_test!(bad_documents_and_queries_are_refused_clearly, |app| {
     }
     // Nothing half-stored.
     assert_eq!(app.call(Method::GET, &format!("/v1/sites/{a}/kb/documents"), Some(&key), None).await.body, json!([]));
+});
+
+kb_test!(async_documents_are_indexed_by_the_job_and_updates_show_after_it, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let workers = workers(&app).await;
+    let doc = json!({"title": "Hours", "type": "markdown", "content": "# Opening hours\nWe are open from 10 am to 7 pm on weekdays."});
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/kb/documents?async=true"), Some(&key), Some(doc)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["status"], "indexing");
+    let (id, job) = (r.body["id"].as_str().unwrap().to_string(), r.body["job_id"].as_str().unwrap().to_string());
+    let j = wait_job(&app, &a, &key, &job).await;
+    assert_eq!((j["status"].as_str(), j["documents_total"].as_i64(), j["documents_done"].as_i64(), j["documents_failed"].as_i64()), (Some("done"), Some(1), Some(1), Some(0)), "{j}");
+    let d = app.call(Method::GET, &format!("/v1/sites/{a}/kb/documents/{id}"), Some(&key), None).await.body;
+    assert_eq!((d["status"].as_str(), d["chunk_count"].as_i64(), d["job_id"].as_str()), (Some("ready"), Some(1), Some(job.as_str())), "{d}");
+    assert!(search(&app, &a, &key, "when are you open").await["passages"][0]["text"].as_str().unwrap().contains("10 am to 7 pm"));
+
+    // An update through the job: the old passage answers until the job swaps it.
+    let new = json!({"title": "Hours", "type": "markdown", "content": "# Opening hours\nWe are open from 11 am to 8 pm every day."});
+    let r = app.call(Method::PUT, &format!("/v1/sites/{a}/kb/documents/{id}?async=true"), Some(&key), Some(new)).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::ACCEPTED, Some("indexing")), "{}", r.text);
+    let job2 = r.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(wait_job(&app, &a, &key, &job2).await["status"], "done");
+    let res = search(&app, &a, &key, "when are you open").await;
+    assert!(res["passages"][0]["text"].as_str().unwrap().contains("11 am to 8 pm"), "{res}");
+    assert_eq!(res["passages"].as_array().unwrap().len(), 1, "old passages are gone: {res}");
+    let r = app.call(Method::DELETE, &format!("/v1/sites/{a}/kb/documents/{id}"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(search(&app, &a, &key, "when are you open").await["passages"].as_array().unwrap().is_empty());
+
+    // Bad content is refused before anything is queued.
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/kb/documents?async=true"), Some(&key), Some(json!({"title": "E", "type": "text", "content": " "}))).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "document_invalid"), "{}", r.text);
+    workers.shutdown().await;
+});
+
+kb_test!(reindex_job_re_embeds_stored_documents_with_visible_progress, |app| {
+    let (a, _, key) = app.site_with_key("A").await;
+    let (b, _, key_b) = app.site_with_key("B").await;
+    let workers = workers(&app).await;
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/kb/documents"), Some(&key), Some(json!({"title": "FAQ", "type": "faq_csv", "content": FAQ}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let faq: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/kb/documents"), Some(&key), Some(json!({"title": "Hours", "type": "text", "content": "We are open from 10 am to 7 pm on weekdays."}))).await;
+    let hours: uuid::Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+    // As if the embedding model had changed: every stored vector is now meaningless.
+    let site: uuid::Uuid = a.parse().unwrap();
+    for id in [faq, hours] {
+        let src = app.db.store.kb().source(site, id).await.unwrap().unwrap();
+        let chunks = vaarta_orchestrator::kb::ingest::chunks(src.kind, &src.content).unwrap();
+        let junk: Vec<(String, Vec<f32>)> = chunks.into_iter().map(|c| (c, vec![0.0; 384])).collect();
+        assert!(app.db.store.kb().replace_chunks(site, id, src.revision, &junk).await.unwrap());
+    }
+    let before = search(&app, &a, &key, "Can I send back something I bought?").await;
+    assert_eq!(before["passages"][0]["similarity"].as_f64(), Some(0.0), "{before}");
+
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/kb/reindex"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["status"], "queued");
+    let job = r.body["id"].as_str().unwrap().to_string();
+    // Another site cannot see the job.
+    assert_eq!(app.call(Method::GET, &format!("/v1/sites/{b}/kb/reindex/{job}"), Some(&key_b), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.call(Method::GET, &format!("/v1/sites/{a}/kb/reindex/{job}"), Some(&key_b), None).await.status, StatusCode::NOT_FOUND);
+    let j = wait_job(&app, &a, &key, &job).await;
+    assert_eq!((j["status"].as_str(), j["documents_total"].as_i64(), j["documents_done"].as_i64()), (Some("done"), Some(2), Some(2)), "{j}");
+    assert!(j["started_at"].is_string() && j["finished_at"].is_string(), "{j}");
+    let after = search(&app, &a, &key, "Can I send back something I bought?").await;
+    assert!(hit(&after, "What is your return policy"), "{after}");
+    assert!(after["passages"][0]["similarity"].as_f64().unwrap() > 0.3, "{after}");
+    let docs = app.call(Method::GET, &format!("/v1/sites/{a}/kb/documents"), Some(&key), None).await.body;
+    assert!(docs.as_array().unwrap().iter().all(|d| d["status"] == "ready" && d["job_id"] == job.as_str()), "{docs}");
+
+    // One document; unknown ids are refused by name.
+    let r = app.call(Method::POST, &format!("/v1/sites/{a}/kb/reindex"), Some(&key), Some(json!({"document_ids": [hours]}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let j = wait_job(&app, &a, &key, r.body["id"].as_str().unwrap()).await;
+    assert_eq!((j["status"].as_str(), j["documents_total"].as_i64()), (Some("done"), Some(1)), "{j}");
+    let stranger = uuid::Uuid::now_v7();
+    let r = app.call(Method::POST, &format!("/v1/sites/{b}/kb/reindex"), Some(&key_b), Some(json!({"document_ids": [hours, stranger]}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains(&hours.to_string()) && r.text.contains(&stranger.to_string()), "{}", r.text);
+    workers.shutdown().await;
 });

@@ -11,7 +11,9 @@ use tokio::task::JoinSet;
 use tokio::sync::watch;
 use tracing::{error, info};
 use vaarta_orchestrator::config::{EmailConfig, JobsConfig};
+use vaarta_orchestrator::kb::KnowledgeBase;
 use vaarta_orchestrator::storage::jobs::{self, EmailJob, TranscribeJob, WebhookJob};
+use vaarta_orchestrator::storage::kb_jobs::KbReindexJob;
 use vaarta_orchestrator::{Backend, StorageError, Store};
 
 use crate::email::{self, EmailDeps};
@@ -26,6 +28,9 @@ pub struct WorkersDeps {
     pub transcribe: Option<TranscribeDeps>,
     /// `[email]` when enabled: the notification email worker runs.
     pub email: Option<EmailConfig>,
+    /// The knowledge base (with its embedding model): the `kb.reindex` worker runs. Share the
+    /// API's instance so its search cache sees the job's writes at once.
+    pub kb: Option<Arc<KnowledgeBase>>,
 }
 
 /// Running workers.
@@ -70,6 +75,18 @@ impl Workers {
             spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), Arc::new(d), |job: EmailJob, d: Arc<EmailDeps>| async move {
                 email::send(job, &d).await
             });
+        }
+        if let Some(kb) = deps.kb.clone() {
+            let s = spec(jobs::KB_REINDEX, 1);
+            let queue = deps.store.jobs().queue(&s.kind).await?;
+            spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), kb, |job: KbReindexJob, kb: Arc<KnowledgeBase>| async move {
+                kb.run_job(job.job_id).await
+            });
+            for id in deps.store.kb_jobs().unfinished().await? {
+                deps.store.kb_jobs().push(id).await?;
+            }
+        } else {
+            info!("knowledge base not loaded: KB indexing jobs wait for a node that has the embedding model");
         }
         if let Some(t) = deps.transcribe.clone() {
             let s = spec(jobs::TRANSCRIBE, config.transcribe_concurrency);

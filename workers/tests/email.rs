@@ -133,7 +133,7 @@ async fn emails_are_queued_after_the_call_and_retried_until_the_server_answers(d
     let port = free_port();
     let email = EmailConfig { enabled: true, smtp_host: "127.0.0.1".into(), smtp_port: port, tls: "none".into(), timeout_ms: 3000, retry_delays_s: vec![1, 1], ..Default::default() };
     let jobs = JobsConfig { poll_interval_ms: 100, heartbeat_s: 1, ..Default::default() };
-    let workers = Workers::start(WorkersDeps { store: store.clone(), transcribe: None, email: Some(email) }, &jobs).await.unwrap();
+    let workers = Workers::start(WorkersDeps { store: store.clone(), transcribe: None, email: Some(email), kb: None }, &jobs).await.unwrap();
     wait_until(20, "retries queued after the failed attempts", || async { email_jobs(&store).await >= 6 }).await;
 
     let dir = tempfile::tempdir().unwrap();

@@ -56,6 +56,7 @@ fn deps(store: &Store) -> WorkersDeps {
             chunk_wait: Duration::from_secs(120),
         }),
         email: None,
+        kb: None,
     }
 }
 

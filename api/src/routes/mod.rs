@@ -11,6 +11,7 @@ pub mod dnd;
 pub mod docs;
 pub mod format;
 pub mod kb;
+pub mod kb_upload;
 pub mod leads;
 pub mod flows;
 pub mod keys;
@@ -85,6 +86,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(kb::bulk_documents))
         .routes(routes!(kb::get_document, kb::update_document, kb::delete_document))
         .routes(routes!(kb::search))
+        .routes(routes!(kb::reindex))
+        .routes(routes!(kb::get_reindex))
+        .merge(OpenApiRouter::new().routes(routes!(kb_upload::upload_document)).layer(kb_upload::upload_limit()))
         .routes(routes!(transcriptions::list_transcriptions))
         .routes(routes!(transcriptions::get_transcription, transcriptions::delete_transcription))
         .routes(routes!(transcriptions::call_audit))

@@ -26,6 +26,36 @@ pub enum IngestError {
     Binary,
     #[error("CSV: {0}")]
     Csv(String),
+    #[error("PDF: {0}")]
+    Pdf(String),
+}
+
+/// Largest decompressed content stream read from a PDF page (a guard against zip bombs).
+const MAX_PDF_STREAM_BYTES: usize = 64 * 1024 * 1024;
+
+/// The text layer of a PDF, page by page (blank line between pages). Scanned pages without a
+/// text layer give nothing; a PDF with no text at all is refused (OCR it first).
+pub fn pdf_text(bytes: &[u8]) -> Result<String, IngestError> {
+    // lopdf is defensive but young: a malformed file must not take the request down.
+    let parsed = std::panic::catch_unwind(|| -> Result<String, IngestError> {
+        let doc = lopdf::Document::load_mem(bytes).map_err(|e| IngestError::Pdf(format!("not a readable PDF ({e})")))?;
+        if doc.is_encrypted() {
+            return Err(IngestError::Pdf("the file is encrypted; upload an unprotected copy".into()));
+        }
+        let mut out = String::new();
+        for page in doc.get_pages().keys() {
+            if let Ok(t) = doc.extract_text_with_limit(&[*page], MAX_PDF_STREAM_BYTES) {
+                out.push_str(t.trim());
+                out.push_str("\n\n");
+            }
+        }
+        Ok(out)
+    });
+    let text = parsed.map_err(|_| IngestError::Pdf("the file could not be parsed".into()))??;
+    if text.trim().is_empty() {
+        return Err(IngestError::Pdf("no text layer (a scanned PDF?); OCR it or upload the text".into()));
+    }
+    Ok(text)
 }
 
 /// The chunks of a document.

@@ -4,6 +4,7 @@
 //! mein aata hai") still find English FAQ entries through their shared words.
 
 pub mod ingest;
+pub mod jobs;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,12 +14,19 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use vaarta_speech::embed::{EmbedError, Embedder, cosine};
 
-use crate::storage::kb::{KbDocument, from_bytes};
+use crate::storage::kb::{KbDocument, Stamp, from_bytes};
 use crate::storage::{StorageError, Store};
 use ingest::{DocKind, IngestError};
 
 /// Candidates taken from each ranking before fusion.
 const CANDIDATES: usize = 30;
+/// Texts per model call when indexing. bench/kb measured no consistent gain from batches
+/// with the int8 MiniLM on one CPU thread (three runs on a shared 2-core VM: batch 1 vs 16
+/// gave 30 vs 27, 39 vs 30 and 32 vs 34 passages/s), so one text per call: no padding, flat
+/// memory. Worth raising with a GPU or several ONNX threads.
+const EMBED_BATCH: usize = 1;
+/// Sites with at least this many passages skip keyword lookups of words in most passages.
+const SELECTIVE_FROM: usize = 1000;
 /// Reciprocal-rank fusion constant.
 const RRF_K: f32 = 60.0;
 /// Weight of the keyword ranking against the vector ranking in the fusion: keywords rescue
@@ -58,15 +66,104 @@ pub struct Filters {
     pub document_ids: Vec<Uuid>,
 }
 
-type SiteVectors = Arc<Vec<(Uuid, Uuid, String, Vec<f32>)>>;
+/// A site's passages for the vector scan: vectors in one contiguous row-major matrix (fast,
+/// cache-friendly scan) and a chunk-id index for fusing the keyword ranking.
+pub struct SiteIndex {
+    /// (chunk id, document id, text) per row.
+    rows: Vec<(Uuid, Uuid, String)>,
+    matrix: Vec<f32>,
+    dim: usize,
+    by_id: HashMap<Uuid, usize>,
+    /// Passages containing each word (as [`keywords`] splits them).
+    df: HashMap<String, u32>,
+}
+
+impl SiteIndex {
+    fn new(chunks: Vec<crate::storage::kb::ChunkRow>) -> SiteIndex {
+        let mut rows = Vec::with_capacity(chunks.len());
+        let mut matrix = Vec::new();
+        let mut dim = 0;
+        for c in chunks {
+            let v = from_bytes(&c.embedding);
+            // A vector of another size (a model change not re-indexed yet) cannot be compared.
+            if dim == 0 {
+                dim = v.len();
+            }
+            if v.len() != dim {
+                continue;
+            }
+            matrix.extend_from_slice(&v);
+            rows.push((c.id, c.document_id, c.text));
+        }
+        let by_id = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
+        let mut df: HashMap<String, u32> = HashMap::new();
+        for (_, _, text) in &rows {
+            let mut words: Vec<String> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+            words.sort_unstable();
+            words.dedup();
+            for w in words {
+                *df.entry(w).or_default() += 1;
+            }
+        }
+        SiteIndex { rows, matrix, dim, by_id, df }
+    }
+
+    /// The query words worth a keyword lookup: a word in more than half of the site's passages
+    /// has no weight in BM25 (FTS5 clamps its IDF to ~0) yet makes the index rank every one of
+    /// them — at 50k passages that was most of the search time. Small sites keep every word:
+    /// there the lookup is cheap and a match still counts in the fusion.
+    fn selective(&self, words: Vec<String>) -> Vec<String> {
+        if self.rows.len() < SELECTIVE_FROM {
+            return words;
+        }
+        let half = (self.rows.len() / 2) as u32;
+        words.into_iter().filter(|w| self.df.get(w).is_none_or(|&n| n <= half)).collect()
+    }
+
+    fn vector(&self, i: usize) -> &[f32] {
+        &self.matrix[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The `k` rows most similar to `q` among those `allowed`, best first.
+    fn nearest(&self, q: &[f32], k: usize, allowed: impl Fn(&Uuid) -> bool) -> Vec<(usize, f32)> {
+        if self.dim == 0 || q.len() != self.dim {
+            return Vec::new();
+        }
+        let mut sims: Vec<(usize, f32)> =
+            (0..self.rows.len()).filter(|&i| allowed(&self.rows[i].1)).map(|i| (i, dot(q, self.vector(i)))).collect();
+        if sims.len() > k {
+            sims.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
+            sims.truncate(k);
+        }
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
+        sims
+    }
+}
+
+/// Dot product in 8 independent lanes so the compiler vectorises it (a plain float sum is
+/// sequential); equals `cosine` up to rounding.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+type CachedSite = (Stamp, Arc<SiteIndex>);
 
 /// The KB service: cheap to clone.
 #[derive(Clone)]
 pub struct KnowledgeBase {
     store: Store,
     embedder: Arc<Embedder>,
-    /// Per-site chunk vectors, dropped when the site's documents change.
-    cache: Arc<Mutex<HashMap<Uuid, SiteVectors>>>,
+    /// Per-site passages, valid while the site's [`Stamp`] is unchanged (any node's or job's
+    /// write changes it).
+    cache: Arc<Mutex<HashMap<Uuid, CachedSite>>>,
 }
 
 impl KnowledgeBase {
@@ -78,7 +175,7 @@ impl KnowledgeBase {
         let e = self.embedder.clone();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::with_capacity(texts.len());
-            for batch in texts.chunks(16) {
+            for batch in texts.chunks(EMBED_BATCH) {
                 let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
                 out.extend(e.embed(&refs)?);
             }
@@ -113,13 +210,17 @@ impl KnowledgeBase {
         Ok(gone)
     }
 
-    async fn vectors(&self, site_id: Uuid) -> Result<SiteVectors, KbError> {
-        if let Some(v) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&site_id) {
+    /// The site's passages, from the cache while its stamp is unchanged.
+    async fn index(&self, site_id: Uuid) -> Result<Arc<SiteIndex>, KbError> {
+        let stamp = self.store.kb().stamp(site_id).await?;
+        if let Some((s, v)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&site_id)
+            && *s == stamp
+        {
             return Ok(v.clone());
         }
         let rows = self.store.kb().chunks(site_id).await?;
-        let v: SiteVectors = Arc::new(rows.into_iter().map(|r| (r.id, r.document_id, r.text, from_bytes(&r.embedding))).collect());
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(site_id, v.clone());
+        let v = Arc::new(tokio::task::spawn_blocking(move || SiteIndex::new(rows)).await.map_err(|_| KbError::Join)?);
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(site_id, (stamp, v.clone()));
         Ok(v)
     }
 
@@ -127,21 +228,21 @@ impl KnowledgeBase {
     pub async fn search(&self, site_id: Uuid, query: &str, top_k: usize, filters: &Filters) -> Result<Vec<Hit>, KbError> {
         let started = std::time::Instant::now();
         let words = keywords(query);
-        let repo = self.store.kb();
-        let (qv, keyword) = tokio::join!(self.embed(vec![query.to_string()]), repo.keyword(site_id, &words, CANDIDATES as i64));
-        let qv = qv?.pop().unwrap_or_default();
-        let keyword = keyword?;
-        let all = self.vectors(site_id).await?;
+        let lookup = async {
+            let all = self.index(site_id).await?;
+            let words = all.selective(words);
+            let keyword = self.store.kb().keyword(site_id, &words, CANDIDATES as i64).await?;
+            Ok::<_, KbError>((all, keyword))
+        };
+        let (qv, found) = tokio::join!(self.embed(vec![query.to_string()]), lookup);
+        let (qv, (all, keyword)) = (qv?.pop().unwrap_or_default(), found?);
         let allowed = |doc: &Uuid| filters.document_ids.is_empty() || filters.document_ids.contains(doc);
-        let mut sims: Vec<(usize, f32)> = all.iter().enumerate().filter(|(_, c)| allowed(&c.1)).map(|(i, c)| (i, cosine(&qv, &c.3))).collect();
-        sims.sort_by(|a, b| b.1.total_cmp(&a.1));
         let mut fused: HashMap<usize, f32> = HashMap::new();
-        for (rank, (i, _)) in sims.iter().take(CANDIDATES).enumerate() {
+        for (rank, (i, _)) in all.nearest(&qv, CANDIDATES, allowed).iter().enumerate() {
             *fused.entry(*i).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
         }
-        let index: HashMap<Uuid, usize> = all.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
         for (rank, id) in keyword.iter().enumerate() {
-            if let Some(&i) = index.get(id).filter(|i| allowed(&all[**i].1)) {
+            if let Some(&i) = all.by_id.get(id).filter(|i| allowed(&all.rows[**i].1)) {
                 *fused.entry(i).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
             }
         }
@@ -152,8 +253,9 @@ impl KnowledgeBase {
             .into_iter()
             .take(top_k)
             .map(|(i, score)| {
-                let c = &all[i];
-                Hit { chunk_id: c.0, document_id: c.1, title: titles.get(&c.1).cloned().unwrap_or_default(), text: c.2.clone(), score, similarity: cosine(&qv, &c.3) }
+                let (chunk_id, document_id, text) = &all.rows[i];
+                let similarity = cosine(&qv, all.vector(i));
+                Hit { chunk_id: *chunk_id, document_id: *document_id, title: titles.get(document_id).cloned().unwrap_or_default(), text: text.clone(), score, similarity }
             })
             .collect();
         metrics::histogram!("vaarta_kb_search_ms").record(started.elapsed().as_secs_f64() * 1000.0);
@@ -187,5 +289,39 @@ impl crate::brain::Retriever for KnowledgeBase {
             let hits = KnowledgeBase::search(self, site_id, query, top_k, &Filters::default()).await.map_err(|e| e.to_string())?;
             Ok(hits.into_iter().map(|h| vaarta_flows::Passage { text: h.text, source: h.title, score: f64::from(h.similarity) }).collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::kb::{ChunkRow, to_bytes};
+
+    fn index(texts: &[String]) -> SiteIndex {
+        let rows = texts.iter().map(|t| ChunkRow { id: Uuid::now_v7(), document_id: Uuid::nil(), text: t.clone(), embedding: to_bytes(&[1.0, 0.0]) }).collect();
+        SiteIndex::new(rows)
+    }
+
+    #[test]
+    fn words_in_most_passages_of_a_large_site_are_not_looked_up() {
+        let texts: Vec<String> = (0..1200).map(|i| format!("Q: sofa {i} warranty? A: {} years", if i % 3 == 0 { "Teak" } else { "two" })).collect();
+        let words = |q: &str| index(&texts).selective(keywords(q));
+        assert_eq!(words("sofa warranty teak kitni"), vec!["teak", "kitni"]);
+        // A small site keeps them all.
+        assert_eq!(index(&texts[..10]).selective(keywords("sofa warranty")), vec!["sofa", "warranty"]);
+    }
+
+    #[test]
+    fn nearest_is_best_first_and_filtered() {
+        let rows = [[1.0f32, 0.0], [0.6, 0.8], [0.0, 1.0]]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ChunkRow { id: Uuid::from_u128(i as u128), document_id: Uuid::from_u128(i as u128 % 2), text: String::new(), embedding: to_bytes(v) })
+            .collect();
+        let ix = SiteIndex::new(rows);
+        let got: Vec<usize> = ix.nearest(&[0.0, 1.0], 2, |_| true).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(got, vec![2, 1]);
+        let got: Vec<usize> = ix.nearest(&[0.0, 1.0], 5, |d| *d == Uuid::from_u128(0)).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(got, vec![2, 0]);
     }
 }

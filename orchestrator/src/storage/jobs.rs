@@ -17,6 +17,9 @@ pub const TRANSCRIBE: &str = "audit.transcribe";
 /// Delivers one signed webhook (`WebhookJob`).
 pub const WEBHOOK: &str = "webhook.deliver";
 
+/// Re-chunks and re-embeds knowledge-base documents (`kb_jobs::KbReindexJob`).
+pub const KB_REINDEX: &str = "kb.reindex";
+
 /// Sends one notification email (`EmailJob`).
 pub const EMAIL: &str = "email.send";
 

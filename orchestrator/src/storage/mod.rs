@@ -15,6 +15,7 @@ pub mod campaigns;
 pub mod dnd;
 pub mod jobs;
 pub mod kb;
+pub mod kb_jobs;
 pub mod leads;
 mod flows;
 pub mod routes;
@@ -232,6 +233,10 @@ impl Store {
 
     pub fn kb(&self) -> kb::KbRepo<'_> {
         kb::KbRepo::new(self)
+    }
+
+    pub fn kb_jobs(&self) -> kb_jobs::KbJobsRepo<'_> {
+        kb_jobs::KbJobsRepo::new(self)
     }
 
     pub fn routes(&self) -> routes::RoutesRepo<'_> {

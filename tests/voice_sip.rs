@@ -178,7 +178,7 @@ fn a_refused_refer_falls_back_to_bridging_the_caller_to_the_agent() {
     let caller_wav = speech_wav(dir.path(), "What is the price of the blue sofa?", 5.0, 4.0);
     let caller_play = dir.path().join("caller.wav");
     std::fs::rename(&caller_wav, &caller_play).unwrap();
-    let later = speech_wav(dir.path(), "I want a refund for my chair.", 0.0, 0.5);
+    let later = speech_wav(dir.path(), "Where is my order?", 0.0, 0.5);
     let mut samples: Vec<i16> = hound::WavReader::open(&caller_play).unwrap().samples::<i16>().map(|s| s.unwrap()).collect();
     let spec = hound::WavReader::open(&caller_play).unwrap().spec();
     // The second sentence comes 16 s in, once the bridge is up.
@@ -202,9 +202,9 @@ fn a_refused_refer_falls_back_to_bridging_the_caller_to_the_agent() {
     agent.wait_for(20, |v| v["ev"] == "exit");
     let _ = agent.child.wait();
     let caller_heard = transcribe(&caller_rec);
-    assert!(caller_heard.contains("priya"), "the caller heard the agent: {caller_heard}");
+    assert!(caller_heard.contains("priya") || caller_heard.contains("support team"), "the caller heard the agent: {caller_heard}");
     let agent_heard = transcribe(&agent_rec);
-    assert!(agent_heard.contains("refund"), "the agent heard the caller: {agent_heard}");
+    assert!(agent_heard.contains("order"), "the agent heard the caller: {agent_heard}");
     let (_, calls) = http(server.http, "GET", "/v1/calls", Some(&key), None);
     assert_eq!(calls[0]["outcome"], "transferred", "{calls}\n{}", server.log());
     assert!(server.log().contains("REFER refused: bridging"), "{}", server.log());

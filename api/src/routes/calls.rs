@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vaarta_orchestrator::calls::{CallCommand, CallInfo};
+use vaarta_orchestrator::storage::analytics::OUTCOME_KEYS;
 use vaarta_orchestrator::storage::calls::{CallDetail, CallFilter};
 use vaarta_orchestrator::tenancy::Principal;
 
@@ -49,23 +50,9 @@ pub async fn list_calls(State(state): State<AppState>, Caller(caller): Caller, Q
     check_enum("channel", &f.channel, &["sip", "widget"])?;
     check_enum("direction", &f.direction, &["inbound", "outbound"])?;
     check_enum("state", &f.state, &["ringing", "active", "holding", "transferring", "ended"])?;
-    check_enum(
-        "outcome",
-        &f.outcome,
-        &[
-            "completed",
-            "transferred",
-            "transfer_failed",
-            "caller_hung_up",
-            "rejected",
-            "no_answer",
-            "busy",
-            "failed",
-            "declined",
-            "invalid_number",
-            "hung_up_by_api",
-        ],
-    )?;
+    // The stored outcomes: analytics' outcome keys without its `in_progress` bucket.
+    let outcomes: Vec<&str> = OUTCOME_KEYS.iter().copied().filter(|k| *k != "in_progress").collect();
+    check_enum("outcome", &f.outcome, &outcomes)?;
     if f.limit.is_some_and(|l| !(1..=500).contains(&l)) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "limit: must be 1..=500"));
     }

@@ -179,8 +179,6 @@ async fn drive(mut socket: WebSocket, gw: WidgetGateway, site_id: Uuid) {
                             return close(socket, CloseReason::Ended.code(), "call ended".into()).await;
                         }
                     }
-                    // `ended` follows once the session has finished.
-                    Some(Outgoing::Hangup) => {}
                     None => return close(socket, CloseReason::Ended.code(), "call ended".into()).await,
                 },
                 _ = tokio::time::sleep_until((last_in + idle).into()) => {

@@ -16,7 +16,7 @@ use super::types::{CallChannel, Direction};
 
 const FRAME: usize = 160;
 /// How long an agent dialled for a bridge may ring (a session gives a transfer 30 s in all).
-const BRIDGE_RING_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
+const AGENT_RING_LIMIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// A SIP leg as a session transport (8 kHz G.711 underneath).
 pub struct SipMedia {
@@ -185,29 +185,39 @@ impl SipGateway {
         }
     }
 
+    /// Dials a human agent for a bridge and waits (at most 25 s) for the answer: the answered
+    /// leg with its event channel (registered; `forget` it when done), or why it did not answer.
+    pub(super) async fn dial_agent(
+        &self,
+        dial: vaarta_telephony::DialRequest,
+    ) -> Result<(vaarta_telephony::OutgoingCall, mpsc::Receiver<MediaEvent>), String> {
+        let out = self.telephony.dial(dial).await.map_err(|e| format!("dialling failed: {e}"))?;
+        let (_tx, events, ring) = self.register_leg(out.call);
+        let cause = match tokio::time::timeout(AGENT_RING_LIMIT, ring).await {
+            Ok(Ok(DialOutcome::Answered)) => return Ok((out, events)),
+            Ok(Ok(DialOutcome::Ended(cause))) => cause,
+            Ok(Err(_)) => vaarta_telephony::HangupCause::Failed(0),
+            Err(_) => {
+                let _ = self.telephony.hangup(out.call).await;
+                vaarta_telephony::HangupCause::NoAnswer
+            }
+        };
+        self.forget(out.call);
+        Err(format!("did not answer ({cause:?})"))
+    }
+
     /// After a refused REFER: dials `target` and, once it answers, relays audio between it and
     /// `call` (RTP forwarding in the telephony layer); the session hears how it went.
     async fn bridge_fallback(self, call: CallId, target: String, code: u16) {
         tracing::info!(%call, %target, code, "REFER refused: bridging to the target instead");
         let fail = |detail: String| forward(&self.legs, call, MediaEvent::TransferResult { ok: false, detail });
         let dial = vaarta_telephony::DialRequest { to: target.clone(), caller_id: None, headers: vec![("X-Vaarta-Transfer-Of".into(), call.to_string())] };
-        let out = match self.telephony.dial(dial).await {
-            Ok(o) => o,
-            Err(e) => return fail(format!("REFER refused ({code}); dialling {target} failed: {e}")),
+        let out = match self.dial_agent(dial).await {
+            Ok((out, _events)) => out,
+            Err(why) => return fail(format!("REFER refused ({code}); {target}: {why}")),
         };
-        let (_tx, _events, ring) = self.register_leg(out.call);
-        let outcome = match tokio::time::timeout(BRIDGE_RING_LIMIT, ring).await {
-            Ok(Ok(o)) => o,
-            Ok(Err(_)) => DialOutcome::Ended(vaarta_telephony::HangupCause::Failed(0)),
-            Err(_) => {
-                let _ = self.telephony.hangup(out.call).await;
-                DialOutcome::Ended(vaarta_telephony::HangupCause::NoAnswer)
-            }
-        };
+        // From here the bridge table, not the leg table, ties the two legs together.
         self.forget(out.call);
-        if let DialOutcome::Ended(cause) = outcome {
-            return fail(format!("REFER refused ({code}); {target} did not answer ({cause:?})"));
-        }
         {
             let mut legs = lock(&self.legs);
             legs.bridged.insert(call, out.call);

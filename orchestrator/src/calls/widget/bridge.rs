@@ -4,21 +4,18 @@
 //! answer, the session is told the transfer failed and offers a call back.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
-use vaarta_telephony::{CallId, DialRequest, HangupCause, Telephony};
+use vaarta_telephony::{CallId, DialRequest, Telephony};
 
 use super::media::Outgoing;
 use super::protocol::ServerMessage;
 use super::rate2x::{Down2x, Up2x};
 use crate::calls::outbound::dial_target;
 use crate::calls::session::media::{MediaError, MediaEvent};
-use crate::calls::sip_gateway::{DialOutcome, SipGateway};
+use crate::calls::sip_gateway::SipGateway;
 
-/// How long the agent's phone may ring.
-const RING_LIMIT: Duration = Duration::from_secs(25);
 /// Samples per 20 ms at 8 kHz.
 const LEG_FRAME: usize = 160;
 
@@ -118,20 +115,7 @@ impl SipBridge {
 /// Dials, waits for an answer, and starts the two audio directions.
 async fn connect(gw: &SipGateway, uri: &str, call_id: Uuid, out: mpsc::Sender<Outgoing>, state: BridgeState) -> Result<(), String> {
     let dial = DialRequest { to: uri.to_string(), caller_id: None, headers: vec![("X-Vaarta-Call-Id".into(), call_id.to_string())] };
-    let leg = gw.telephony.dial(dial).await.map_err(|e| format!("dialling the agent failed: {e}"))?;
-    let (_tx, mut events, ring) = gw.register_leg(leg.call);
-    let outcome = match tokio::time::timeout(RING_LIMIT, ring).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(_)) => DialOutcome::Ended(HangupCause::Failed(0)),
-        Err(_) => {
-            let _ = gw.telephony.hangup(leg.call).await;
-            DialOutcome::Ended(HangupCause::NoAnswer)
-        }
-    };
-    if let DialOutcome::Ended(cause) = outcome {
-        gw.forget(leg.call);
-        return Err(format!("the agent did not answer ({cause:?})"));
-    }
+    let (leg, mut events) = gw.dial_agent(dial).await.map_err(|why| format!("the agent {why}"))?;
     tracing::info!(%call_id, agent = %uri, "widget caller bridged to an agent");
     state.set_active(true);
     *state.leg.lock().await = Some(Leg { telephony: gw.telephony.clone(), call: leg.call, down: Down2x::default(), pending: Vec::new() });

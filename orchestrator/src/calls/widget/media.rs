@@ -20,8 +20,6 @@ pub enum Outgoing {
     /// Bot audio at [`WIDGET_RATE`].
     Audio(Vec<i16>),
     Message(ServerMessage),
-    /// The session hung up: close once `Ended` has been sent.
-    Hangup,
 }
 
 struct Shared {
@@ -109,9 +107,11 @@ impl MediaPort for WidgetMedia {
         }
         Ok(())
     }
+    /// The socket closes once the call task has sent `ended` (after the last events, or after a
+    /// bridge to an agent ends); here only unplayed audio goes.
     async fn hangup(&self) -> Result<(), MediaError> {
         lock(&self.shared.pacer).clear();
-        self.out.send(Outgoing::Hangup).await.map_err(|_| MediaError("the widget socket is closed".into()))
+        Ok(())
     }
     async fn transfer(&self, destination: &str) -> Result<(), MediaError> {
         match &self.transfer {

@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::analytics::rollups::touch_call;
 use super::{DatabaseKind, StorageError, Store};
 use crate::calls::{CallEvent, CallInfo, TurnLatency, TurnRecord};
 use crate::with_pool;
@@ -174,7 +175,7 @@ impl<'a> CallsRepo<'a> {
         if c.ended_at.is_some() {
             self.finalize(c.id).await?;
         }
-        Ok(())
+        touch_call(self.store, c.id).await
     }
 
     /// Writes the mutable fields (state, language, flow, answer/end times, outcome).
@@ -200,7 +201,7 @@ impl<'a> CallsRepo<'a> {
         if c.ended_at.is_some() {
             self.finalize(c.id).await?;
         }
-        Ok(())
+        touch_call(self.store, c.id).await
     }
 
     /// Fixes the call's analytics columns (duration, holding, last speaker) from its stored
@@ -260,7 +261,7 @@ impl<'a> CallsRepo<'a> {
         if inserted == 0 {
             return Err(StorageError::Corrupt(format!("turn {} of unknown call {call_id}", t.seq)));
         }
-        Ok(())
+        touch_call(self.store, call_id).await
     }
 
     pub async fn add_event(&self, seq: u32, e: &CallEvent) -> Result<(), StorageError> {
@@ -426,6 +427,7 @@ impl<'a> CallsRepo<'a> {
             })?;
             for id in ids {
                 self.finalize(id).await?;
+                touch_call(self.store, id).await?;
             }
         }
         Ok(done)

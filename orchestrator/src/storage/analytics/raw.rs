@@ -26,6 +26,25 @@ struct CountsRow {
     hangup_unanswered: i64,
 }
 
+impl From<CountsRow> for Partial {
+    fn from(r: CountsRow) -> Partial {
+        Partial {
+            total: r.total,
+            answered: r.answered,
+            ended: r.ended,
+            transferred: r.transferred,
+            transfer_failed: r.transfer_failed,
+            holding: r.holding,
+            ai_base: r.ai_base,
+            drop_holding: r.drop_holding,
+            hangup_unanswered: r.hangup_unanswered,
+            outcomes: [(r.outcome, r.total)].into(),
+            call_languages: [(r.language, r.total)].into(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Rows `(bucket, a, b, c)` of a grouped query.
 type Quad = (i64, i64, i64, i64);
 
@@ -48,18 +67,9 @@ impl AnalyticsRepo<'_> {
         let mut out: BTreeMap<i64, Partial> = (first..=last).map(|b| (b, Partial::default())).collect();
 
         for r in self.counts(q, base, step).await? {
-            let Some(p) = out.get_mut(&r.bucket) else { continue };
-            p.total += r.total;
-            p.answered += r.answered;
-            p.ended += r.ended;
-            p.transferred += r.transferred;
-            p.transfer_failed += r.transfer_failed;
-            p.holding += r.holding;
-            p.ai_base += r.ai_base;
-            p.drop_holding += r.drop_holding;
-            p.hangup_unanswered += r.hangup_unanswered;
-            *p.outcomes.entry(r.outcome).or_default() += r.total;
-            *p.call_languages.entry(r.language).or_default() += r.total;
+            if let Some(p) = out.get_mut(&r.bucket) {
+                p.merge(&Partial::from(r));
+            }
         }
 
         let mut hists: BTreeMap<i64, [Vec<(i64, i64)>; 4]> = BTreeMap::new();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use apalis::prelude::*;
 use tokio::task::JoinSet;
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use vaarta_orchestrator::config::{EmailConfig, JobsConfig};
 use vaarta_orchestrator::kb::KnowledgeBase;
 use vaarta_orchestrator::storage::jobs::{self, EmailJob, TranscribeJob, WebhookJob};
@@ -102,13 +102,25 @@ impl Workers {
         Ok(Workers { tasks, stop })
     }
 
-    /// Stops taking jobs and waits for the running ones (unfinished transcriptions resume
-    /// from their checkpoints on the next start).
+    /// Stops taking jobs and waits for the running ones, at most [`SHUTDOWN_GRACE`]: a worker
+    /// stuck on its database is then aborted, so stopping never hangs (its job is retried and
+    /// unfinished transcriptions resume from their checkpoints on the next start).
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        while self.tasks.join_next().await.is_some() {}
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!(left = self.tasks.len(), grace_s = SHUTDOWN_GRACE.as_secs(), "job workers did not stop in time; aborting them");
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
     }
 }
+
+/// How long [`Workers::shutdown`] waits for running jobs before aborting them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// A transcription whose job never made it into the queue (a crash between the upload's
 /// commit and the push) gets one now.

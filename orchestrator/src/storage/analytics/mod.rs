@@ -192,8 +192,7 @@ impl<'a> AnalyticsRepo<'a> {
 
     /// Figures of the whole window (one bucket) and its calls and turns per language.
     pub async fn summary(&self, q: &AnalyticsQuery) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
-        let p = self.partials(q, millis(q.from), SINGLE).await?.remove(&0).unwrap_or_default();
-        Ok((p.figures(q.drop_within_s), languages(&p)))
+        Ok(summary_of(q, self.partials(q, millis(q.from), SINGLE).await?))
     }
 
     /// Figures per `interval` bucket, every bucket present. The first bucket starts at `from`
@@ -250,8 +249,7 @@ impl<'a> AnalyticsRepo<'a> {
     /// The figures straight from the calls, without rollups (to check the rollups against).
     #[doc(hidden)]
     pub async fn summary_from_calls(&self, q: &AnalyticsQuery) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
-        let p = self.raw(q, millis(q.from), SINGLE).await?.remove(&0).unwrap_or_default();
-        Ok((p.figures(q.drop_within_s), languages(&p)))
+        Ok(summary_of(q, self.raw(q, millis(q.from), SINGLE).await?))
     }
 
     /// Calls not ended now, of the site (channel, campaign), whenever they started.
@@ -295,6 +293,12 @@ impl<'a> AnalyticsRepo<'a> {
         }
         Ok(sites.into_values().collect())
     }
+}
+
+/// The figures and languages of the summary's single bucket.
+fn summary_of(q: &AnalyticsQuery, mut buckets: BTreeMap<i64, Partial>) -> (Figures, Vec<LanguageUsage>) {
+    let p = buckets.remove(&0).unwrap_or_default();
+    (p.figures(q.drop_within_s), languages(&p))
 }
 
 /// Calls and turns per language, most calls first (unknown = [`UNKNOWN_LANGUAGE`]).

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::partial::{DURATION_BIN_MS, Hist, MAX_DROP_WITHIN_S, Partial};
-use super::window::{Arg, Window, bind_all};
+use super::window::{self, Arg, Window, bind_all};
 use super::{AnalyticsQuery, AnalyticsRepo, SINGLE, millis};
 use crate::storage::{DatabaseKind, StorageError};
 use crate::with_pool;
@@ -50,11 +50,8 @@ type Quad = (i64, i64, i64, i64);
 
 impl AnalyticsRepo<'_> {
     /// `column` as integer milliseconds since the epoch, in this backend's SQL.
-    pub(super) fn epoch_ms(&self, column: &str) -> String {
-        match self.store.kind() {
-            DatabaseKind::Sqlite => format!("CAST(ROUND(unixepoch({column}, 'subsec') * 1000) AS INTEGER)"),
-            DatabaseKind::Postgres => format!("CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"),
-        }
+    fn epoch_ms(&self, column: &str) -> String {
+        window::epoch_ms(self.store.kind(), column)
     }
 
     /// Partials of the calls of `q` (its site, channel, campaign) started in `[q.from, q.to)`,

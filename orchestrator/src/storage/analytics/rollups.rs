@@ -15,18 +15,15 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::partial::Partial;
-use super::window::{Arg, Window, bind_all};
+use super::window::{self, Arg, Window, bind_all};
 use super::{AnalyticsQuery, AnalyticsRepo, HOUR_MS, millis};
-use crate::storage::{DatabaseKind, StorageError, Store};
+use crate::storage::{StorageError, Store};
 use crate::with_pool;
 
 /// Marks the stored hours of `call_id`'s site from the call's start on as changed. Call it after
 /// every write to the call or its turns (the write must be committed first).
 pub(crate) async fn touch_call(store: &Store, call_id: Uuid) -> Result<(), StorageError> {
-    let started = match store.kind() {
-        DatabaseKind::Sqlite => "CAST(ROUND(unixepoch(c.started_at, 'subsec') * 1000) AS INTEGER)",
-        DatabaseKind::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM c.started_at) * 1000) AS BIGINT)",
-    };
+    let started = window::epoch_ms(store.kind(), "c.started_at");
     // hour_ms > started − 1 h ⟺ the hour ends after the call started: its hour and every later one.
     let sql = format!(
         "UPDATE analytics_hours SET gen = gen + 1 WHERE site_id = (SELECT c.site_id FROM calls c WHERE c.id = $1) \

@@ -4,6 +4,15 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::AnalyticsQuery;
+use crate::storage::DatabaseKind;
+
+/// `column` (a timestamp) as integer milliseconds since the epoch, in `kind`'s SQL.
+pub(super) fn epoch_ms(kind: DatabaseKind, column: &str) -> String {
+    match kind {
+        DatabaseKind::Sqlite => format!("CAST(ROUND(unixepoch({column}, 'subsec') * 1000) AS INTEGER)"),
+        DatabaseKind::Postgres => format!("CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"),
+    }
+}
 
 /// A bound value of a dynamically built query.
 #[derive(Debug, Clone)]

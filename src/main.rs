@@ -277,6 +277,13 @@ async fn start_voice(
     turn.holding_after_ms = config.voice.holding_after_ms;
     let retriever: Option<Arc<dyn vaarta_orchestrator::brain::Retriever>> =
         state.kb.as_ref().map(|k| Arc::new(k.as_ref().clone()) as Arc<dyn vaarta_orchestrator::brain::Retriever>);
+    // The session's own lines are synthesised now, in the background, so the first callers
+    // hear holding lines and apologies on time too (sites' own lines are cached per call).
+    let warm = engines.clone();
+    tokio::task::spawn_blocking(move || {
+        let made = warm.warm_default_phrases(&["hi", "en", "pa"], &[8_000, 16_000]);
+        tracing::info!(lines = made, "fixed phrases synthesised into the phrase cache");
+    });
     let voice = VoiceServices {
         store: store.clone(),
         registry: state.calls.clone(),
@@ -285,6 +292,7 @@ async fn start_voice(
         retriever,
         turn,
         recordings_dir: Some(config.voice.recordings_dir.clone()),
+        capacity: config.voice.capacity.clone(),
     };
     let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
     let gateway = SipGateway::new(voice.clone(), telephony.clone(), trunk);

@@ -21,7 +21,7 @@ fn finished_call(app: &common::TestApp, site: &str) -> Uuid {
     let h: CallHandle = app.calls.admit(call_info(site, CallChannel::Sip), None).unwrap();
     h.emit(CallEventKind::State { state: CallState::Active });
     h.emit(turn(0, Speaker::Caller, "mera order kahan hai", None));
-    let l = TurnLatency { stt_final_ms: Some(320), brain_first_token_ms: Some(700), first_tts_audio_ms: Some(950), first_packet_ms: Some(960), overhead_ms: Some(4) };
+    let l = TurnLatency { stt_final_ms: Some(320), brain_first_token_ms: Some(700), first_tts_audio_ms: Some(950), first_packet_ms: Some(960), overhead_ms: Some(4), heard_ms: Some(960), turn_decision_ms: Some(300) };
     h.emit(turn(1, Speaker::Bot, "Aapka order kal aayega.", Some(l)));
     h.emit(CallEventKind::Ended { outcome: CallOutcome::Completed, reason: "done".into() });
     h.id()

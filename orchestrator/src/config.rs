@@ -200,6 +200,8 @@ pub struct VoiceConfig {
     pub max_calls_per_site: usize,
     /// Where recordings of sites with `settings.voice.record_calls` go (`<call_id>.wav`).
     pub recordings_dir: PathBuf,
+    /// `[voice.capacity]`: admission by the speech engines' measured capacity.
+    pub capacity: crate::calls::capacity::SpeechCapacityConfig,
 }
 
 impl Default for VoiceConfig {
@@ -211,6 +213,7 @@ impl Default for VoiceConfig {
             max_calls: 50,
             max_calls_per_site: 20,
             recordings_dir: PathBuf::from("data/recordings"),
+            capacity: Default::default(),
         }
     }
 }

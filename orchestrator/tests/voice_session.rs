@@ -27,6 +27,7 @@ struct Call {
     store: Store,
     registry: CallRegistry,
     call_id: Uuid,
+    site_id: Uuid,
 }
 
 struct Setup<'a> {
@@ -36,11 +37,15 @@ struct Setup<'a> {
     caller: Vec<i16>,
     transfer_ok: Option<bool>,
     holding_after_ms: u64,
+    /// The site has no human to transfer to.
+    no_targets: bool,
+    /// The site has a CRM webhook URL and ended calls run the post-call jobs.
+    webhook: bool,
 }
 
 impl Default for Setup<'_> {
     fn default() -> Self {
-        Setup { flow: "", brain_delay_ms: 0, brain: Ok(""), caller: Vec::new(), transfer_ok: Some(true), holding_after_ms: 1500 }
+        Setup { flow: "", brain_delay_ms: 0, brain: Ok(""), caller: Vec::new(), transfer_ok: Some(true), holding_after_ms: 1500, no_targets: false, webhook: false }
     }
 }
 
@@ -49,8 +54,17 @@ async fn start(s: Setup<'_>) -> Call {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = Store::connect(&DatabaseConfig { url, ..DatabaseConfig::default() }).await.unwrap();
     store.migrate().await.unwrap();
-    let registry = CallRegistry::new(store.clone(), CallLimits { max_calls_per_node: 10, default_max_calls_per_site: 10 });
-    let site = store.sites().create(&vaarta_orchestrator::tenancy::NewSite { name: "shop".into(), settings: Default::default() }).await.unwrap();
+    let limits = CallLimits { max_calls_per_node: 10, default_max_calls_per_site: 10 };
+    let registry = if s.webhook {
+        CallRegistry::with_post_call(store.clone(), limits, vaarta_orchestrator::calls::post_call::PostCall::default())
+    } else {
+        CallRegistry::new(store.clone(), limits)
+    };
+    let mut site_settings = vaarta_orchestrator::tenancy::SiteSettings::default();
+    if s.webhook {
+        site_settings.webhook_url = Some("https://crm.example.com/hooks/vaarta".into());
+    }
+    let site = store.sites().create(&vaarta_orchestrator::tenancy::NewSite { name: "shop".into(), settings: site_settings }).await.unwrap();
     let events = registry.subscribe();
     let info = CallInfo {
         id: Uuid::now_v7(),
@@ -78,7 +92,9 @@ async fn start(s: Setup<'_>) -> Call {
     let brain = ScriptedBrain { delay: Duration::from_millis(s.brain_delay_ms), answer: s.brain.map(str::to_string).map_err(str::to_string), asked: asked.clone() };
     let mut settings = SessionSettings::for_language("en");
     settings.turn.holding_after_ms = s.holding_after_ms;
-    settings.transfer_targets = vec![TransferTarget { name: "support".into(), destination: "sip:agent@127.0.0.1".into() }];
+    if !s.no_targets {
+        settings.transfer_targets = vec![TransferTarget { name: "support".into(), destination: "sip:agent@127.0.0.1".into() }];
+    }
     let ctx = SessionContext {
         engines: engines(),
         program,
@@ -93,7 +109,7 @@ async fn start(s: Setup<'_>) -> Call {
     feed(s.caller, tx);
     let m = media.clone();
     let outcome = tokio::spawn(async move { session::run(ctx, m, rx, handle).await });
-    Call { outcome, media, events, _db: dir, brain_asked: asked, store, registry, call_id }
+    Call { outcome, media, events, _db: dir, brain_asked: asked, store, registry, call_id, site_id: site.site_id }
 }
 
 async fn finish(call: &mut Call, secs: u64) -> (CallOutcome, Vec<CallEventKind>) {
@@ -251,4 +267,145 @@ async fn failed_transfer_ends_with_an_apology_and_a_callback() {
     assert_eq!(outcome, CallOutcome::TransferFailed, "{kinds:#?}");
     assert!(kinds.iter().any(|k| matches!(k, CallEventKind::Action { name, .. } if name == "callback_requested")), "{kinds:#?}");
     assert_eq!(call.media.leg.lock().unwrap().hangups, 1);
+}
+
+/// Keeps every TTS voice busy (a node speaking for many calls) until dropped.
+struct BusyTts(Arc<std::sync::atomic::AtomicBool>);
+
+impl BusyTts {
+    fn start() -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            let tts = engines().tts.clone();
+            let text = "This is a long answer for another caller, spoken sentence after sentence, so the voice is never free for long.";
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = tts.synthesize(text, "en", RATE);
+                // A breath between requests, as a busy node has: the others still get a turn.
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        });
+        BusyTts(stop)
+    }
+}
+
+impl Drop for BusyTts {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The first bot audio sent at or after `after` (since the leg's start).
+fn first_play_after(media: &FakeMedia, after: Duration) -> Option<Duration> {
+    media.leg.lock().unwrap().plays.iter().map(|(t, _)| *t).find(|t| *t >= after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holding_line_is_heard_on_time_while_every_tts_voice_is_busy() {
+    let e = engines();
+    tokio::task::spawn_blocking(move || e.warm_default_phrases(&["en"], &[RATE])).await.unwrap();
+    let question = speech("Where is my order?");
+    let mut call = start(Setup {
+        flow: BRAIN_FLOW,
+        caller: track(6000, &[(3000, &question)]),
+        brain_delay_ms: 5000,
+        brain: Ok("Your order was shipped yesterday."),
+        ..Default::default()
+    })
+    .await;
+    // Watch the call live: the TTS voices get busy once the caller's question is over.
+    let mut live = call.registry.subscribe();
+    let t0 = call.media.t0;
+    let watcher = tokio::spawn(async move {
+        loop {
+            match live.recv().await {
+                Ok(ev) => {
+                    if let CallEventKind::Turn { turn } = &ev.kind
+                        && turn.speaker == Speaker::Caller
+                    {
+                        return Some((t0.elapsed(), BusyTts::start()));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        }
+    });
+    let (turn_end, busy) = tokio::time::timeout(Duration::from_secs(30), watcher).await.unwrap().unwrap().expect("the caller's turn");
+    let (outcome, kinds) = finish(&mut call, 60).await;
+    drop(busy);
+    assert_eq!(outcome, CallOutcome::Completed, "{kinds:#?}");
+    assert!(kinds.iter().any(|k| matches!(k, CallEventKind::Holding { level: 0, .. })), "{kinds:#?}");
+    // The holding line's deadline is 1.5 s after the end of turn; its audio goes out within
+    // 100 ms of it although every voice is busy (it plays from the phrase cache).
+    let holding = first_play_after(&call.media, turn_end).expect("bot audio after the question");
+    let late = holding.saturating_sub(turn_end + Duration::from_millis(1500));
+    assert!(late <= Duration::from_millis(100), "holding audio {} ms after the turn ended", (holding - turn_end).as_millis());
+    let heard = transcribe(&engines(), &call.media.heard()).await;
+    assert!(heard.contains("line") || heard.contains("checking"), "far end heard: {heard}");
+    assert!(heard.contains("ship"), "far end heard: {heard}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_no_transfer_target_the_caller_hears_the_callback_offer_and_a_callback_is_queued() {
+    let question = speech("What is the price of the blue sofa?");
+    let mut call = start(Setup {
+        flow: BRAIN_FLOW,
+        caller: track(4000, &[(3000, &question)]),
+        brain: Err("connection refused"),
+        no_targets: true,
+        webhook: true,
+        ..Default::default()
+    })
+    .await;
+    let (outcome, kinds) = finish(&mut call, 60).await;
+    assert_eq!(outcome, CallOutcome::TransferFailed, "{kinds:#?}");
+    assert!(call.media.leg.lock().unwrap().transfers.is_empty(), "nobody to transfer to");
+    assert!(kinds.iter().any(|k| matches!(k, CallEventKind::Action { name, .. } if name == "callback_requested")), "{kinds:#?}");
+    // Not a silent hang-up: the callback offer is heard (and not "let me connect you").
+    let heard = transcribe(&engines(), &call.media.heard()).await;
+    assert!(heard.contains("call you back"), "far end heard: {heard}");
+    assert!(!heard.contains("connect you"), "far end heard: {heard}");
+    let bot = turns(&kinds, Speaker::Bot);
+    assert!(bot.iter().any(|t| t.text.contains("call you back")), "{bot:#?}");
+    // The promised callback is a durable job: the site's callback.requested webhook.
+    let mut queued = Vec::new();
+    for _ in 0..100 {
+        queued = call.store.webhooks().list(call.site_id, None, 10).await.unwrap();
+        if queued.iter().any(|w| w.kind == "callback.requested") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cb = queued.iter().find(|w| w.kind == "callback.requested").unwrap_or_else(|| panic!("no callback job: {queued:#?}"));
+    assert_eq!(cb.subject_id, call.call_id);
+    let body: serde_json::Value = serde_json::from_str(&cb.payload).unwrap();
+    assert_eq!(body["caller"], "+919800000001", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_final_transcript_gets_a_holding_line_then_the_answer_to_the_whole_question() {
+    // The one STT worker is busy when the caller finishes: the final waits, the caller hears a
+    // holding line meanwhile, and the turn still ends on the whole utterance (not a partial).
+    let question = speech("What are your opening hours, and do you deliver to my home?");
+    let mut call = start(Setup { flow: QA_FLOW, caller: track(8000, &[(3000, &question)]), holding_after_ms: 800, ..Default::default() }).await;
+    let pool = engines().stt.clone();
+    let blocker = tokio::spawn(async move {
+        // Another call's final takes the only worker as this question ends (~6.5 s) and holds
+        // it for 3 s: this call's final waits behind it.
+        tokio::time::sleep(Duration::from_millis(6000)).await;
+        let _ = pool.run(|_: &mut vaarta_speech::stt::Transcriber| std::thread::sleep(Duration::from_millis(3000))).await;
+    });
+    let (outcome, kinds) = finish(&mut call, 60).await;
+    blocker.await.unwrap();
+    assert_eq!(outcome, CallOutcome::Completed, "{kinds:#?}");
+    let caller = turns(&kinds, Speaker::Caller);
+    // The end of the question, which no partial ahead of the final had.
+    assert!(caller.iter().any(|t| t.text.to_lowercase().contains("home")), "the whole utterance: {caller:#?}");
+    assert!(kinds.iter().any(|k| matches!(k, CallEventKind::Holding { .. })), "{kinds:#?}");
+    assert!(!kinds.iter().any(|k| matches!(k, CallEventKind::Failure { .. })), "{kinds:#?}");
+    let bot = turns(&kinds, Speaker::Bot);
+    assert!(bot.iter().any(|t| t.text.contains("nine in the morning")), "{bot:#?}");
+    let l = bot.iter().find_map(|t| t.latency.clone()).expect("answer latency");
+    assert!(l.heard_ms.is_some() && l.heard_ms == l.first_packet_ms && l.turn_decision_ms.is_some(), "{l:?}");
 }

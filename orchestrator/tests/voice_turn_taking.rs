@@ -138,6 +138,12 @@ fn a_missing_final_falls_back_to_the_last_partial_and_noise_is_no_turn() {
     tt.handle(c.at(200), E::SttPartial("cancel my order".into()));
     tt.handle(c.at(600), E::VadSpeechEnd);
     assert_eq!(tt.handle_timeout(c.at(1000)), vec![A::FinalizeStt]);
+    // The caller waits for the slow final: a holding line 1.5 s after they stopped.
+    assert_eq!(tt.poll_timeout(), Some(c.at(2100)));
+    assert_eq!(
+        tt.handle_timeout(c.at(2100)),
+        vec![A::PlayHolding { level: 0 }]
+    );
     assert_eq!(tt.poll_timeout(), Some(c.at(2500)));
     assert_eq!(
         tt.handle_timeout(c.at(2500)),
@@ -504,8 +510,13 @@ fn dead_air_brings_the_first_holding_message_forward() {
     tt.handle(c.at(0), E::VadSpeechStart);
     tt.handle(c.at(1000), E::VadSpeechEnd);
     assert_eq!(tt.handle_timeout(c.at(1900)), vec![A::FinalizeStt]);
-    // A slow STT final: the turn ends 1.5 s after the caller stopped talking.
-    tt.handle(c.at(2500), E::SttFinal("track my order".into()));
+    // A slow STT final: the turn ends 1.4 s after the caller stopped talking.
+    assert_eq!(
+        tt.handle(c.at(2400), E::SttFinal("track my order".into())),
+        vec![A::EndOfTurn {
+            text: "track my order".into()
+        }]
+    );
     // Holding would be due at 4000, but the line has been silent since 1000.
     assert_eq!(tt.poll_timeout(), Some(c.at(3000)));
     assert_eq!(
@@ -663,4 +674,63 @@ fn config_reads_partial_settings_with_defaults() {
     let back: TurnTakingConfig =
         serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
     assert_eq!(back, cfg);
+}
+
+#[test]
+fn a_slow_final_is_covered_by_a_holding_line_and_the_turn_ends_on_the_final() {
+    let c = Clock::new();
+    let mut tt = TurnTaker::new(
+        TurnTakingConfig {
+            end_of_turn_silence_ms: 400,
+            stt_final_timeout_ms: 8000,
+            holding_after_ms: 1500,
+            holding_repeat_ms: 5000,
+            ..TurnTakingConfig::default()
+        },
+        "en",
+    );
+    tt.handle(c.at(0), E::VadSpeechStart);
+    tt.handle(c.at(300), E::SttPartial("How much".into()));
+    tt.handle(c.at(1000), E::VadSpeechEnd);
+    assert_eq!(tt.handle_timeout(c.at(1400)), vec![A::FinalizeStt]);
+    // The busy node's final is late: the silence is filled at 1.5 s after the speech end.
+    assert_eq!(tt.poll_timeout(), Some(c.at(2500)));
+    assert_eq!(tt.handle_timeout(c.at(2499)), vec![]);
+    assert_eq!(
+        tt.handle_timeout(c.at(2500)),
+        vec![A::PlayHolding { level: 0 }]
+    );
+    // The holding line plays over a caller who is done: no barge-in.
+    assert_eq!(
+        tt.handle(c.at(2510), E::PlaybackStarted(BotAudio::Holding { level: 0 })),
+        vec![]
+    );
+    assert_eq!(tt.handle_timeout(c.at(3000)), vec![], "held only once");
+    // The turn ends on the whole utterance, never on the partial.
+    assert_eq!(
+        tt.handle(c.at(3400), E::SttFinal("How much is the AC installation charge?".into())),
+        vec![A::EndOfTurn {
+            text: "How much is the AC installation charge?".into()
+        }]
+    );
+    assert!(tt.answer_owed());
+    assert_eq!(tt.handle(c.at(5000), E::PlaybackFinished), vec![]);
+    // Dead air after the holding line gets a filler; the next holding line is the repeat
+    // (level 1), a repeat interval after the turn ended.
+    assert_eq!(tt.handle_timeout(c.at(7000)), vec![A::DeadAirFiller]);
+    assert_eq!(tt.handle_timeout(c.at(8399)), vec![]);
+    assert_eq!(
+        tt.handle_timeout(c.at(8400)),
+        vec![A::PlayHolding { level: 1 }]
+    );
+}
+
+#[test]
+fn a_prompt_final_plays_no_holding_line() {
+    let c = Clock::new();
+    let mut tt = TurnTaker::new(TurnTakingConfig::default(), "en");
+    let end = caller_turn(&mut tt, &c, 0, 1000, "What are your timings?");
+    assert!(tt.answer_owed());
+    let due = tt.poll_timeout().unwrap();
+    assert!(c.ms(due) >= end + 1000, "no early holding: {}", c.ms(due));
 }

@@ -1,14 +1,18 @@
 //! A bounded pool of blocking engine workers (STT, TTS, VAD...) shared by many calls.
 //! Each worker thread owns one engine instance (e.g. a whisper.cpp state); callers submit
-//! closures from async code. Admission is decided up front: when the queue is full or the
-//! expected wait exceeds the latency budget, the caller gets [`PoolError::Overloaded`]
-//! immediately, so the orchestrator can play a holding prompt or transfer the call instead
-//! of leaving the caller in silence.
+//! closures from async code.
+//!
+//! Work is scheduled by [`Priority`]: a live call's final transcript goes before partials,
+//! and both before background (audit) work, so a busy node makes partials and audits wait,
+//! never the caller's answer. Admission is decided up front: a partial or background job
+//! whose expected wait exceeds its budget gets [`PoolError::Overloaded`] immediately (a
+//! partial is only a preview; an audit retries later). A live job is refused only when the
+//! queue is full: the session covers its wait with a holding line instead of dropping the turn.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -22,9 +26,11 @@ use tracing::warn;
 pub struct PoolConfig {
     /// Worker threads, each with its own engine instance.
     pub workers: usize,
-    /// Jobs allowed to wait for a worker.
+    /// Jobs allowed to wait for a worker (live jobs may use all of it; partial and background
+    /// jobs leave room for `workers` live jobs).
     pub queue: usize,
-    /// Longest acceptable expected queue wait, in ms, before callers are turned away.
+    /// Longest acceptable expected queue wait, in ms, for partial (preview) jobs before they
+    /// are turned away. Live jobs are not turned away on expected wait.
     pub latency_budget_ms: u64,
 }
 
@@ -37,6 +43,19 @@ impl Default for PoolConfig {
         }
     }
 }
+
+/// Which work goes first when workers are busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// A caller is waiting for this result (final transcript of a turn).
+    Live = 0,
+    /// A preview while the caller is still speaking (partial transcript): dropped first.
+    Partial = 1,
+    /// Work nobody is listening to (audit transcription): runs when live work is done.
+    Background = 2,
+}
+
+const CLASSES: usize = 3;
 
 /// Why a job was not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -67,31 +86,67 @@ pub struct JobStats {
 
 type Job<W> = Box<dyn FnOnce(&mut W) + Send>;
 
-struct Shared {
+/// Jobs waiting, one queue per priority class.
+struct Queues<W> {
+    classes: [VecDeque<Job<W>>; CLASSES],
+    closed: bool,
+}
+
+impl<W> Queues<W> {
+    fn len(&self) -> usize {
+        self.classes.iter().map(VecDeque::len).sum()
+    }
+
+    /// Jobs a new job of `priority` would wait behind.
+    fn ahead_of(&self, priority: Priority) -> usize {
+        self.classes[..=priority as usize]
+            .iter()
+            .map(VecDeque::len)
+            .sum()
+    }
+
+    fn pop(&mut self) -> Option<Job<W>> {
+        self.classes.iter_mut().find_map(VecDeque::pop_front)
+    }
+}
+
+struct Shared<W> {
     name: String,
     workers: usize,
-    /// Jobs submitted and not yet started.
-    waiting: AtomicUsize,
+    capacity: usize,
+    queues: Mutex<Queues<W>>,
+    ready: Condvar,
     /// Jobs currently running.
     running: AtomicUsize,
     /// Moving average of compute time, in µs (0 = no sample yet).
     avg_compute_us: AtomicU64,
+    /// The same per priority class (a final costs more than a partial).
+    avg_class_us: [AtomicU64; CLASSES],
 }
 
-impl Shared {
-    fn record_compute(&self, d: Duration) {
-        let us = d.as_micros().min(u64::MAX as u128) as u64;
-        let _ = self
-            .avg_compute_us
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-                Some(if old == 0 { us } else { (old * 7 + us) / 8 })
-            });
+/// One step of an exponential moving average (1/8 weight for the new sample).
+fn average_in(slot: &AtomicU64, d: Duration) {
+    let us = d.as_micros().min(u64::MAX as u128) as u64;
+    let _ = slot.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some(if old == 0 { us } else { (old * 7 + us) / 8 })
+    });
+}
+
+impl<W> Shared<W> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queues<W>> {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Expected wait for a job submitted now: rounds of `workers` jobs ahead of it, each
-    /// taking the average compute time (a running job counts as a full one: pessimistic).
-    fn expected_wait(&self, weight: f64) -> Duration {
-        let ahead = self.waiting.load(Ordering::Relaxed) + self.running.load(Ordering::Relaxed);
+    fn record_compute(&self, priority: Priority, d: Duration) {
+        average_in(&self.avg_compute_us, d);
+        average_in(&self.avg_class_us[priority as usize], d);
+    }
+
+    /// Expected wait for a job with `ahead` queued jobs before it: rounds of `workers` jobs
+    /// (the running ones and those ahead), each taking the average compute time scaled by
+    /// `weight` (a running job counts as a full one: pessimistic).
+    fn expected_wait(&self, ahead: usize, weight: f64) -> Duration {
+        let ahead = ahead + self.running.load(Ordering::Relaxed);
         if ahead < self.workers {
             return Duration::ZERO;
         }
@@ -99,12 +154,32 @@ impl Shared {
         let avg = self.avg_compute_us.load(Ordering::Relaxed) as f64 * weight.max(0.0);
         Duration::from_micros((avg * rounds as f64) as u64)
     }
+
+    fn worker_loop(&self, engine: &mut W) {
+        loop {
+            let job = {
+                let mut q = self.lock();
+                loop {
+                    if let Some(job) = q.pop() {
+                        // Count as running before leaving the lock, so no admission check
+                        // sees the job in neither place.
+                        self.running.fetch_add(1, Ordering::Relaxed);
+                        break job;
+                    }
+                    if q.closed {
+                        return;
+                    }
+                    q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            job(engine);
+        }
+    }
 }
 
 /// A fixed set of worker threads over engines of type `W`.
 pub struct EnginePool<W> {
-    tx: Option<SyncSender<(Instant, Job<W>)>>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<W>>,
     budget: Duration,
     threads: Vec<thread::JoinHandle<()>>,
 }
@@ -118,14 +193,18 @@ impl<W: Send + 'static> EnginePool<W> {
         mut make: impl FnMut(usize) -> Result<W, E>,
     ) -> Result<Self, E> {
         let workers = config.workers.max(1);
-        let (tx, rx) = mpsc::sync_channel::<(Instant, Job<W>)>(config.queue.max(1));
-        let rx = Arc::new(Mutex::new(rx));
         let shared = Arc::new(Shared {
             name: name.to_string(),
             workers,
-            waiting: AtomicUsize::new(0),
+            capacity: config.queue.max(1),
+            queues: Mutex::new(Queues {
+                classes: std::array::from_fn(|_| VecDeque::new()),
+                closed: false,
+            }),
+            ready: Condvar::new(),
             running: AtomicUsize::new(0),
             avg_compute_us: AtomicU64::new(0),
+            avg_class_us: std::array::from_fn(|_| AtomicU64::new(0)),
         });
         let mut engines = Vec::with_capacity(workers);
         for i in 0..workers {
@@ -135,21 +214,14 @@ impl<W: Send + 'static> EnginePool<W> {
             .into_iter()
             .enumerate()
             .map(|(i, mut engine)| {
-                let rx = Arc::clone(&rx);
+                let shared = Arc::clone(&shared);
                 thread::Builder::new()
                     .name(format!("{name}-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let next = rx.lock().map(|r| r.recv());
-                            let Ok(Ok((_, job))) = next else { break };
-                            job(&mut engine);
-                        }
-                    })
+                    .spawn(move || shared.worker_loop(&mut engine))
                     .expect("spawning an engine worker thread")
             })
             .collect();
         Ok(Self {
-            tx: Some(tx),
             shared,
             budget: Duration::from_millis(config.latency_budget_ms),
             threads,
@@ -161,22 +233,57 @@ impl<W: Send + 'static> EnginePool<W> {
         &self.shared.name
     }
 
-    /// Expected queue wait for a job submitted now.
-    pub fn expected_wait(&self) -> Duration {
-        self.shared.expected_wait(1.0)
+    /// Worker threads (one engine each).
+    pub fn workers(&self) -> usize {
+        self.shared.workers
     }
 
-    /// Runs `job` on a worker within the pool's latency budget.
+    /// Expected queue wait for a partial job submitted now.
+    pub fn expected_wait(&self) -> Duration {
+        self.expected_wait_for(Priority::Partial)
+    }
+
+    /// Expected queue wait for a job of `priority` submitted now.
+    pub fn expected_wait_for(&self, priority: Priority) -> Duration {
+        let ahead = self.shared.lock().ahead_of(priority);
+        self.shared.expected_wait(ahead, 1.0)
+    }
+
+    /// Moving average of one job's compute time (zero before the first job).
+    pub fn average_compute(&self) -> Duration {
+        Duration::from_micros(self.shared.avg_compute_us.load(Ordering::Relaxed))
+    }
+
+    /// Moving average of one `priority` job's compute time (zero before the first one).
+    pub fn average_compute_for(&self, priority: Priority) -> Duration {
+        Duration::from_micros(self.shared.avg_class_us[priority as usize].load(Ordering::Relaxed))
+    }
+
+    /// Jobs waiting for a worker, over all priorities.
+    pub fn waiting(&self) -> usize {
+        self.shared.lock().len()
+    }
+
+    /// Runs a live `job` (see [`Priority::Live`]).
     pub async fn run<R, F>(&self, job: F) -> Result<(R, JobStats), PoolError>
     where
         R: Send + 'static,
         F: FnOnce(&mut W) -> R + Send + 'static,
     {
-        self.run_weighted(1.0, self.budget, job).await
+        self.run_with(Priority::Live, 1.0, self.budget, job).await
     }
 
-    /// Runs `job`, whose cost is `weight` times an average job (e.g. audio length relative
-    /// to typical), turning it away at once if the expected wait exceeds `budget`.
+    /// Runs a partial `job` within the pool's latency budget (see [`Priority::Partial`]).
+    pub async fn run_partial<R, F>(&self, job: F) -> Result<(R, JobStats), PoolError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut W) -> R + Send + 'static,
+    {
+        self.run_with(Priority::Partial, 1.0, self.budget, job).await
+    }
+
+    /// Runs a background `job`, whose cost is `weight` times an average job (e.g. audio length
+    /// relative to typical), turning it away at once if the expected wait exceeds `budget`.
     pub async fn run_weighted<R, F>(
         &self,
         weight: f64,
@@ -187,29 +294,30 @@ impl<W: Send + 'static> EnginePool<W> {
         R: Send + 'static,
         F: FnOnce(&mut W) -> R + Send + 'static,
     {
+        self.run_with(Priority::Background, weight, budget, job)
+            .await
+    }
+
+    /// Runs `job` in class `priority`. Partial and background jobs are turned away when their
+    /// expected wait exceeds `budget` or the queue (less room kept for live jobs) is full;
+    /// live jobs only when the whole queue is full.
+    pub async fn run_with<R, F>(
+        &self,
+        priority: Priority,
+        weight: f64,
+        budget: Duration,
+        job: F,
+    ) -> Result<(R, JobStats), PoolError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut W) -> R + Send + 'static,
+    {
         let shared = &self.shared;
         let name = shared.name.clone();
-        let expected = shared.expected_wait(weight);
-        let overloaded = |waiting| {
-            metrics::counter!("vaarta_engine_overloaded_total", "engine" => name.clone())
-                .increment(1);
-            PoolError::Overloaded {
-                pool: name.clone(),
-                expected_wait_ms: expected.as_millis() as u64,
-                budget_ms: budget.as_millis() as u64,
-                waiting,
-            }
-        };
-        if expected > budget {
-            return Err(overloaded(shared.waiting.load(Ordering::Relaxed)));
-        }
         let (done_tx, done_rx) = oneshot::channel::<Result<(R, JobStats), PoolError>>();
         let worker_shared = Arc::clone(shared);
         let wrapped: Job<W> = Box::new(move |engine: &mut W| {
             let s = worker_shared;
-            // Count as running before leaving the queue, so no admission check sees neither.
-            s.running.fetch_add(1, Ordering::Relaxed);
-            s.waiting.fetch_sub(1, Ordering::Relaxed);
             if done_tx.is_closed() {
                 s.running.fetch_sub(1, Ordering::Relaxed);
                 return; // the caller gave up; skip the work
@@ -218,17 +326,17 @@ impl<W: Send + 'static> EnginePool<W> {
             let out = catch_unwind(AssertUnwindSafe(|| job(engine)));
             let compute = start.elapsed();
             s.running.fetch_sub(1, Ordering::Relaxed);
-            s.record_compute(compute);
+            s.record_compute(priority, compute);
             metrics::histogram!("vaarta_engine_compute_seconds", "engine" => s.name.clone())
                 .record(compute.as_secs_f64());
             let res = match out {
-                Ok(r) => Ok((r, compute)),
+                Ok(r) => Ok(r),
                 Err(_) => {
                     warn!(engine = %s.name, "engine job panicked");
                     Err(PoolError::Panicked(s.name.clone()))
                 }
             };
-            let _ = done_tx.send(res.map(|(r, compute)| {
+            let _ = done_tx.send(res.map(|r| {
                 (
                     r,
                     JobStats {
@@ -238,37 +346,59 @@ impl<W: Send + 'static> EnginePool<W> {
                 )
             }));
         });
-        let Some(tx) = &self.tx else {
-            return Err(PoolError::Closed(name));
-        };
-        shared.waiting.fetch_add(1, Ordering::Relaxed);
         let submitted = Instant::now();
-        match tx.try_send((submitted, wrapped)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                let waiting = shared.waiting.fetch_sub(1, Ordering::Relaxed) - 1;
-                return Err(overloaded(waiting));
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                shared.waiting.fetch_sub(1, Ordering::Relaxed);
+        {
+            let mut q = shared.lock();
+            if q.closed {
                 return Err(PoolError::Closed(name));
             }
+            let waiting = q.len();
+            let expected = shared.expected_wait(q.ahead_of(priority), weight);
+            let room = match priority {
+                Priority::Live => shared.capacity,
+                _ => shared.capacity.saturating_sub(shared.workers).max(1),
+            };
+            let over_budget = priority != Priority::Live && expected > budget;
+            if over_budget || waiting >= room {
+                metrics::counter!("vaarta_engine_overloaded_total", "engine" => name.clone(), "priority" => priority.label())
+                    .increment(1);
+                return Err(PoolError::Overloaded {
+                    pool: name,
+                    expected_wait_ms: expected.as_millis() as u64,
+                    budget_ms: budget.as_millis() as u64,
+                    waiting,
+                });
+            }
+            q.classes[priority as usize].push_back(wrapped);
+            metrics::gauge!("vaarta_engine_queue_depth", "engine" => name.clone())
+                .set(q.len() as f64);
         }
-        metrics::gauge!("vaarta_engine_queue_depth", "engine" => name.clone())
-            .set(shared.waiting.load(Ordering::Relaxed) as f64);
+        shared.ready.notify_one();
         let (r, mut stats) = done_rx
             .await
             .map_err(|_| PoolError::Closed(name.clone()))??;
         stats.queue_wait = submitted.elapsed().saturating_sub(stats.compute);
-        metrics::histogram!("vaarta_engine_queue_wait_seconds", "engine" => name)
+        metrics::histogram!("vaarta_engine_queue_wait_seconds", "engine" => name, "priority" => priority.label())
             .record(stats.queue_wait.as_secs_f64());
         Ok((r, stats))
     }
 }
 
+impl Priority {
+    fn label(self) -> &'static str {
+        match self {
+            Priority::Live => "live",
+            Priority::Partial => "partial",
+            Priority::Background => "background",
+        }
+    }
+}
+
 impl<W> Drop for EnginePool<W> {
     fn drop(&mut self) {
-        self.tx.take(); // workers finish queued jobs, then see the channel closed
+        // Workers finish queued jobs, then see the queue closed.
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -311,13 +441,11 @@ mod tests {
             let p = Arc::clone(&p);
             tokio::spawn(async move { p.run(|_| thread::sleep(Duration::from_millis(300))).await })
         };
-        while p.shared.running.load(Ordering::Relaxed) + p.shared.waiting.load(Ordering::Relaxed)
-            == 0
-        {
+        while p.shared.running.load(Ordering::Relaxed) + p.waiting() == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let t = Instant::now();
-        let err = p.run(|_| ()).await.unwrap_err();
+        let err = p.run_partial(|_| ()).await.unwrap_err();
         assert!(
             t.elapsed() < Duration::from_millis(100),
             "turned away without waiting"
@@ -359,7 +487,7 @@ mod tests {
         }
         let p2 = Arc::clone(&p);
         let second = tokio::spawn(async move { p2.run(|_| 2).await });
-        while p.shared.waiting.load(Ordering::Relaxed) == 0 {
+        while p.waiting() == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let err = p.run(|_| 3).await.unwrap_err();
@@ -378,5 +506,58 @@ mod tests {
         let err = p.run(|_| -> u32 { panic!("boom") }).await.unwrap_err();
         assert_eq!(err, PoolError::Panicked("test".into()));
         assert_eq!(p.run(|e| *e).await.unwrap().0, 0);
+    }
+
+    #[tokio::test]
+    async fn live_jobs_go_first_and_are_not_turned_away_on_budget() {
+        let p = Arc::new(pool(1, 8, 50));
+        p.run(|_| thread::sleep(Duration::from_millis(100)))
+            .await
+            .unwrap();
+        let gate = Arc::new(std::sync::Barrier::new(2));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let g = Arc::clone(&gate);
+        let p1 = Arc::clone(&p);
+        let blocker = tokio::spawn(async move {
+            p1.run(move |_| {
+                g.wait();
+            })
+            .await
+        });
+        while p.shared.running.load(Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let spawn = |priority: Priority, tag: &'static str| {
+            let (p, order) = (Arc::clone(&p), Arc::clone(&order));
+            tokio::spawn(async move {
+                p.run_with(priority, 1.0, Duration::from_secs(60), move |_| {
+                    order.lock().unwrap().push(tag)
+                })
+                .await
+            })
+        };
+        let audit = spawn(Priority::Background, "audit");
+        while p.waiting() < 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let partial = spawn(Priority::Partial, "partial");
+        while p.waiting() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Expected wait is far over the 50 ms budget: a partial is refused, a final is queued.
+        assert!(matches!(
+            p.run_partial(|_| ()).await,
+            Err(PoolError::Overloaded { .. })
+        ));
+        let live = spawn(Priority::Live, "live");
+        while p.waiting() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        gate.wait();
+        blocker.await.unwrap().unwrap();
+        for h in [live, partial, audit] {
+            h.await.unwrap().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec!["live", "partial", "audit"]);
     }
 }

@@ -237,7 +237,8 @@ async fn pooled_transcription_reports_overload_instead_of_waiting() {
         t.text
     );
     assert!(stats.compute.as_millis() > 0);
-    // While one utterance is being transcribed, another caller is turned away at once.
+    // While one utterance is being transcribed, a partial is turned away at once (it is only a
+    // preview) and a final is queued and served: a caller's answer is never dropped on budget.
     let busy = {
         let (pool, audio) = (Arc::clone(&pool), Arc::clone(&audio));
         tokio::spawn(
@@ -248,7 +249,11 @@ async fn pooled_transcription_reports_overload_instead_of_waiting() {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let started = std::time::Instant::now();
-    let err = transcribe_pooled(&pool, Arc::clone(&audio), TranscribeOptions::default())
+    let partial = TranscribeOptions {
+        partial: true,
+        ..TranscribeOptions::default()
+    };
+    let err = transcribe_pooled(&pool, Arc::clone(&audio), partial)
         .await
         .unwrap_err();
     assert!(
@@ -259,6 +264,11 @@ async fn pooled_transcription_reports_overload_instead_of_waiting() {
         matches!(err, PooledSttError::Pool(PoolError::Overloaded { .. })),
         "{err}"
     );
+    let (t, stats) = transcribe_pooled(&pool, Arc::clone(&audio), TranscribeOptions::default())
+        .await
+        .unwrap();
+    assert!(normalise(&t.text).contains(&"order".to_string()), "{}", t.text);
+    assert!(stats.queue_wait.as_millis() > 0, "{stats:?}");
     busy.await.unwrap().unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

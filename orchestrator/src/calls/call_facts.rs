@@ -43,7 +43,11 @@ impl CallFacts {
                         f.qualification.get_or_insert_with(Map::new).extend(d.clone());
                     }
                 }
-                "tag" => f.tags.extend(detail["label"].as_str().map(str::to_string)),
+                "tag" => {
+                    // The shipped transfer_rules module books a callback with tag "callback".
+                    f.callback_requested |= detail["label"].as_str() == Some("callback");
+                    f.tags.extend(detail["label"].as_str().map(str::to_string));
+                }
                 "opt_out" => f.opted_out = true,
                 "callback_requested" => f.callback_requested = true,
                 "recording" => f.recorded = true,

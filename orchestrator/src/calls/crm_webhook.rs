@@ -25,6 +25,33 @@ pub async fn queue_call_ended(store: &Store, site: &Site, ended: &EndedCall) -> 
     Ok(true)
 }
 
+/// The event name of a callback the caller was promised (no human could take the call).
+pub const CALLBACK_REQUESTED: &str = "callback.requested";
+
+/// Queues the site's `callback.requested` webhook when the call ended with a promised callback
+/// (a durable job: signed, retried, dead-lettered like `call.ended`); nothing without a URL.
+pub async fn queue_callback_requested(store: &Store, site: &Site, ended: &EndedCall) -> Result<bool, StorageError> {
+    let Some(url) = site.settings.webhook_url.as_deref() else { return Ok(false) };
+    if !ended.facts.callback_requested {
+        return Ok(false);
+    }
+    let call = &ended.call;
+    let payload = json!({
+        "event": CALLBACK_REQUESTED,
+        "call_id": call.id,
+        "site_id": call.site_id,
+        "caller": call.caller,
+        "callee": call.callee,
+        "language": call.language,
+        "channel": call.channel,
+        "outcome": call.outcome,
+        "reason": call.end_reason,
+        "requested_at": call.ended_at,
+    });
+    store.webhooks().enqueue(call.site_id, CALLBACK_REQUESTED, call.id, url, &payload).await?;
+    Ok(true)
+}
+
 /// A call's turns as (agent | customer, text), the shape summaries take.
 fn speaker_lines(turns: &[TurnRecord]) -> Vec<(String, String)> {
     turns.iter().map(|t| (if t.speaker == Speaker::Bot { "agent" } else { "customer" }.to_string(), t.text.clone())).collect()

@@ -9,6 +9,7 @@ use vaarta_speech::stt::{SttPool, WhisperModel, stt_pool};
 use vaarta_speech::tts::Tts;
 use vaarta_speech::vad::{VadConfig, VadError, VadStream};
 
+use super::phrase_cache::PhraseCache;
 use crate::config::SpeechConfig;
 
 /// Why the engines could not be loaded (the service then runs without voice calls).
@@ -32,6 +33,8 @@ pub struct SpeechEngines {
     pub tts: Arc<Tts>,
     /// Partial transcripts while the caller speaks.
     pub partials: vaarta_speech::stt::PartialConfig,
+    /// Fixed lines synthesised once and played from memory (holding, apology, prompts).
+    pub phrases: Arc<PhraseCache>,
 }
 
 impl SpeechEngines {
@@ -50,7 +53,22 @@ impl SpeechEngines {
             stt_model: model,
             tts,
             partials: config.stt.partial.clone(),
+            phrases: Arc::new(PhraseCache::new()),
         })
+    }
+
+    /// Synthesises the session's own lines (holding, filler, apology, callback offer) for
+    /// `langs` at `rates` into the phrase cache, so the first calls hear them on time too.
+    /// Blocking: run on a blocking thread.
+    pub fn warm_default_phrases(&self, langs: &[&str], rates: &[u32]) -> usize {
+        let mut made = 0;
+        for lang in langs {
+            let lines = crate::calls::session::phrases::fixed_lines(lang);
+            for &rate in rates {
+                made += self.phrases.warm(&self.tts, lang, rate, &lines);
+            }
+        }
+        made
     }
 
     /// A fresh VAD for one call's inbound audio at `rate` Hz.

@@ -3,11 +3,13 @@
 //! and takes [`CallCommand`]s (API call control). The real-time loop lives in [`session`].
 
 pub mod call_emails;
+pub mod capacity;
 pub mod call_facts;
 pub mod crm_webhook;
 pub mod engines;
 pub mod flow_loader;
 pub mod outbound;
+pub mod phrase_cache;
 pub mod post_call;
 pub mod registry;
 pub mod services;

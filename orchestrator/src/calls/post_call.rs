@@ -35,6 +35,9 @@ pub async fn after_call_ended(store: Store, post: PostCall, call_id: Uuid, site_
     if let Err(e) = super::crm_webhook::queue_call_ended(&store, &site, &ended).await {
         tracing::error!(error = %e, "queueing the call.ended webhook failed");
     }
+    if let Err(e) = super::crm_webhook::queue_callback_requested(&store, &site, &ended).await {
+        tracing::error!(error = %e, "queueing the callback.requested webhook failed");
+    }
     if post.emails
         && let Err(e) = super::call_emails::queue_call_emails(&store, &site, &ended).await
     {

@@ -29,6 +29,8 @@ pub enum AdmitError {
     NodeFull { limit: usize },
     #[error("the site is at its limit of {limit} concurrent calls")]
     SiteFull { limit: usize },
+    #[error("this node's speech engines are at their measured capacity of {capacity} calls")]
+    SpeechFull { capacity: usize },
 }
 
 /// No live call with that id (it ended, or it is on another node).
@@ -112,6 +114,11 @@ impl CallRegistry {
     }
 
     /// Sends call control to a live call.
+    /// Live calls on this node.
+    pub fn live_count(&self) -> usize {
+        lock(&self.inner.live).len()
+    }
+
     pub fn command(&self, call_id: Uuid, cmd: CallCommand) -> Result<(), CallNotFound> {
         let tx = lock(&self.inner.live).get(&call_id).map(|c| c.commands.clone()).ok_or(CallNotFound(call_id))?;
         tx.try_send(cmd).map_err(|_| CallNotFound(call_id))

@@ -37,6 +37,8 @@ pub struct VoiceServices {
     pub turn: TurnTakingConfig,
     /// `[voice] recordings_dir`: where calls of recording sites are written.
     pub recordings_dir: Option<std::path::PathBuf>,
+    /// `[voice.capacity]`: calls beyond the speech engines' measured capacity are refused.
+    pub capacity: super::capacity::SpeechCapacityConfig,
 }
 
 /// A call to set up.
@@ -76,7 +78,7 @@ impl PrepareError {
             PrepareError::UnknownSite => 404,
             PrepareError::Flow(FlowLoadError::NotFound(_)) => 480,
             PrepareError::Flow(_) => 500,
-            PrepareError::Admit(AdmitError::NodeFull { .. }) => 503,
+            PrepareError::Admit(AdmitError::NodeFull { .. } | AdmitError::SpeechFull { .. }) => 503,
             PrepareError::Admit(_) => 486,
             PrepareError::Storage(_) => 500,
         }
@@ -111,6 +113,13 @@ impl VoiceServices {
             outcome: None,
             end_reason: None,
         };
+        let capacity = self.capacity.calls(&self.engines);
+        let live = self.registry.live_count();
+        super::capacity::record(capacity, live);
+        if let Some(cap) = capacity.filter(|c| live >= *c) {
+            metrics::counter!("vaarta_calls_refused_total", "reason" => "speech_capacity").increment(1);
+            return Err(AdmitError::SpeechFull { capacity: cap }.into());
+        }
         let handle = self.registry.admit(info, site.settings.voice.max_concurrent_calls)?;
         let direction = match (req.channel, req.direction) {
             (CallChannel::Widget, _) => "widget",
@@ -118,9 +127,7 @@ impl VoiceServices {
             (_, Direction::Outbound) => "outbound",
         };
         let mut vars = req.vars;
-        if let Some(tr) = transfer_rules_vars(&site.settings) {
-            vars.entry("transfer_rules".to_string()).or_insert(tr);
-        }
+        vars.entry("transfer_rules".to_string()).or_insert_with(|| transfer_rules_vars(&site.settings));
         let flow_context = CallContext {
             call_id: handle.id().to_string(),
             site_id: req.site_id.to_string(),
@@ -144,10 +151,13 @@ impl VoiceServices {
     }
 }
 
-/// The first transfer target is the human queue the shipped `transfer_rules` module uses.
-fn transfer_rules_vars(s: &SiteSettings) -> Option<Value> {
-    let first = s.transfer_targets.first()?;
-    Some(serde_json::json!({ "human_queue": first.name }))
+/// The first transfer target is the human queue the shipped `transfer_rules` module uses; a
+/// site with none has no humans, so the module offers a callback instead of a transfer.
+fn transfer_rules_vars(s: &SiteSettings) -> Value {
+    match s.transfer_targets.first() {
+        Some(first) => serde_json::json!({ "human_queue": first.name, "humans": true }),
+        None => serde_json::json!({ "humans": false }),
+    }
 }
 
 /// A site's settings resolved for one call.

@@ -66,9 +66,17 @@ pub enum CallOutcome {
     HungUpByApi,
 }
 
-/// Per-turn latency, milliseconds from the end of the caller's speech (VAD end).
+/// Per-turn latency, milliseconds from the end of the caller's speech: the VAD's speech-end
+/// timestamp in the audio (when the caller actually stopped), not the moment the VAD decided.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TurnLatency {
+    /// What the caller hears: end of their speech → the answer's first audio packet sent.
+    #[serde(default)]
+    pub heard_ms: Option<u32>,
+    /// End of speech → the end of the turn decided (VAD silence, end-of-turn wait, the final
+    /// transcript).
+    #[serde(default)]
+    pub turn_decision_ms: Option<u32>,
     pub stt_final_ms: Option<u32>,
     pub brain_first_token_ms: Option<u32>,
     pub first_tts_audio_ms: Option<u32>,

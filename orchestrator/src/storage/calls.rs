@@ -126,6 +126,8 @@ struct TurnRow {
     first_tts_audio_ms: Option<i64>,
     first_packet_ms: Option<i64>,
     overhead_ms: Option<i64>,
+    heard_ms: Option<i64>,
+    turn_decision_ms: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -235,9 +237,9 @@ impl<'a> CallsRepo<'a> {
         let inserted = with_pool!(self.store, |pool| {
             sqlx::query(
                 "INSERT INTO call_turns (call_id, seq, speaker, text, language, confidence, started_at, ended_at, interrupted, \
-                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms, \
+                 stt_final_ms, brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms, heard_ms, turn_decision_ms, \
                  site_id, call_started_at, channel, campaign_id) \
-                 SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, c.site_id, c.started_at, c.channel, c.campaign_id \
+                 SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, c.site_id, c.started_at, c.channel, c.campaign_id \
                  FROM calls c WHERE c.id = $1",
             )
             .bind(call_id)
@@ -254,6 +256,8 @@ impl<'a> CallsRepo<'a> {
             .bind(ms(l.first_tts_audio_ms))
             .bind(ms(l.first_packet_ms))
             .bind(ms(l.overhead_ms))
+            .bind(ms(l.heard_ms))
+            .bind(ms(l.turn_decision_ms))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -348,7 +352,7 @@ impl<'a> CallsRepo<'a> {
         let rows: Vec<TurnRow> = with_pool!(self.store, |pool| {
             sqlx::query_as(
                 "SELECT seq, speaker, text, language, confidence, started_at, ended_at, interrupted, stt_final_ms, \
-                 brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms FROM call_turns WHERE call_id = $1 ORDER BY seq",
+                 brain_first_token_ms, first_tts_audio_ms, first_packet_ms, overhead_ms, heard_ms, turn_decision_ms FROM call_turns WHERE call_id = $1 ORDER BY seq",
             )
             .bind(id)
             .fetch_all(pool)
@@ -363,6 +367,8 @@ impl<'a> CallsRepo<'a> {
                     first_tts_audio_ms: ms(r.first_tts_audio_ms),
                     first_packet_ms: ms(r.first_packet_ms),
                     overhead_ms: ms(r.overhead_ms),
+                    heard_ms: ms(r.heard_ms),
+                    turn_decision_ms: ms(r.turn_decision_ms),
                 };
                 let any = latency != TurnLatency::default();
                 Ok(TurnRecord {

@@ -18,6 +18,9 @@
 //! - End of turn: `end_of_turn_silence_ms` after the VAD speech end the STT final is asked for
 //!   ([`TurnAction::FinalizeStt`]); with it (or, after `stt_final_timeout_ms`, with the last
 //!   partial) comes [`TurnAction::EndOfTurn`].
+//! - A final transcript that is slow (a busy node) is waited for, not replaced by the last
+//!   partial: after `holding_after_ms` of silence the caller hears a holding line (once) while
+//!   it comes; `stt_final_timeout_ms` is only the last resort.
 //! - While an answer is owed: holding messages from `holding_after_ms`, repeated every
 //!   `holding_repeat_ms`, [`TurnAction::Escalate`] at `escalate_after_ms`, and never more than
 //!   `max_dead_air_ms` of silence (an early holding message or a filler), counted from the
@@ -125,6 +128,16 @@ struct Utt {
     ended_at: Option<Instant>,
     /// When the STT final was asked for; `None` until the end-of-turn silence passed.
     finalize_asked: Option<Instant>,
+    /// A holding line already covered the wait for this utterance's final transcript.
+    held: bool,
+}
+
+impl Utt {
+    /// Finished speaking, waiting for the final transcript (the turn is not decided yet, but
+    /// the caller is waiting: the line may carry a holding line).
+    fn awaiting_final(&self) -> bool {
+        !self.speaking && self.finalize_asked.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -224,6 +237,9 @@ impl TurnTaker {
                 None => consider(ended + ms(self.cfg.end_of_turn_silence_ms)),
                 Some(asked) => consider(asked + ms(self.cfg.stt_final_timeout_ms)),
             }
+            if u.awaiting_final() && !u.held && self.owed.is_none() && self.playing.is_none() {
+                consider(ended + ms(self.cfg.holding_after_ms));
+            }
         }
         if let Some(o) = &self.owed
             && !o.escalated
@@ -310,6 +326,7 @@ impl TurnTaker {
             barged: false,
             ended_at: None,
             finalize_asked: None,
+            held: false,
         });
         // Speech resumed within the end-of-turn silence: the same turn goes on, and a final
         // taken in the pause no longer covers it.
@@ -379,7 +396,9 @@ impl TurnTaker {
         if audio == BotAudio::Answer {
             self.owed = None;
         }
-        if self.caller_holds_line() {
+        // Bot audio over a caller who is done and waiting for the final transcript (a holding
+        // line on a busy node) is not an overlap.
+        if self.caller_holds_line() && !self.utt.as_ref().is_some_and(Utt::awaiting_final) {
             self.overlap_started(now, out);
         }
     }
@@ -440,7 +459,29 @@ impl TurnTaker {
             }
             _ => {}
         }
+        self.fire_final_wait(now, out);
         self.fire_owed(now, out);
+    }
+
+    /// The caller is done and the final transcript is slow (a busy node): after
+    /// `holding_after_ms` of silence the caller hears a holding line, once; the turn still
+    /// ends on the final, so the answer is to the whole utterance.
+    fn fire_final_wait(&mut self, now: Instant, out: &mut Vec<TurnAction>) {
+        if self.playing.is_some() || self.owed.is_some() {
+            return;
+        }
+        let Some(u) = &mut self.utt else { return };
+        let Some(ended) = u.ended_at else { return };
+        if !u.awaiting_final()
+            || u.held
+            || u.class == Utterance::Backchannel
+            || now < ended + ms(self.cfg.holding_after_ms)
+        {
+            return;
+        }
+        u.held = true;
+        out.push(TurnAction::PlayHolding { level: 0 });
+        self.last_sound = Some(now);
     }
 
     /// Holding, escalation and dead air while an answer is owed.
@@ -501,11 +542,17 @@ impl TurnTaker {
                 out.push(TurnAction::EndOfTurn { text });
                 let ended = u.ended_at.unwrap_or(now);
                 self.last_sound = Some(self.last_sound.map_or(ended, |t| t.max(ended)));
+                // A holding line already played while the final came: the next one is a repeat.
+                let (next_level, next_holding) = if u.held {
+                    (1, now + ms(self.cfg.holding_repeat_ms))
+                } else {
+                    (0, now + ms(self.cfg.holding_after_ms))
+                };
                 self.owed = Some(Owed {
                     turn_end: now,
                     ready: false,
-                    next_level: 0,
-                    next_holding: now + ms(self.cfg.holding_after_ms),
+                    next_level,
+                    next_holding,
                     escalated: false,
                 });
             }

@@ -42,7 +42,7 @@ impl WhisperModel {
 
     /// Loads a CT2 model directory or a GGML file, with `config`'s other settings.
     pub fn load_path(model: &Path, config: &SttConfig) -> Result<Arc<Self>, SttError> {
-        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        LOG_HOOKS.call_once(super::whisper_log::install);
         validate_language_codes(config)?;
         let path = ggml::ensure_ggml(model)?;
         let mut params = WhisperContextParameters::default();

@@ -20,6 +20,7 @@ pub mod input;
 mod pooled;
 mod session;
 mod transcript;
+mod whisper_log;
 
 pub use config::{AudioCtxPolicy, PartialConfig, SttConfig};
 pub use engine::{CancelFlag, TranscribeOptions, Transcriber, WhisperModel};

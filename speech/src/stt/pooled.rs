@@ -22,15 +22,21 @@ pub enum PooledSttError {
     Stt(#[from] SttError),
 }
 
-/// Transcribes 16 kHz audio on the pool. [`PoolError::Overloaded`] comes back at once when
-/// the expected wait exceeds the pool's latency budget.
+/// Transcribes 16 kHz audio on the pool. A partial (`opts.partial`) is a preview: it comes back
+/// at once as [`PoolError::Overloaded`] when its expected wait exceeds the pool's latency
+/// budget. A final is live work: it goes ahead of partials and audits and is refused only
+/// when the queue is full.
 pub async fn transcribe_pooled(
     pool: &SttPool,
     audio: Arc<[f32]>,
     opts: TranscribeOptions,
 ) -> Result<(Transcript, JobStats), PooledSttError> {
-    let (result, stats) = pool
-        .run(move |t: &mut Transcriber| t.transcribe(&audio, 16_000, &opts))
-        .await?;
+    let partial = opts.partial;
+    let job = move |t: &mut Transcriber| t.transcribe(&audio, 16_000, &opts);
+    let (result, stats) = if partial {
+        pool.run_partial(job).await?
+    } else {
+        pool.run(job).await?
+    };
     Ok((result?, stats))
 }

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 pub use config::TtsConfig;
 pub use engine::{AudioChunk, SentenceStream, Tts, VoiceKind};
-pub use sentences::split_sentences;
+pub use sentences::{split_first_clause, split_sentences};
 pub use voice::{PiperVoice, PiperVoiceConfig};
 
 use crate::onnx::OnnxError;

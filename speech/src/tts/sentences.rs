@@ -35,6 +35,40 @@ pub fn split_sentences(text: &str) -> Vec<String> {
     out
 }
 
+/// Shortest first clause worth synthesising on its own (words): shorter ones would sound
+/// clipped and gain little.
+const MIN_CLAUSE_WORDS: usize = 3;
+/// Sentences shorter than this (words) are not split at all.
+const SPLIT_FROM_WORDS: usize = 8;
+/// Words a clause may start with (English and Hinglish conjunctions).
+const CONJUNCTIONS: &[&str] = &[
+    "and", "but", "or", "so", "because", "which", "where", "when", "while", "to", "aur", "lekin",
+    "par", "kyunki", "toh", "jab", "taaki",
+];
+
+/// Splits a long sentence after its first clause (a comma, semicolon or colon, else before a
+/// conjunction), so its first audio can be synthesised and heard while the rest is made.
+/// Never inside a number ("2,50,000", "10:30") and never leaving a clause of under three words.
+pub fn split_first_clause(sentence: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    if words.len() < SPLIT_FROM_WORDS {
+        return (sentence.trim().to_string(), None);
+    }
+    let rest_ok = |at: usize| at >= MIN_CLAUSE_WORDS && words.len() - at >= MIN_CLAUSE_WORDS;
+    // Punctuation ends a clause only at the end of a word (so never inside "2,50,000").
+    let by_punct = (1..words.len()).find(|&i| words[i - 1].ends_with([',', ';', ':']) && rest_ok(i));
+    let by_conj = || {
+        (1..words.len()).find(|&i| {
+            let w = words[i].to_lowercase();
+            CONJUNCTIONS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric())) && rest_ok(i)
+        })
+    };
+    match by_punct.or_else(by_conj) {
+        Some(i) => (words[..i].join(" "), Some(words[i..].join(" "))),
+        None => (sentence.trim().to_string(), None),
+    }
+}
+
 fn is_abbreviation(sentence: &str) -> bool {
     let word = sentence
         .trim_end_matches('.')
@@ -59,6 +93,20 @@ fn flush(current: &mut String, out: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_first_sentence_is_cut_after_its_first_clause_never_in_a_number() {
+        let (a, b) = split_first_clause("We are open from nine in the morning to seven in the evening every day.");
+        assert_eq!(a, "We are open from nine in the morning");
+        assert_eq!(b.as_deref(), Some("to seven in the evening every day."));
+        let (a, b) = split_first_clause("Your order of ₹2,50,000 ships on Friday, and arrives by Monday.");
+        assert_eq!(a, "Your order of ₹2,50,000 ships on Friday,");
+        assert_eq!(b.as_deref(), Some("and arrives by Monday."));
+        let (a, b) = split_first_clause("Aapka order kal tak pahunch jayega aur aapko SMS milega.");
+        assert_eq!((a.as_str(), b.as_deref()), ("Aapka order kal tak pahunch jayega", Some("aur aapko SMS milega.")));
+        assert_eq!(split_first_clause("Yes, we deliver."), ("Yes, we deliver.".to_string(), None));
+        assert_eq!(split_first_clause("Call 1800 123 4567 at 10:30 for a refund please now"), ("Call 1800 123 4567 at 10:30 for a refund please now".to_string(), None));
+    }
+
     use super::*;
 
     #[test]

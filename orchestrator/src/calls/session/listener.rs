@@ -25,16 +25,19 @@ pub struct Listener {
     native_pre_roll: VecDeque<f32>,
     native: Vec<f32>,
     upsampler: Upsampler,
+    /// Inbound samples pushed so far (the VAD's audio clock).
+    pushed: u64,
 }
 
 impl Listener {
     pub fn new(vad: VadStream, rate: u32, partials: PartialConfig) -> Self {
-        Self { vad, rate, partials, pre_roll: VecDeque::new(), utterance: None, native_pre_roll: VecDeque::new(), native: Vec::new(), upsampler: Upsampler::new(rate) }
+        Self { vad, rate, partials, pre_roll: VecDeque::new(), utterance: None, native_pre_roll: VecDeque::new(), native: Vec::new(), upsampler: Upsampler::new(rate), pushed: 0 }
     }
 
     /// Feeds caller audio; returns the VAD decisions it completed.
     pub fn push(&mut self, pcm: &[i16]) -> Result<Vec<VadEvent>, VadError> {
         let events = self.vad.push_i16(pcm)?;
+        self.pushed += pcm.len() as u64;
         let wide = self.upsampler.run(pcm);
         for e in &events {
             if matches!(e, VadEvent::SpeechStart { .. }) && self.utterance.is_none() {
@@ -95,6 +98,13 @@ impl Listener {
             Ok(v) => v.into(),
             Err(_) => s.finalize().into(),
         }
+    }
+
+    /// How long ago, in the caller's audio, the stream position `at` was: the VAD reports
+    /// speech end in audio time, `min_silence_ms` before it decides.
+    pub fn audio_age(&self, at: std::time::Duration) -> std::time::Duration {
+        let now = std::time::Duration::from_micros(self.pushed * 1_000_000 / u64::from(self.rate.max(1)));
+        now.saturating_sub(at)
     }
 
     /// Sample rate of the inbound audio.

@@ -116,6 +116,8 @@ struct Session<M: MediaPort> {
     transfer_deadline: Option<Instant>,
     failing: bool,
     ended: Option<CallOutcome>,
+    /// This call's fixed lines were queued for synthesis into the phrase cache.
+    phrases_warmed: bool,
     /// Both sides of the call when the site records calls.
     recorder: Option<recorder::Recorder>,
 }
@@ -141,7 +143,7 @@ impl<M: MediaPort> Session<M> {
                 None
             }
         };
-        let speaker = speaker::Speaker::new(ctx.engines.tts.clone(), rate, &language, tts_tx);
+        let speaker = speaker::Speaker::new(ctx.engines.tts.clone(), ctx.engines.phrases.clone(), rate, &language, tts_tx);
         let host = LiveHost::new(host_tx, ctx.settings.utc_offset_minutes);
         let turn = TurnTaker::new(ctx.settings.turn.clone(), &language);
         Session {
@@ -181,6 +183,7 @@ impl<M: MediaPort> Session<M> {
             transfer_deadline: None,
             failing: false,
             ended: None,
+            phrases_warmed: false,
             recorder,
         }
     }
@@ -274,10 +277,16 @@ impl<M: MediaPort> Session<M> {
         };
         let now = Instant::now();
         for e in vad {
-            if matches!(e, VadEvent::SpeechStart { .. }) {
-                self.utterance_started.get_or_insert(now);
-            } else {
-                self.clock = TurnClock { speech_end: Some(now), ..TurnClock::default() };
+            match e {
+                VadEvent::SpeechStart { .. } => {
+                    self.utterance_started.get_or_insert(now);
+                }
+                VadEvent::SpeechEnd { at } => {
+                    // Latency counts from when the caller stopped, not from the VAD's decision.
+                    let age = self.listener.as_ref().map_or(Duration::ZERO, |l| l.audio_age(at));
+                    let ended = now.checked_sub(age).unwrap_or(now);
+                    self.clock = TurnClock { speech_end: Some(ended), ..TurnClock::default() };
+                }
             }
             let actions = self.turn.handle(now, e.into());
             self.apply_turn(actions).await;
@@ -432,27 +441,57 @@ impl<M: MediaPort> Session<M> {
                     }
                     self.handle.emit(CallEventKind::Backchannel { text });
                 }
-                TurnAction::PlayHolding { level } => self.play_holding(level),
+                TurnAction::PlayHolding { level } => self.play_holding(level).await,
                 TurnAction::DeadAirFiller => {
                     let line = phrases::filler_line(&self.language);
-                    self.speaker.say(BotAudio::Filler, line);
+                    self.say_fixed(BotAudio::Filler, line).await;
                 }
                 TurnAction::Escalate => self.failover("brain", "no answer in time").await,
             }
         }
     }
 
-    fn play_holding(&mut self, level: u8) {
+    /// The holding lines for the call's language: the site's own, else the defaults.
+    fn holding_lines(&self) -> Vec<String> {
         let lang = phrases::primary(&self.language);
         let site = self.settings.holding_messages.iter().find(|(k, _)| phrases::primary(k) == lang).map(|(_, v)| v.clone());
-        let lines: Vec<String> = match site {
+        match site {
             Some(v) if !v.is_empty() => v,
             _ => phrases::default_holding(&lang).iter().map(|s| s.to_string()).collect(),
-        };
+        }
+    }
+
+    async fn play_holding(&mut self, level: u8) {
+        let lines = self.holding_lines();
         let text = lines[(level as usize).min(lines.len() - 1)].clone();
-        self.speaker.say(BotAudio::Holding { level }, &text);
+        self.say_fixed(BotAudio::Holding { level }, &text).await;
         self.handle.emit(CallEventKind::Holding { level, text });
         self.handle.emit(CallEventKind::State { state: CallState::Holding });
+    }
+
+    /// A fixed line, from the phrase cache when it is there: it starts at once.
+    async fn say_fixed(&mut self, kind: BotAudio, text: &str) -> MsgId {
+        let id = self.speaker.say_fixed(kind, text);
+        let outs = self.speaker.poll(Instant::now());
+        self.apply_speaker(outs).await;
+        id
+    }
+
+    /// Synthesises this call's fixed lines that are not cached yet (the site's holding lines
+    /// in the call's language and the session's own lines), once, after the first message has
+    /// played so the warm-up never delays the greeting.
+    fn warm_phrases(&mut self) {
+        if std::mem::replace(&mut self.phrases_warmed, true) {
+            return;
+        }
+        let mut lines = self.holding_lines();
+        lines.extend(phrases::fixed_lines(&self.language));
+        let lines: Vec<String> = lines.into_iter().filter(|l| !self.speaker.is_cached(l)).collect();
+        if lines.is_empty() {
+            return;
+        }
+        let (engines, lang, rate) = (self.engines.clone(), self.speaker.language().to_string(), self.media.sample_rate());
+        tokio::task::spawn_blocking(move || engines.phrases.warm(&engines.tts, &lang, rate, &lines));
     }
 
     fn on_end_of_turn(&mut self, now: Instant, text: String) {
@@ -511,9 +550,22 @@ impl<M: MediaPort> Session<M> {
         id
     }
 
+    /// A flow's `say` line or `ask` prompt. Short lines are played from (and kept in) the
+    /// phrase cache: greetings and prompts like "Anything else?" recur on every call.
     async fn say_answer(&mut self, text: &str) -> MsgId {
-        let id = self.open_answer().await;
         let formatted = crate::voice::format_response(text, crate::voice::Channel::Call, vaarta_speech::normalize::Lang::from_code(&self.language));
+        if formatted.chars().count() <= crate::calls::phrase_cache::MAX_CACHED_CHARS {
+            self.speaker.discard_unstarted(|k| matches!(k, BotAudio::Holding { .. } | BotAudio::Filler));
+            let id = self.speaker.say_fixed(BotAudio::Answer, &formatted);
+            if self.turn.answer_owed() {
+                let actions = self.turn.handle(Instant::now(), TurnEvent::ResponseReady);
+                self.apply_turn(actions).await;
+            }
+            let outs = self.speaker.poll(Instant::now());
+            self.apply_speaker(outs).await;
+            return id;
+        }
+        let id = self.open_answer().await;
         for s in vaarta_speech::tts::split_sentences(&formatted) {
             self.speaker.push(id, &s);
         }
@@ -561,11 +613,14 @@ impl<M: MediaPort> Session<M> {
                     let actions = self.turn.handle(now, TurnEvent::PlaybackStarted(kind));
                     Box::pin(self.apply_turn(actions)).await;
                 }
-                SpeakerOut::Finished { msg, kind, text, interrupted, played } => {
+                SpeakerOut::Finished { msg, kind, heard: text, interrupted, played, .. } => {
                     if !interrupted {
+                        self.warm_phrases();
                         let actions = self.turn.handle(now, TurnEvent::PlaybackFinished);
                         Box::pin(self.apply_turn(actions)).await;
                     }
+                    // The transcript holds what the caller heard (`heard`): a cut answer is
+                    // stored up to the sentence it was cut in, a line that never played is not.
                     if matches!(kind, BotAudio::Holding { .. }) && !self.speaker.has_kind(|k| matches!(k, BotAudio::Holding { .. })) {
                         self.handle.emit(CallEventKind::State { state: CallState::Active });
                     }
@@ -663,8 +718,8 @@ impl<M: MediaPort> Session<M> {
         self.handle.emit(CallEventKind::Action { name: "callback_requested".into(), detail: serde_json::json!({"reason": "transfer failed"}) });
         self.handle.emit(CallEventKind::State { state: CallState::Active });
         let line = phrases::transfer_failed_line(&self.language);
-        self.speaker.say(BotAudio::Answer, line);
         self.after_speech = Some(AfterSpeech::Hangup { outcome: CallOutcome::TransferFailed, reason: "transfer failed".into() });
+        self.say_fixed(BotAudio::Answer, line).await;
     }
 
     /// Something broke: a polite line and a human, once.
@@ -683,9 +738,11 @@ impl<M: MediaPort> Session<M> {
         let outs = self.speaker.stop(Instant::now(), false);
         self.clear_playback().await;
         self.apply_speaker(outs).await;
-        if stage != "tts" {
+        // With nobody to hand over to, the caller hears the callback offer straight away (not
+        // "let me connect you" followed by "no one is available").
+        if stage != "tts" && self.destination("human").is_some() {
             let line = phrases::failover_line(&self.language);
-            self.speaker.say(BotAudio::Answer, line);
+            self.say_fixed(BotAudio::Answer, line).await;
         }
         self.start_transfer("human", &format!("{stage} failure")).await;
     }
@@ -990,6 +1047,8 @@ impl<M: MediaPort> Session<M> {
 
 fn record_latency_metrics(l: &TurnLatency) {
     for (stage, v) in [
+        ("heard", l.heard_ms),
+        ("turn_decision", l.turn_decision_ms),
         ("stt_final", l.stt_final_ms),
         ("brain_first_token", l.brain_first_token_ms),
         ("first_tts_audio", l.first_tts_audio_ms),

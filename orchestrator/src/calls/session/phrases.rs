@@ -47,3 +47,10 @@ pub fn default_holding(lang: &str) -> &'static [&'static str] {
         _ => &["Line par bane rahiye, check karne mein samay lag raha hai.", "Intezaar ke liye dhanyavaad, bas thoda aur samay."],
     }
 }
+
+/// Every line above for `lang`: what a node synthesises ahead of time into the phrase cache.
+pub fn fixed_lines(lang: &str) -> Vec<String> {
+    let mut lines: Vec<String> = default_holding(lang).iter().map(|s| s.to_string()).collect();
+    lines.extend([failover_line(lang), transfer_failed_line(lang), filler_line(lang)].map(str::to_string));
+    lines
+}

@@ -54,9 +54,10 @@ pub fn call_turn_defaults() -> TurnTakingConfig {
     TurnTakingConfig {
         barge_in: crate::voice::BargeInMode::Pause,
         backchannel_window_ms: 900,
-        // The final transcript is much better than the last partial: wait for it on a busy node
-        // (the holding message covers a long wait).
-        stt_final_timeout_ms: 2500,
+        // The final transcript is much better than the last partial (a cut-off "How much?" gets
+        // the wrong answer): wait for it on a busy node; a holding line covers the wait, and
+        // live finals go ahead of partials and audits on the STT pool.
+        stt_final_timeout_ms: 8000,
         ..TurnTakingConfig::default()
     }
 }
@@ -85,6 +86,8 @@ pub(super) struct BrainWait {
 /// Stage times of one caller turn and its answer.
 #[derive(Debug, Clone, Default)]
 pub(super) struct TurnClock {
+    /// When the caller stopped speaking: the VAD's speech-end timestamp in the audio, mapped
+    /// to the monotonic clock (the VAD decides `min_silence_ms` later).
     pub speech_end: Option<Instant>,
     pub stt_final: Option<Instant>,
     pub brain_first: Option<Instant>,
@@ -127,6 +130,8 @@ impl TurnClock {
             _ => None,
         };
         TurnLatency {
+            heard_ms: since(self.first_packet),
+            turn_decision_ms: since(self.eot_at),
             stt_final_ms: since(self.stt_final),
             brain_first_token_ms: since(self.brain_first),
             first_tts_audio_ms: since(self.first_audio),

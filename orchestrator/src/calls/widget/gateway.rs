@@ -207,6 +207,7 @@ fn refusal(e: PrepareError) -> Refusal {
         PrepareError::UnknownSite => Refusal::new(CloseReason::UnknownSite, "no such site"),
         PrepareError::Flow(f) => Refusal::new(CloseReason::Unavailable, format!("the widget's flow cannot run: {f}")),
         PrepareError::Admit(AdmitError::NodeFull { .. }) => Refusal::new(CloseReason::Unavailable, "this node is at its call limit; try again shortly"),
+        PrepareError::Admit(AdmitError::SpeechFull { .. }) => Refusal::new(CloseReason::Unavailable, "busy: every agent voice is in use; try again shortly"),
         PrepareError::Admit(a) => Refusal::new(CloseReason::TooManySessions, a.to_string()),
         PrepareError::Storage(s) => Refusal::new(CloseReason::Internal, format!("storage: {s}")),
     }

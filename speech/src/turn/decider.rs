@@ -179,15 +179,14 @@ impl TurnDecider {
             since,
             model: Model::Running(r),
         } = self.phase
+            && r == request
         {
-            if r == request {
-                self.phase = Phase::Silent {
-                    at,
-                    since,
-                    model: Model::Off,
-                };
-                return self.on_timeout(now);
-            }
+            self.phase = Phase::Silent {
+                at,
+                since,
+                model: Model::Off,
+            };
+            return self.on_timeout(now);
         }
         TurnAction::KeepListening
     }

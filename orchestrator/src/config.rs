@@ -342,6 +342,9 @@ pub struct SpeechConfig {
     /// `[speech.file_transcribe]`: chunking and speaker labels for recordings (`vaarta transcribe`,
     /// audit transcription).
     pub file_transcribe: vaarta_speech::file_transcribe::FileTranscribeConfig,
+    /// `[speech.turn]`: the Smart Turn end-of-turn model and its timings (read by the call
+    /// session's turn taking once it uses `vaarta_speech::turn::TurnDecider`).
+    pub turn: vaarta_speech::turn::TurnConfig,
 }
 
 impl SpeechConfig {
@@ -357,6 +360,7 @@ impl SpeechConfig {
         rebase(&mut self.onnx.library);
         rebase(&mut self.vad.model);
         rebase(&mut self.file_transcribe.vad.model);
+        rebase(&mut self.turn.model);
         self.tts.voices.values_mut().for_each(rebase);
         if self.stt.models_dir == default_root || self.stt.models_dir == Path::new("models") {
             self.stt.models_dir = dir.to_path_buf();
@@ -529,6 +533,7 @@ mod tests {
         assert_eq!(c.speech.onnx.library, Path::new("/srv/models/onnxruntime/libonnxruntime.so"));
         assert_eq!(c.speech.stt.models_dir, Path::new("/srv/models"));
         assert_eq!(c.speech.vad.model, Path::new("/srv/models/vad/silero_vad.onnx"));
+        assert_eq!(c.speech.turn.model, Path::new("/srv/models/turn/smart-turn-v3.2-cpu.onnx"));
         assert_eq!(c.speech.tts.voices["hi"], Path::new("/voices/hi.onnx"), "explicit paths stay");
     }
 

@@ -538,6 +538,19 @@ mod tests {
     }
 
     #[test]
+    fn speech_turn_table_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vaarta.toml");
+        std::fs::write(&p, "[speech.turn]\nenabled = false\n[speech.turn.settings]\nmax_wait_ms = 2000\n").unwrap();
+        let c = Config::load_with_env(Some(&p), env(&[])).unwrap();
+        assert!(!c.speech.turn.enabled);
+        assert_eq!(c.speech.turn.settings.max_wait_ms, 2000);
+        assert_eq!(c.speech.turn.settings.threshold, 0.5);
+        std::fs::write(&p, "[speech.turn.settings]\nmax_wait = 2000\n").unwrap();
+        assert!(Config::load_with_env(Some(&p), env(&[])).is_err());
+    }
+
+    #[test]
     fn file_then_env_override() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("vaarta.toml");

@@ -2,18 +2,25 @@
 //! length, streamed in 20 ms frames through Silero VAD and the `TurnDecider`, once with Smart
 //! Turn and once silence-only (700 ms). Prints false cut-offs (the turn ended before the caller
 //! finished) and the end-of-turn delay after the real end of speech. See bench/turn/README.md.
-//!   VAARTA_MODELS_DIR=models cargo run -p vaarta-speech --example bench_turn [-- --espeak] [--repeat N] [--verbose]
+//!   VAARTA_MODELS_DIR=models cargo run -p vaarta-speech --example bench_turn [-- --espeak] [--telephone] [--repeat N] [--verbose]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use vaarta_speech::onnx::OnnxRuntimeConfig;
+use vaarta_speech::resample::resample;
 use vaarta_speech::tts::{Tts, TtsConfig};
 use vaarta_speech::turn::{EndReason, SmartTurn, TurnAction, TurnDecider, TurnSettings};
 use vaarta_speech::vad::{VadConfig, VadEvent, VadStream};
 
 const RATE: u32 = 16_000;
-const FRAME: usize = 320; // 20 ms
+
+/// One caller turn as the shell has it: what the VAD hears and the 16 kHz audio for the model.
+struct Stream {
+    vad_audio: Vec<f32>,
+    vad_rate: u32,
+    model_audio: Vec<f32>,
+}
 
 /// (category, text, pauses in ms). A `|` is a thinking pause inside fluent speech: the text is
 /// spoken without it (mid-sentence prosody) and silence is inserted at the quietest point near
@@ -71,6 +78,8 @@ fn main() {
     // --espeak: the TTS's espeak-ng path (deterministic, robotic); default Piper (natural, but
     // it samples noise, so figures move a little between runs).
     let espeak = args.iter().any(|a| a == "--espeak");
+    // --telephone: the VAD hears 8 kHz audio and the model its 16 kHz resampling, as on a call.
+    let telephone = args.iter().any(|a| a == "--telephone");
     let mut tts_config = TtsConfig::default();
     tts_config.voices.clear();
     if !espeak {
@@ -94,6 +103,22 @@ fn main() {
     let mut latencies = Vec::new();
     for &(category, text, pauses) in CASES.iter().flat_map(|c| std::iter::repeat_n(c, repeat)) {
         let (audio, speech_end) = caller_turn(&tts, text, pauses);
+        let audio = if telephone {
+            // the call path: 8 kHz for the VAD, back up to 16 kHz for the model
+            let narrow = resample(&audio, RATE, 8000).expect("resample");
+            let model_audio = resample(&narrow, 8000, RATE).expect("resample");
+            Stream {
+                vad_audio: narrow,
+                vad_rate: 8000,
+                model_audio,
+            }
+        } else {
+            Stream {
+                vad_audio: audio.clone(),
+                vad_rate: RATE,
+                model_audio: audio,
+            }
+        };
         let smart = simulate(
             &audio,
             &runtime,
@@ -270,14 +295,17 @@ fn stretch_pauses(speech: &[f32], pauses: &[u32]) -> Vec<f32> {
 /// Streams `audio` through the VAD and the decider on a virtual clock (wall time = audio time,
 /// plus the measured model time for each Smart Turn answer).
 fn simulate(
-    audio: &[f32],
+    stream: &Stream,
     runtime: &OnnxRuntimeConfig,
     vad_config: &VadConfig,
     settings: TurnSettings,
     mut model: Option<&mut SmartTurn>,
     latencies: &mut Vec<Duration>,
 ) -> Outcome {
-    let mut vad = VadStream::open(runtime, vad_config, RATE).expect("VAD");
+    let mut vad = VadStream::open(runtime, vad_config, stream.vad_rate).expect("VAD");
+    let audio = &stream.model_audio;
+    let frame_len = stream.vad_rate as usize / 50; // 20 ms
+    let vad_time = |n: usize| Duration::from_secs_f64(n as f64 / f64::from(stream.vad_rate));
     let mut turn = TurnDecider::new(settings, model.is_some());
     let t0 = Instant::now();
     let mut out = Outcome {
@@ -317,8 +345,8 @@ fn simulate(
             true
         }
     };
-    for (k, frame) in audio.chunks(FRAME).enumerate() {
-        let now = t0 + samples((k + 1) * FRAME);
+    for (k, frame) in stream.vad_audio.chunks(frame_len).enumerate() {
+        let now = t0 + vad_time((k + 1) * frame_len);
         // timers and model answers due before this frame arrived, in time order
         loop {
             let timer = turn.poll_timeout().filter(|t| *t <= now);

@@ -345,6 +345,9 @@ pub struct SpeechConfig {
     /// `[speech.file_transcribe]`: chunking and speaker labels for recordings (`vaarta transcribe`,
     /// audit transcription).
     pub file_transcribe: vaarta_speech::file_transcribe::FileTranscribeConfig,
+    /// `[speech.turn]`: the Smart Turn end-of-turn model and its timings (read by the call
+    /// session's turn taking once it uses `vaarta_speech::turn::TurnDecider`).
+    pub turn: vaarta_speech::turn::TurnConfig,
 }
 
 impl SpeechConfig {
@@ -360,6 +363,7 @@ impl SpeechConfig {
         rebase(&mut self.onnx.library);
         rebase(&mut self.vad.model);
         rebase(&mut self.file_transcribe.vad.model);
+        rebase(&mut self.turn.model);
         self.tts.voices.values_mut().for_each(rebase);
         if self.stt.models_dir == default_root || self.stt.models_dir == Path::new("models") {
             self.stt.models_dir = dir.to_path_buf();
@@ -532,7 +536,21 @@ mod tests {
         assert_eq!(c.speech.onnx.library, Path::new("/srv/models/onnxruntime/libonnxruntime.so"));
         assert_eq!(c.speech.stt.models_dir, Path::new("/srv/models"));
         assert_eq!(c.speech.vad.model, Path::new("/srv/models/vad/silero_vad.onnx"));
+        assert_eq!(c.speech.turn.model, Path::new("/srv/models/turn/smart-turn-v3.2-cpu.onnx"));
         assert_eq!(c.speech.tts.voices["hi"], Path::new("/voices/hi.onnx"), "explicit paths stay");
+    }
+
+    #[test]
+    fn speech_turn_table_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vaarta.toml");
+        std::fs::write(&p, "[speech.turn]\nenabled = false\n[speech.turn.settings]\nmax_wait_ms = 2000\n").unwrap();
+        let c = Config::load_with_env(Some(&p), env(&[])).unwrap();
+        assert!(!c.speech.turn.enabled);
+        assert_eq!(c.speech.turn.settings.max_wait_ms, 2000);
+        assert_eq!(c.speech.turn.settings.threshold, 0.5);
+        std::fs::write(&p, "[speech.turn.settings]\nmax_wait = 2000\n").unwrap();
+        assert!(Config::load_with_env(Some(&p), env(&[])).is_err());
     }
 
     #[test]

@@ -17,7 +17,8 @@ profile="${VAARTA_BENCH_PROFILE:-release}"
 if [ "$profile" = release ]; then bin=target/release/vaarta; else bin=target/debug/vaarta; fi
 cargo build -q --profile "$profile" --bin vaarta
 work=$(mktemp -d)
-trap 'kill "${server:-}" "${brain:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# The server's log of the last run stays in /tmp/vaarta-conversation-bench.log.
+trap 'kill "${server:-}" "${brain:-}" 2>/dev/null || true; cp "$work/server.log" /tmp/vaarta-conversation-bench.log 2>/dev/null; rm -rf "$work"' EXIT
 port() { "$py" -c 'import socket,sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
 http=$(port SOCK_STREAM); sip=$(port SOCK_DGRAM)
 admin=bench-admin-token
@@ -37,7 +38,7 @@ bind = "127.0.0.1:$sip"
 rtp_port_min = 46000
 rtp_port_max = 46400
 EOF
-RUST_LOG=info "./$bin" --config "$work/vaarta.toml" serve 2>"$work/server.log" &
+RUST_LOG="${RUST_LOG:-info}" "./$bin" --config "$work/vaarta.toml" serve 2>"$work/server.log" &
 server=$!
 for _ in $(seq 1 300); do
   grep -q "SIP user agent listening" "$work/server.log" 2>/dev/null && break

@@ -734,3 +734,42 @@ fn a_prompt_final_plays_no_holding_line() {
     let due = tt.poll_timeout().unwrap();
     assert!(c.ms(due) >= end + 1000, "no early holding: {}", c.ms(due));
 }
+
+#[test]
+fn the_turn_model_ends_the_turn_before_the_silence_does() {
+    let c = Clock::new();
+    let mut tt = TurnTaker::new(
+        TurnTakingConfig {
+            end_of_turn_silence_ms: 1500,
+            ..TurnTakingConfig::default()
+        },
+        "en",
+    );
+    tt.handle(c.at(0), E::VadSpeechStart);
+    // A complete-sounding utterance: the model says so 300 ms into the silence.
+    assert_eq!(tt.handle(c.at(100), E::TurnComplete), vec![], "still speaking");
+    tt.handle(c.at(1000), E::VadSpeechEnd);
+    assert_eq!(tt.handle(c.at(1300), E::TurnComplete), vec![A::FinalizeStt]);
+    assert_eq!(tt.handle(c.at(1310), E::TurnComplete), vec![], "asked once");
+    assert_eq!(
+        tt.handle(c.at(1500), E::SttFinal("Where is my order?".into())),
+        vec![A::EndOfTurn {
+            text: "Where is my order?".into()
+        }]
+    );
+    // Unfinished ("mera order number hai..."): no model verdict, the caller goes on; the
+    // silence alone ends it only after the long wait.
+    let mut tt = TurnTaker::new(
+        TurnTakingConfig {
+            end_of_turn_silence_ms: 1500,
+            ..TurnTakingConfig::default()
+        },
+        "en",
+    );
+    tt.handle(c.at(5000), E::VadSpeechStart);
+    tt.handle(c.at(6000), E::VadSpeechEnd);
+    tt.handle(c.at(6700), E::VadSpeechStart);
+    tt.handle(c.at(7500), E::VadSpeechEnd);
+    assert_eq!(tt.handle_timeout(c.at(8999)), vec![]);
+    assert_eq!(tt.handle_timeout(c.at(9000)), vec![A::FinalizeStt]);
+}

@@ -2,15 +2,33 @@
 //! clone into every session. STT runs on a bounded pool (overload is reported, never queued
 //! without bound); VAD is per call (a small recurrent model); TTS is shared.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use vaarta_speech::onnx::OnnxRuntimeConfig;
 use vaarta_speech::stt::{SttPool, WhisperModel, stt_pool};
 use vaarta_speech::tts::Tts;
+use vaarta_speech::turn::{SmartTurn, TurnSettings};
 use vaarta_speech::vad::{VadConfig, VadError, VadStream};
 
 use super::phrase_cache::PhraseCache;
 use crate::config::SpeechConfig;
+
+/// Smart Turn when enabled and loadable; a missing or broken model leaves turns to silence.
+fn load_turn_model(config: &SpeechConfig) -> Option<Arc<Mutex<SmartTurn>>> {
+    if !config.turn.enabled {
+        return None;
+    }
+    match SmartTurn::load(&config.onnx, &config.turn.model, config.turn.threads) {
+        Ok(m) => {
+            tracing::info!(model = %config.turn.model.display(), "Smart Turn loaded: semantic end of turn");
+            Some(Arc::new(Mutex::new(m)))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Smart Turn did not load: turns end on silence alone (run scripts/install-models)");
+            None
+        }
+    }
+}
 
 /// Why the engines could not be loaded (the service then runs without voice calls).
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +53,10 @@ pub struct SpeechEngines {
     pub partials: vaarta_speech::stt::PartialConfig,
     /// Fixed lines synthesised once and played from memory (holding, apology, prompts).
     pub phrases: Arc<PhraseCache>,
+    /// Smart Turn (semantic end of turn), shared by the node's calls; `None`: silence decides.
+    pub turn_model: Option<Arc<Mutex<SmartTurn>>>,
+    /// `[speech.turn]` timings.
+    pub turn: TurnSettings,
 }
 
 impl SpeechEngines {
@@ -54,7 +76,20 @@ impl SpeechEngines {
             tts,
             partials: config.stt.partial.clone(),
             phrases: Arc::new(PhraseCache::new()),
+            turn_model: load_turn_model(config),
+            turn: config.turn.settings,
         })
+    }
+
+    /// The caller's VAD for a call. With the turn model, speech "ends" after the model's short
+    /// silence, so the model (not 300 ms of silence) decides when the caller is done.
+    pub fn open_call_vad(&self, rate: u32) -> Result<VadStream, VadError> {
+        if self.turn_model.is_none() {
+            return self.open_vad(rate);
+        }
+        let mut vad = self.vad.clone();
+        vad.min_silence_ms = vad.min_silence_ms.min(self.turn.short_silence_ms);
+        VadStream::open(&self.onnx, &vad, rate)
     }
 
     /// Synthesises the session's own lines (holding, filler, apology, callback offer) for

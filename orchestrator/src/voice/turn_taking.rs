@@ -15,8 +15,9 @@
 //! - An utterance that begins while the bot has the floor (audio playing or an answer owed)
 //!   and consists only of backchannels is reported as [`TurnAction::Backchannel`], never as an
 //!   end of turn. Outside the bot's floor "haan" is a real answer (to "shall I book it?").
-//! - End of turn: `end_of_turn_silence_ms` after the VAD speech end the STT final is asked for
-//!   ([`TurnAction::FinalizeStt`]); with it (or, after `stt_final_timeout_ms`, with the last
+//! - End of turn: `end_of_turn_silence_ms` after the VAD speech end, or at once when the
+//!   semantic end-of-turn model says the utterance is complete ([`TurnEvent::TurnComplete`]),
+//!   the STT final is asked for ([`TurnAction::FinalizeStt`]); with it (or, after `stt_final_timeout_ms`, with the last
 //!   partial) comes [`TurnAction::EndOfTurn`].
 //! - A final transcript that is slow (a busy node) is waited for, not replaced by the last
 //!   partial: after `holding_after_ms` of silence the caller hears a holding line (once) while
@@ -65,6 +66,9 @@ pub enum TurnEvent {
     PlaybackFinished,
     /// The first sentence of the answer to the last turn is ready for TTS.
     ResponseReady,
+    /// The semantic end-of-turn model (Smart Turn) judged the caller's utterance complete:
+    /// the turn ends now instead of after `end_of_turn_silence_ms`.
+    TurnComplete,
 }
 
 impl From<VadEvent> for TurnEvent {
@@ -171,6 +175,16 @@ pub struct TurnTaker {
     last_sound: Option<Instant>,
 }
 
+/// How long a final transcript normally takes; only a slower one gets a holding line.
+const FINAL_GRACE: Duration = Duration::from_millis(700);
+
+/// When a holding line covers a slow final: `holding_after_ms` after the caller stopped, and
+/// never before the final had [`FINAL_GRACE`] to come (a turn ended late by the silence
+/// backstop must not get a holding line the moment the final is asked for).
+fn final_wait_holding_at(holding_after_ms: u64, ended: Instant, asked: Instant) -> Instant {
+    (ended + ms(holding_after_ms)).max(asked + FINAL_GRACE)
+}
+
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
@@ -238,7 +252,7 @@ impl TurnTaker {
                 Some(asked) => consider(asked + ms(self.cfg.stt_final_timeout_ms)),
             }
             if u.awaiting_final() && !u.held && self.owed.is_none() && self.playing.is_none() {
-                consider(ended + ms(self.cfg.holding_after_ms));
+                consider(final_wait_holding_at(self.cfg.holding_after_ms, ended, u.finalize_asked.unwrap_or(ended)));
             }
         }
         if let Some(o) = &self.owed
@@ -283,6 +297,18 @@ impl TurnTaker {
                     {
                         self.complete_utterance(now, out);
                     }
+                }
+            }
+            TurnEvent::TurnComplete => {
+                let Some(u) = &mut self.utt else { return };
+                if u.speaking || u.ended_at.is_none() || u.finalize_asked.is_some() {
+                    return;
+                }
+                if u.final_text.is_some() {
+                    self.complete_utterance(now, out);
+                } else {
+                    u.finalize_asked = Some(now);
+                    out.push(TurnAction::FinalizeStt);
                 }
             }
             TurnEvent::PlaybackStarted(audio) => self.playback_started(now, audio, out),
@@ -472,11 +498,9 @@ impl TurnTaker {
         }
         let Some(u) = &mut self.utt else { return };
         let Some(ended) = u.ended_at else { return };
-        if !u.awaiting_final()
-            || u.held
-            || u.class == Utterance::Backchannel
-            || now < ended + ms(self.cfg.holding_after_ms)
-        {
+        let Some(asked) = u.finalize_asked else { return };
+        let due = final_wait_holding_at(self.cfg.holding_after_ms, ended, asked);
+        if !u.awaiting_final() || u.held || u.class == Utterance::Backchannel || now < due {
             return;
         }
         u.held = true;

@@ -51,6 +51,10 @@ pub struct TurnSettings {
     pub fallback_silence_ms: u32,
     /// Audio (ms) before the turn's first speech that the model also sees (Pipecat uses 500).
     pub pre_speech_ms: u32,
+    /// After an "incomplete" verdict, ask again once the silence has grown by this much (ms),
+    /// until `max_wait_ms`: the model is surer with more silence after the last word (a falling
+    /// final syllable can read as unfinished 160 ms in, and as finished 400 ms in). 0 = ask once.
+    pub reask_ms: u32,
 }
 
 impl Default for TurnSettings {
@@ -61,6 +65,7 @@ impl Default for TurnSettings {
             max_wait_ms: 1500,
             fallback_silence_ms: 700,
             pre_speech_ms: 500,
+            reask_ms: 200,
         }
     }
 }

@@ -56,8 +56,8 @@ enum Model {
     NotAsked,
     /// Asked; awaiting the result.
     Running(ModelRequest),
-    /// Answered below the threshold; `max_wait` decides.
-    Incomplete,
+    /// Answered below the threshold: asked again at `next` (re-ask), `max_wait` decides.
+    Incomplete { next: Option<Instant> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,10 +164,11 @@ impl TurnDecider {
         if probability >= self.settings.threshold {
             return self.end(at, EndReason::Complete { probability });
         }
+        let next = (self.settings.reask_ms > 0).then(|| now + ms(self.settings.reask_ms));
         self.phase = Phase::Silent {
             at,
             since,
-            model: Model::Incomplete,
+            model: Model::Incomplete { next },
         };
         self.on_timeout(now)
     }
@@ -200,9 +201,13 @@ impl TurnDecider {
         let after = match model {
             Model::Off => s.fallback_silence_ms,
             Model::NotAsked => s.short_silence_ms,
-            Model::Running(_) | Model::Incomplete => s.max_wait_ms,
+            Model::Running(_) | Model::Incomplete { .. } => s.max_wait_ms,
         };
-        Some(since + ms(after))
+        let deadline = since + ms(after);
+        Some(match model {
+            Model::Incomplete { next: Some(next) } => next.min(deadline),
+            _ => deadline,
+        })
     }
 
     /// Acts on whatever deadline passed by `now` (calling it early is harmless).
@@ -216,10 +221,12 @@ impl TurnDecider {
         if now < deadline {
             return TurnAction::KeepListening;
         }
+        let max_wait = since + ms(self.settings.max_wait_ms);
         match model {
             Model::Off => self.end(at, EndReason::Silence),
-            Model::Running(_) | Model::Incomplete => self.end(at, EndReason::MaxWait),
-            Model::NotAsked => {
+            Model::Running(_) | Model::Incomplete { next: None } => self.end(at, EndReason::MaxWait),
+            Model::Incomplete { .. } if now >= max_wait => self.end(at, EndReason::MaxWait),
+            Model::Incomplete { .. } | Model::NotAsked => {
                 let request = ModelRequest(self.next_request);
                 self.next_request += 1;
                 self.phase = Phase::Silent {

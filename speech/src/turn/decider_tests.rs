@@ -105,7 +105,13 @@ fn threshold_is_inclusive_and_configurable() {
 
 #[test]
 fn incomplete_keeps_listening_until_max_wait() {
-    let mut t = decider(true);
+    let mut t = TurnDecider::new(
+        TurnSettings {
+            reask_ms: 0,
+            ..TurnSettings::default()
+        },
+        true,
+    );
     let r = request(speak(&mut t));
     assert_eq!(
         t.on_model_result(r, 0.2, at(3350)),
@@ -181,7 +187,13 @@ fn speech_resuming_cancels_and_a_stale_result_is_ignored() {
 
 #[test]
 fn max_wait_counts_from_the_last_pause_only() {
-    let mut t = decider(true);
+    let mut t = TurnDecider::new(
+        TurnSettings {
+            reask_ms: 0,
+            ..TurnSettings::default()
+        },
+        true,
+    );
     let r = request(speak(&mut t));
     t.on_model_result(r, 0.1, at(3350));
     t.on_speech_start(d(4000), at(4250));
@@ -315,5 +327,41 @@ fn pre_speech_does_not_go_before_the_stream() {
     match t.on_speech_end(d(900), d(1200), at(1200)) {
         TurnAction::RunModel { audio_start, .. } => assert_eq!(audio_start, Duration::ZERO),
         other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn incomplete_asks_again_as_the_silence_grows_until_max_wait() {
+    let mut t = decider(true);
+    let r = request(speak(&mut t));
+    // 160 ms in the last word still sounds unfinished...
+    assert_eq!(t.on_model_result(r, 0.1, at(3350)), TurnAction::KeepListening);
+    assert_eq!(t.poll_timeout(), Some(at(3550)));
+    assert_eq!(t.on_timeout(at(3549)), TurnAction::KeepListening);
+    let again = t.on_timeout(at(3550));
+    let TurnAction::RunModel { request: r2, audio_end, .. } = again else { panic!("{again:?}") };
+    assert_eq!(audio_end, d(3550), "the longer silence is in the audio");
+    assert_ne!(r2, r);
+    // ...and finished 550 ms in: the turn ends then, not at max wait.
+    assert!(matches!(t.on_model_result(r2, 0.9, at(3600)), TurnAction::EndTurn { reason: EndReason::Complete { .. }, .. }));
+    // Re-asking never passes max wait.
+    let mut t = decider(true);
+    let mut r = request(speak(&mut t));
+    let mut now = 3350;
+    loop {
+        assert_eq!(t.on_model_result(r, 0.1, at(now)), TurnAction::KeepListening);
+        let due = t.poll_timeout().unwrap();
+        match t.on_timeout(due) {
+            TurnAction::RunModel { request, .. } => {
+                r = request;
+                now = (due - *T0).as_millis() as u64 + 50;
+            }
+            TurnAction::EndTurn { reason, .. } => {
+                assert_eq!(reason, EndReason::MaxWait);
+                assert_eq!(due, at(4500));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -11,6 +11,9 @@ use vaarta_speech::vad::{VadError, VadEvent, VadStream};
 
 /// Audio kept from before the VAD's speech start.
 const PRE_ROLL_MS: usize = 400;
+/// The caller's last seconds at the line rate, for the end-of-turn model (it reads the last
+/// 8 s, properly resampled to 16 kHz: the cheap interpolation of partials confuses it).
+const RECENT_MS: usize = 8_500;
 const STT_RATE: u32 = 16_000;
 
 /// VAD + utterance audio for one call.
@@ -27,11 +30,13 @@ pub struct Listener {
     upsampler: Upsampler,
     /// Inbound samples pushed so far (the VAD's audio clock).
     pushed: u64,
+    /// The last [`RECENT_MS`] of the caller at the line rate, speech and silence alike.
+    recent: VecDeque<f32>,
 }
 
 impl Listener {
     pub fn new(vad: VadStream, rate: u32, partials: PartialConfig) -> Self {
-        Self { vad, rate, partials, pre_roll: VecDeque::new(), utterance: None, native_pre_roll: VecDeque::new(), native: Vec::new(), upsampler: Upsampler::new(rate), pushed: 0 }
+        Self { vad, rate, partials, pre_roll: VecDeque::new(), utterance: None, native_pre_roll: VecDeque::new(), native: Vec::new(), upsampler: Upsampler::new(rate), pushed: 0, recent: VecDeque::new() }
     }
 
     /// Feeds caller audio; returns the VAD decisions it completed.
@@ -39,6 +44,11 @@ impl Listener {
         let events = self.vad.push_i16(pcm)?;
         self.pushed += pcm.len() as u64;
         let wide = self.upsampler.run(pcm);
+        self.recent.extend(pcm.iter().map(|&v| f32::from(v) / 32768.0));
+        let keep = RECENT_MS * self.rate as usize / 1000;
+        while self.recent.len() > keep {
+            self.recent.pop_front();
+        }
         for e in &events {
             if matches!(e, VadEvent::SpeechStart { .. }) && self.utterance.is_none() {
                 let mut s = SttSession::new(self.partials.clone());
@@ -107,10 +117,48 @@ impl Listener {
         now.saturating_sub(at)
     }
 
+    /// Audio time the VAD has processed (its stream clock).
+    pub fn position(&self) -> std::time::Duration {
+        self.vad.position()
+    }
+
+    /// The caller's audio between stream times `start` and `end` (what is still kept of it) at
+    /// 16 kHz: the end-of-turn model's input. Resamples: run it off the audio loop.
+    pub fn recent_audio(&self, start: std::time::Duration, end: std::time::Duration) -> RecentAudio {
+        let line = slice_recent(&self.recent, self.rate, self.pushed as f64 / f64::from(self.rate.max(1)), start, end);
+        RecentAudio { line, rate: self.rate }
+    }
+
     /// Sample rate of the inbound audio.
     pub fn rate(&self) -> u32 {
         self.rate
     }
+}
+
+/// A slice of the caller's audio at the line rate.
+pub struct RecentAudio {
+    line: Vec<f32>,
+    rate: u32,
+}
+
+impl RecentAudio {
+    /// The audio at 16 kHz.
+    pub fn to_16k(&self) -> Vec<f32> {
+        if self.rate == STT_RATE {
+            return self.line.clone();
+        }
+        vaarta_speech::resample::resample(&self.line, self.rate, STT_RATE).unwrap_or_default()
+    }
+}
+
+/// The part of `recent` (at `rate`, ending at stream time `now_s`) between stream times
+/// `start` and `end`.
+fn slice_recent(recent: &VecDeque<f32>, rate: u32, now_s: f64, start: std::time::Duration, end: std::time::Duration) -> Vec<f32> {
+    let per_s = f64::from(rate);
+    let total = recent.len();
+    let from_end = |t: std::time::Duration| ((now_s - t.as_secs_f64()).max(0.0) * per_s) as usize;
+    let (a, b) = (total.saturating_sub(from_end(start)), total.saturating_sub(from_end(end)));
+    recent.range(a..b.max(a)).copied().collect()
 }
 
 /// Telephone audio to Whisper's 16 kHz. 8 kHz is doubled with linear interpolation (cheap,
@@ -146,6 +194,18 @@ impl Upsampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_audio_is_cut_by_stream_time() {
+        let recent: VecDeque<f32> = (0..16_000 * 3).map(|i| i as f32).collect();
+        let s = |ms: u64| std::time::Duration::from_millis(ms);
+        let a = slice_recent(&recent, 16_000, 3.0, s(1000), s(2000));
+        assert_eq!(a.len(), 16_000);
+        assert_eq!(a[0], 16_000.0);
+        // 10 s in, only the last 3 s are kept: a wider request gets what is there.
+        assert_eq!(slice_recent(&recent, 16_000, 10.0, s(0), s(10_000)).len(), 48_000);
+        assert!(slice_recent(&recent, 16_000, 10.0, s(9_000), s(8_000)).is_empty());
+    }
 
     #[test]
     fn eight_khz_doubles_with_interpolation() {

@@ -13,6 +13,7 @@ pub mod listener;
 pub mod media;
 pub mod phrases;
 pub mod recorder;
+mod semantic_turn;
 pub mod speaker;
 mod state;
 
@@ -120,6 +121,9 @@ struct Session<M: MediaPort> {
     phrases_warmed: bool,
     /// Both sides of the call when the site records calls.
     recorder: Option<recorder::Recorder>,
+    /// Semantic end of turn (Smart Turn) when the node has the model.
+    semantic: Option<semantic_turn::SemanticTurn>,
+    turn_model_rx: mpsc::Receiver<semantic_turn::ModelResult>,
 }
 
 enum AfterSpeech {
@@ -136,7 +140,7 @@ impl<M: MediaPort> Session<M> {
         let (brain_tx, brain_rx) = mpsc::channel(64);
         let (host_tx, host_rx) = mpsc::channel(4);
         let language = if ctx.flow_context.language.is_empty() { ctx.settings.language.clone() } else { ctx.flow_context.language.clone() };
-        let listener = match ctx.engines.open_vad(rate) {
+        let listener = match ctx.engines.open_call_vad(rate) {
             Ok(vad) => Some(Listener::new(vad, rate, ctx.engines.partials.clone())),
             Err(e) => {
                 tracing::error!(error = %e, "VAD failed to open");
@@ -145,7 +149,14 @@ impl<M: MediaPort> Session<M> {
         };
         let speaker = speaker::Speaker::new(ctx.engines.tts.clone(), ctx.engines.phrases.clone(), rate, &language, tts_tx);
         let host = LiveHost::new(host_tx, ctx.settings.utc_offset_minutes);
-        let turn = TurnTaker::new(ctx.settings.turn.clone(), &language);
+        let (turn_model_tx, turn_model_rx) = mpsc::channel(4);
+        let semantic = ctx.engines.turn_model.clone().map(|m| semantic_turn::SemanticTurn::new(ctx.engines.turn, m, turn_model_tx));
+        let mut turn_cfg = ctx.settings.turn.clone();
+        if semantic.is_some() {
+            // The model decides when the caller is done; the silence timer is only a backstop.
+            turn_cfg.end_of_turn_silence_ms = semantic_turn::backstop_silence_ms(&ctx.engines.turn);
+        }
+        let turn = TurnTaker::new(turn_cfg, &language);
         Session {
             engines: ctx.engines,
             brain: ctx.brain,
@@ -184,6 +195,8 @@ impl<M: MediaPort> Session<M> {
             failing: false,
             ended: None,
             phrases_warmed: false,
+            semantic,
+            turn_model_rx,
             recorder,
         }
     }
@@ -218,6 +231,13 @@ impl<M: MediaPort> Session<M> {
                     }
                 }
                 Some(res) = self.stt_rx.recv() => self.on_stt(res).await,
+                Some(res) = self.turn_model_rx.recv() => {
+                    let complete = match (self.semantic.as_mut(), self.listener.as_ref()) {
+                        (Some(s), Some(l)) => s.on_result(res, l, Instant::now()),
+                        _ => false,
+                    };
+                    if complete { self.turn_complete().await }
+                }
                 Some(ev) = self.brain_rx.recv() => self.on_brain(ev).await,
                 cmd = self.handle.next_command() => if let Some(cmd) = cmd { self.on_command(cmd).await },
                 run = async { self.flow.as_mut().expect("guarded").await }, if self.flow.is_some() => {
@@ -237,6 +257,7 @@ impl<M: MediaPort> Session<M> {
             self.speaker.next_wake(),
             self.ask.as_ref().and_then(|a| a.deadline),
             self.transfer_deadline,
+            self.semantic.as_ref().and_then(semantic_turn::SemanticTurn::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -290,6 +311,13 @@ impl<M: MediaPort> Session<M> {
             }
             let actions = self.turn.handle(now, e.into());
             self.apply_turn(actions).await;
+            let complete = match (self.semantic.as_mut(), self.listener.as_ref()) {
+                (Some(s), Some(l)) => s.on_vad(e, l, now),
+                _ => false,
+            };
+            if complete {
+                self.turn_complete().await;
+            }
         }
         if let Some(job) = self.listener.as_mut().and_then(Listener::poll_partial) {
             let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
@@ -432,8 +460,16 @@ impl<M: MediaPort> Session<M> {
                     self.clock.finalize_at = Some(now);
                     self.finalize_stt()
                 }
-                TurnAction::EndOfTurn { text } => self.on_end_of_turn(now, text),
+                TurnAction::EndOfTurn { text } => {
+                    if let Some(s) = self.semantic.as_mut() {
+                        s.reset();
+                    }
+                    self.on_end_of_turn(now, text)
+                }
                 TurnAction::Backchannel { text } => {
+                    if let Some(s) = self.semantic.as_mut() {
+                        s.reset();
+                    }
                     self.utterance_started = None;
                     self.cancel_partials();
                     if let Some(l) = self.listener.as_mut() {
@@ -803,8 +839,21 @@ impl<M: MediaPort> Session<M> {
         }
     }
 
+    /// The end-of-turn model judged the caller done: the turn taker ends the turn now.
+    async fn turn_complete(&mut self) {
+        let actions = self.turn.handle(Instant::now(), TurnEvent::TurnComplete);
+        self.apply_turn(actions).await;
+    }
+
     async fn on_timer(&mut self) {
         let now = Instant::now();
+        let complete = match (self.semantic.as_mut(), self.listener.as_ref()) {
+            (Some(s), Some(l)) => s.on_timeout(l, now),
+            _ => false,
+        };
+        if complete {
+            self.turn_complete().await;
+        }
         let actions = self.turn.handle_timeout(now);
         self.apply_turn(actions).await;
         let outs = self.speaker.poll(now);

@@ -49,7 +49,7 @@ fi
 kokoro_js_tarball() {
   local tgz="$VAARTA_WHEEL_CACHE/kokoro-js-$KOKORO_JS_VERSION.tgz"
   if ! verify "$tgz" "$KOKORO_JS_SHA256"; then
-    command -v npm >/dev/null || { say "npm is needed for the Kokoro voices (kokoro-js)"; return 1; }
+    command -v npm >/dev/null || need_apt npm
     say "downloading kokoro-js@$KOKORO_JS_VERSION from npm"
     (cd "$VAARTA_WHEEL_CACHE" && npm pack --silent "kokoro-js@$KOKORO_JS_VERSION" >/dev/null)
     if ! verify "$tgz" "$KOKORO_JS_SHA256"; then

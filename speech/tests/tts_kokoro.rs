@@ -9,7 +9,7 @@ mod tts_support;
 use std::path::PathBuf;
 
 use vaarta_speech::stt::{SttConfig, TranscribeOptions, WhisperModel};
-use vaarta_speech::tts::{KokoroConfig, Tts, TtsConfig, VoiceKind};
+use vaarta_speech::tts::{G2pLang, KokoroConfig, Tts, TtsConfig, VoiceKind, kokoro_phonemize};
 
 /// The Kokoro files under the models folder; fails loudly when one is missing.
 fn kokoro_config() -> KokoroConfig {
@@ -175,6 +175,42 @@ fn consonant_skeletons_ignore_spelling_variants() {
     );
     assert_eq!(skeleton_cer("कल तक", "कल तक"), 0.0);
     assert!((skeleton_cer("कल तक", "कल") - 0.5).abs() < 1e-9);
+}
+
+/// Every symbol the phonemiser makes for Hindi, Punjabi and Hinglish (all Devanagari and
+/// Gurmukhi letters, nukta forms, common words) is a Kokoro token: nothing is silently dropped.
+#[test]
+fn every_phoneme_of_hindi_punjabi_and_hinglish_is_in_the_vocabulary() {
+    let path = kokoro_config().vocab;
+    let vocab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let known = |c: char| vocab["vocab"].get(c.to_string()).is_some();
+    let samples = [
+        (
+            "hi",
+            "अ आ इ ई उ ऊ ऋ ए ऐ ओ औ अं अः क ख ग घ ङ च छ ज झ ञ ट ठ ड ढ ण त थ द ध न प फ ब भ म य र ल व श ष स ह क्ष त्र ज्ञ क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़ ऑ",
+        ),
+        (
+            "hi",
+            "नमस्ते, धन्यवाद! कृपया प्रतीक्षा करें। आपका शिपमेंट, डिलीवरी और रिफंड ज़रूर ख़ुशी से फ़ोन पर, दुःख, सिंह, संख्या 345",
+        ),
+        (
+            "hi",
+            "Aap line par bane rahein, main check kar raha hoon. Aapka order kal tak pahunch jayega, thank you!",
+        ),
+        (
+            "pa",
+            "ਸਤ ਸ੍ਰੀ ਅਕਾਲ ਤੁਹਾਡਾ ਆਰਡਰ ਕੱਲ੍ਹ ਤੱਕ ਪਹੁੰਚ ਜਾਵੇਗਾ ਧੰਨਵਾਦ ਘਰ ਝੰਡਾ ਢੋਲ ਭਾਈ ਖ਼ੁਸ਼ ਜ਼ਰੂਰ ਫ਼ੋਨ ਗ਼ਲਤ ਲ਼ ੜ ਣ ਙ ਞ",
+        ),
+    ];
+    for (lang, text) in samples {
+        let phonemes = kokoro_phonemize(None, &G2pLang::for_language(lang), text).unwrap();
+        let unknown: Vec<char> = phonemes.chars().filter(|c| !known(*c)).collect();
+        assert!(
+            unknown.is_empty(),
+            "{lang}: {unknown:?} not in the vocabulary: {phonemes}"
+        );
+    }
 }
 
 #[test]

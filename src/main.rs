@@ -277,12 +277,18 @@ async fn start_voice(
     turn.holding_after_ms = config.voice.holding_after_ms;
     let retriever: Option<Arc<dyn vaarta_orchestrator::brain::Retriever>> =
         state.kb.as_ref().map(|k| Arc::new(k.as_ref().clone()) as Arc<dyn vaarta_orchestrator::brain::Retriever>);
-    // The session's own lines are synthesised now, in the background, so the first callers
-    // hear holding lines and apologies on time too (sites' own lines are cached per call).
+    // The session's own lines in the languages the sites speak are synthesised now, in the
+    // background, so the first callers hear holding lines and apologies on time too (a new
+    // site's lines, and the widget's 16 kHz, are cached by its first call).
+    let sites = store.sites().list(1000, 0).await.unwrap_or_default();
+    let mut langs: Vec<String> = sites.iter().filter_map(|s| s.settings.languages.first()).map(|l| vaarta_orchestrator::calls::session::phrases::primary(l)).collect();
+    langs.sort();
+    langs.dedup();
     let warm = engines.clone();
     tokio::task::spawn_blocking(move || {
-        let made = warm.warm_default_phrases(&["hi", "en", "pa"], &[8_000, 16_000]);
-        tracing::info!(lines = made, "fixed phrases synthesised into the phrase cache");
+        let langs: Vec<&str> = langs.iter().map(String::as_str).collect();
+        let made = warm.warm_default_phrases(&langs, &[8_000]);
+        tracing::info!(lines = made, ?langs, "fixed phrases synthesised into the phrase cache");
     });
     let voice = VoiceServices {
         store: store.clone(),

@@ -340,7 +340,8 @@ pub struct SpeechConfig {
     pub stt: vaarta_speech::stt::SttConfig,
     /// `[speech.vad]`: Silero VAD model, thresholds and minimum durations.
     pub vad: vaarta_speech::vad::VadConfig,
-    /// `[speech.tts]`: Piper voices per language and the espeak-ng fallback.
+    /// `[speech.tts]`: Piper voices per language, Kokoro (`[speech.tts.kokoro]`) and the
+    /// espeak-ng fallback.
     pub tts: vaarta_speech::tts::TtsConfig,
     /// `[speech.file_transcribe]`: chunking and speaker labels for recordings (`vaarta transcribe`,
     /// audit transcription).
@@ -365,6 +366,7 @@ impl SpeechConfig {
         rebase(&mut self.file_transcribe.vad.model);
         rebase(&mut self.turn.model);
         self.tts.voices.values_mut().for_each(rebase);
+        self.tts.kokoro.paths_mut().into_iter().for_each(rebase);
         if self.stt.models_dir == default_root || self.stt.models_dir == Path::new("models") {
             self.stt.models_dir = dir.to_path_buf();
         }
@@ -537,6 +539,8 @@ mod tests {
         assert_eq!(c.speech.stt.models_dir, Path::new("/srv/models"));
         assert_eq!(c.speech.vad.model, Path::new("/srv/models/vad/silero_vad.onnx"));
         assert_eq!(c.speech.turn.model, Path::new("/srv/models/turn/smart-turn-v3.2-cpu.onnx"));
+        assert_eq!(c.speech.tts.kokoro.model, Path::new("/srv/models/kokoro/kokoro-v1.0.int8.onnx"));
+        assert_eq!(c.speech.tts.kokoro.voices_dir, Path::new("/srv/models/kokoro/voices"));
         assert_eq!(c.speech.tts.voices["hi"], Path::new("/voices/hi.onnx"), "explicit paths stay");
     }
 

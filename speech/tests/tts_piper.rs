@@ -9,8 +9,11 @@ use tts_support::*;
 use vaarta_speech::tts::{Tts, TtsConfig, TtsError, VoiceKind};
 use vaarta_speech::vad::{VadConfig, VadEvent, VadStream};
 
+/// Piper for English and espeak-ng for the rest: Kokoro, which would take Hindi and Punjabi
+/// when installed, is off here (tests/tts_kokoro.rs covers it).
 fn tts() -> Tts {
     let mut config = TtsConfig::default();
+    config.kokoro.enabled = Some(false);
     config.voices.insert(
         "en".into(),
         models_dir().join("piper/en_US-joe-medium.onnx"),

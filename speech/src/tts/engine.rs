@@ -1,12 +1,15 @@
-//! The TTS engine: picks the voice for a language and yields audio sentence by sentence.
+//! The TTS engine: picks the voice for a language (Piper, else Kokoro, else espeak-ng) and
+//! yields audio sentence by sentence.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::kokoro::{self, KokoroVoice};
+use super::kokoro_g2p::{self, G2pLang};
 use super::sentences::split_sentences;
 use super::voice::PiperVoice;
-use super::{TtsConfig, TtsError, espeak};
+use super::{KokoroConfig, TtsConfig, TtsError, espeak};
 use crate::normalize::{self, Lang, Script};
 use crate::onnx::OnnxRuntimeConfig;
 use crate::resample::resample;
@@ -16,6 +19,8 @@ use crate::resample::resample;
 pub enum VoiceKind {
     /// Neural Piper voice (file path).
     Piper(PathBuf),
+    /// Kokoro voice (name, e.g. `hf_alpha`).
+    Kokoro(String),
     /// espeak-ng's formant voice (name): intelligible but robotic.
     Espeak(String),
 }
@@ -39,6 +44,13 @@ pub struct AudioChunk {
 pub struct Tts {
     config: TtsConfig,
     piper: HashMap<String, Arc<Mutex<PiperVoice>>>,
+    kokoro: Option<KokoroVoices>,
+}
+
+/// The Kokoro model (shared by all its voices) and lower-cased language → voice name.
+struct KokoroVoices {
+    model: Arc<Mutex<KokoroVoice>>,
+    voices: HashMap<String, String>,
 }
 
 impl Tts {
@@ -50,12 +62,22 @@ impl Tts {
             tracing::info!(lang, voice = %path.display(), rate = voice.sample_rate(), "Piper voice loaded");
             piper.insert(lang.to_lowercase(), Arc::new(Mutex::new(voice)));
         }
+        let kokoro = load_kokoro(runtime, &config.kokoro, config.threads)?;
         for (lang, voice) in &config.espeak_fallback {
-            if !piper.contains_key(&lang.to_lowercase()) {
-                tracing::warn!(lang, espeak_voice = %voice, "no Piper voice for this language: espeak-ng's robotic voice will speak it");
+            let lang_key = lang.to_lowercase();
+            let neural = piper.contains_key(&lang_key)
+                || kokoro
+                    .as_ref()
+                    .is_some_and(|k| k.voices.contains_key(&lang_key));
+            if !neural {
+                tracing::warn!(lang, espeak_voice = %voice, "no Piper or Kokoro voice for this language: espeak-ng's robotic voice will speak it");
             }
         }
-        Ok(Self { config, piper })
+        Ok(Self {
+            config,
+            piper,
+            kokoro,
+        })
     }
 
     pub fn config(&self) -> &TtsConfig {
@@ -69,6 +91,9 @@ impl Tts {
                 v.lock().unwrap_or_else(|p| p.into_inner()).path.clone(),
             ));
         }
+        if let Some((_, name)) = self.kokoro_for(lang) {
+            return Ok(VoiceKind::Kokoro(name.to_string()));
+        }
         self.espeak_for(lang)
             .map(VoiceKind::Espeak)
             .ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))
@@ -76,6 +101,14 @@ impl Tts {
 
     fn piper_for(&self, lang: &str) -> Option<&Arc<Mutex<PiperVoice>>> {
         lang_keys(lang).iter().find_map(|k| self.piper.get(k))
+    }
+
+    fn kokoro_for(&self, lang: &str) -> Option<(&Arc<Mutex<KokoroVoice>>, &str)> {
+        let kokoro = self.kokoro.as_ref()?;
+        lang_keys(lang)
+            .iter()
+            .find_map(|k| kokoro.voices.get(k))
+            .map(|name| (&kokoro.model, name.as_str()))
     }
 
     fn espeak_for(&self, lang: &str) -> Option<String> {
@@ -111,16 +144,22 @@ impl Tts {
         if text.trim().is_empty() {
             return Err(TtsError::EmptyText);
         }
-        let voice = match self.piper_for(lang) {
-            Some(v) => Voice::Piper(v.clone()),
-            None => {
+        let voice = match (self.piper_for(lang), self.kokoro_for(lang)) {
+            (Some(v), _) => Voice::Piper(v.clone()),
+            (None, Some((model, name))) => Voice::Kokoro {
+                model: model.clone(),
+                voice: name.to_string(),
+                g2p: G2pLang::for_language(lang),
+                speed: self.config.kokoro.speed,
+            },
+            (None, None) => {
                 let name = self
                     .espeak_for(lang)
                     .ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))?;
                 tracing::warn!(
                     lang,
                     espeak_voice = %name,
-                    "no Piper voice configured for this language: using espeak-ng's robotic fallback voice"
+                    "no Piper or Kokoro voice configured for this language: using espeak-ng's robotic fallback voice"
                 );
                 Voice::Espeak(name)
             }
@@ -185,8 +224,55 @@ fn lang_keys(lang: &str) -> Vec<String> {
     }
 }
 
+/// Loads Kokoro as `[speech.tts.kokoro]` says: skipped when switched off, or when left to
+/// default and the model is not installed; otherwise a missing or bad file is an error now.
+fn load_kokoro(
+    runtime: &OnnxRuntimeConfig,
+    config: &KokoroConfig,
+    threads: usize,
+) -> Result<Option<KokoroVoices>, TtsError> {
+    match config.enabled {
+        Some(false) => return Ok(None),
+        None if !config.model.is_file() => {
+            tracing::info!(model = %config.model.display(), "Kokoro is not installed (scripts/install-models): Hindi and Punjabi fall back to espeak-ng");
+            return Ok(None);
+        }
+        _ => {}
+    }
+    if config.voices.is_empty() {
+        return Ok(None);
+    }
+    if !(0.5..=2.0).contains(&config.speed) {
+        return Err(TtsError::BadKokoroSpeed(config.speed));
+    }
+    let model = KokoroVoice::load(
+        runtime,
+        &config.model,
+        &config.vocab,
+        &config.voices_dir,
+        config.voices.values().map(String::as_str),
+        threads,
+    )?;
+    let voices: HashMap<String, String> = config
+        .voices
+        .iter()
+        .map(|(lang, name)| (lang.to_lowercase(), name.clone()))
+        .collect();
+    tracing::info!(model = %config.model.display(), voices = ?config.voices, "Kokoro loaded");
+    Ok(Some(KokoroVoices {
+        model: Arc::new(Mutex::new(model)),
+        voices,
+    }))
+}
+
 enum Voice {
     Piper(Arc<Mutex<PiperVoice>>),
+    Kokoro {
+        model: Arc<Mutex<KokoroVoice>>,
+        voice: String,
+        g2p: G2pLang,
+        speed: f32,
+    },
     Espeak(String),
 }
 
@@ -219,6 +305,17 @@ impl SentenceStream {
                 let ids = voice.phoneme_ids(&clauses);
                 let audio = voice.infer(&ids)?;
                 Ok((audio, voice.sample_rate()))
+            }
+            Voice::Kokoro {
+                model,
+                voice,
+                g2p,
+                speed,
+            } => {
+                let phonemes = kokoro_g2p::phonemize(data, g2p, sentence)?;
+                let mut model = model.lock().unwrap_or_else(|p| p.into_inner());
+                let audio = model.speak(&phonemes, voice, *speed)?;
+                Ok((audio, kokoro::SAMPLE_RATE))
             }
             Voice::Espeak(name) => espeak::synthesize(data, name, sentence),
         }

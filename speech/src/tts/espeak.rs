@@ -15,6 +15,10 @@ const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
 const ESPEAK_INITIALIZE_DONT_EXIT: c_int = 0x8000;
 const ESPEAK_CHARS_UTF8: c_int = 1;
 const ESPEAK_PHONEMES_IPA: c_int = 0x02;
+/// Bits 8-23 of the phoneme mode are a tie character inside multi-letter phonemes.
+const ESPEAK_PHONEMES_TIE: c_int = 0x80;
+/// The tie Kokoro's G2P (misaki) asks espeak-ng for: `t^ʃ`, `a^ɪ`.
+pub const TIE: char = '^';
 const POS_CHARACTER: c_int = 1;
 const EE_OK: c_int = 0;
 /// Clause punctuation Piper voices have phonemes for.
@@ -129,6 +133,26 @@ pub fn phonemize(
     voice: &str,
     text: &str,
 ) -> Result<Vec<Clause>, TtsError> {
+    phonemize_mode(data_dir, voice, text, ESPEAK_PHONEMES_IPA)
+}
+
+/// Like [`phonemize`], with [`TIE`] joining the letters of one phoneme (`t^ʃ`, `a^ɪ`): Kokoro
+/// has single symbols for those (`ʧ`, `I`), which plain IPA cannot tell from two phonemes.
+pub fn phonemize_tied(
+    data_dir: Option<&PathBuf>,
+    voice: &str,
+    text: &str,
+) -> Result<Vec<Clause>, TtsError> {
+    let mode = ESPEAK_PHONEMES_IPA | ESPEAK_PHONEMES_TIE | ((TIE as c_int) << 8);
+    phonemize_mode(data_dir, voice, text, mode)
+}
+
+fn phonemize_mode(
+    data_dir: Option<&PathBuf>,
+    voice: &str,
+    text: &str,
+    mode: c_int,
+) -> Result<Vec<Clause>, TtsError> {
     // NUL would end the C string early; control characters mean nothing to speech.
     let clean: String = text
         .chars()
@@ -144,8 +168,7 @@ pub fn phonemize(
             let before = ptr as usize - base as usize;
             // SAFETY: `ptr` points into `c_text`, which is NUL-terminated and alive; espeak-ng
             // advances it within the string or sets it to NULL at the end.
-            let out =
-                unsafe { espeak_TextToPhonemes(&mut ptr, ESPEAK_CHARS_UTF8, ESPEAK_PHONEMES_IPA) };
+            let out = unsafe { espeak_TextToPhonemes(&mut ptr, ESPEAK_CHARS_UTF8, mode) };
             let after = if ptr.is_null() {
                 bytes.len()
             } else {
@@ -182,15 +205,22 @@ pub fn phonemize(
     })
 }
 
-/// espeak-ng marks switches to another language's rules as `(en)`…`(hi)`; Piper has no
-/// phonemes for those markers.
+/// espeak-ng marks switches to another language's rules as `(en)`…`(hi)` (`(^e^n-^u^s)` with
+/// a tie); Piper and Kokoro have no phonemes for those markers.
 fn strip_language_flags(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(open) = rest.find('(') {
         out.push_str(&rest[..open]);
         match rest[open..].find(')') {
-            Some(close) if close <= 8 => rest = &rest[open + close + 1..],
+            Some(close)
+                if close <= 16
+                    && rest[open + 1..open + close]
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic() || c == '-' || c == TIE) =>
+            {
+                rest = &rest[open + close + 1..]
+            }
             _ => {
                 out.push('(');
                 rest = &rest[open + 1..];
@@ -269,9 +299,16 @@ mod tests {
     }
 
     #[test]
+    fn tied_phonemes_join_affricates_and_diphthongs() {
+        let c = phonemize_tied(None, "en-us", "check line").unwrap();
+        assert_eq!(c[0].phonemes, "t^ʃˈɛk lˈa^ɪn", "{c:?}");
+    }
+
+    #[test]
     fn language_flags_are_removed() {
         assert_eq!(strip_language_flags("(en)hˈɛloʊ(hi) nəmə"), "hˈɛloʊ nəmə");
         assert_eq!(strip_language_flags("a ( b"), "a ( b");
+        assert_eq!(strip_language_flags("(^e^n-^u^s)lˈa^ɪn(^h^i)"), "lˈa^ɪn");
     }
 
     #[test]

@@ -39,10 +39,19 @@ pub enum FlowsCommand {
 pub fn run(command: FlowsCommand) -> Result<()> {
     match command {
         FlowsCommand::Check { file } => check(&file),
-        FlowsCommand::Simulate { file, says, lead, language, json } => {
+        FlowsCommand::Simulate {
+            file,
+            says,
+            lead,
+            language,
+            json,
+        } => {
             let mut conversation = Conversation::from_utterances(says);
             conversation.language = language;
-            conversation.lead = lead.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>();
+            conversation.lead = lead
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect::<Map<_, _>>();
             simulate(&file, &conversation, json)
         }
     }
@@ -58,9 +67,13 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 /// The flow's source and the modules it may import: the shipped modules, overridden by the
 /// `*.rhai` files beside it.
 fn load(file: &Path) -> Result<(String, FlowModules)> {
-    let source = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut modules = vaarta_flows::shipped::modules();
-    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "rhai") && path != file {
@@ -89,16 +102,25 @@ fn check(file: &Path) -> Result<()> {
     let tests = file.with_extension("tests.json");
     if tests.is_file() {
         let text = std::fs::read_to_string(&tests)?;
-        let suite = FlowTestSuite::from_json(&text).with_context(|| format!("parsing {}", tests.display()))?;
+        let suite = FlowTestSuite::from_json(&text)
+            .with_context(|| format!("parsing {}", tests.display()))?;
         let report = vaarta_flows::run_flow_tests(&source, &modules, &suite)
             .map_err(|d| anyhow::anyhow!("flow does not compile: {d:?}"))?;
         for r in &report.results {
-            println!("  test {:<40} {}", r.name, if r.passed { "ok" } else { "FAILED" });
+            println!(
+                "  test {:<40} {}",
+                r.name,
+                if r.passed { "ok" } else { "FAILED" }
+            );
             for f in &r.failures {
                 println!("      - {f}");
             }
         }
-        println!("  {} of {} flow tests passed", report.total - report.failed, report.total);
+        println!(
+            "  {} of {} flow tests passed",
+            report.total - report.failed,
+            report.total
+        );
         if report.failed > 0 {
             bail!("{} flow test(s) failed", report.failed);
         }
@@ -108,12 +130,13 @@ fn check(file: &Path) -> Result<()> {
 
 fn simulate(file: &Path, conversation: &Conversation, json: bool) -> Result<()> {
     let (source, modules) = load(file)?;
-    let result = vaarta_flows::simulate(&source, &modules, conversation).map_err(|diagnostics| {
-        for d in &diagnostics {
-            eprintln!("{}:{d}", file.display());
-        }
-        anyhow::anyhow!("{} does not compile", file.display())
-    })?;
+    let result =
+        vaarta_flows::simulate(&source, &modules, conversation).map_err(|diagnostics| {
+            for d in &diagnostics {
+                eprintln!("{}:{d}", file.display());
+            }
+            anyhow::anyhow!("{} does not compile", file.display())
+        })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
@@ -125,7 +148,10 @@ fn simulate(file: &Path, conversation: &Conversation, json: bool) -> Result<()> 
             println!("{who}: {}", line.text);
         }
         for action in &result.actions {
-            if !matches!(action, Action::Say { .. } | Action::Ask { .. } | Action::Log { .. }) {
+            if !matches!(
+                action,
+                Action::Say { .. } | Action::Ask { .. } | Action::Log { .. }
+            ) {
                 println!("action: {}", serde_json::to_string(action)?);
             }
         }
@@ -138,5 +164,9 @@ fn simulate(file: &Path, conversation: &Conversation, json: bool) -> Result<()> 
 }
 
 fn join(items: &[String]) -> String {
-    if items.is_empty() { "-".to_string() } else { items.join(", ") }
+    if items.is_empty() {
+        "-".to_string()
+    } else {
+        items.join(", ")
+    }
 }

@@ -11,8 +11,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use vaarta_orchestrator::config::LogFormat;
-use vaarta_orchestrator::tenancy::admin_token::{self, AdminTokenSource};
 use vaarta_orchestrator::tenancy::NewSite;
+use vaarta_orchestrator::tenancy::admin_token::{self, AdminTokenSource};
 use vaarta_orchestrator::{Config, Store};
 
 use crate::services::Services;
@@ -26,7 +26,12 @@ use crate::services::Services;
 #[command(name = "vaarta", version, propagate_version = true)]
 struct Cli {
     /// Configuration file; a missing file means built-in defaults.
-    #[arg(long, global = true, env = "VAARTA_CONFIG", default_value = "vaarta.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "VAARTA_CONFIG",
+        default_value = "vaarta.toml"
+    )]
     config: PathBuf,
 
     /// Log output style (overrides [log] format).
@@ -132,17 +137,24 @@ async fn main() -> Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Sites { command: SitesCommand::Create { name, key_label } } => create_site(&config, name, key_label).await,
+        Command::Sites {
+            command: SitesCommand::Create { name, key_label },
+        } => create_site(&config, name, key_label).await,
         Command::Flows { command } => flows_cmd::run(command),
-        Command::Say { text, output, lang, rate } => {
-            tokio::task::block_in_place(|| speech_cmd::say(&config.speech, &text, &lang, rate, &output))
-        }
+        Command::Say {
+            text,
+            output,
+            lang,
+            rate,
+        } => tokio::task::block_in_place(|| {
+            speech_cmd::say(&config.speech, &text, &lang, rate, &output)
+        }),
         Command::Transcribe { file, json } => {
             tokio::task::block_in_place(|| speech_cmd::transcribe(&config.speech, &file, json))
         }
-        Command::Models { command: ModelsCommand::Convert { ct2_dir, output } } => {
-            tokio::task::block_in_place(|| speech_cmd::convert(&ct2_dir, output))
-        }
+        Command::Models {
+            command: ModelsCommand::Convert { ct2_dir, output },
+        } => tokio::task::block_in_place(|| speech_cmd::convert(&ct2_dir, output)),
     }
 }
 
@@ -151,7 +163,9 @@ fn init_logging(config: &Config) -> Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log.level))
         .with_context(|| format!("invalid log.level {:?}", config.log.level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -160,7 +174,9 @@ fn init_logging(config: &Config) -> Result<()> {
 }
 
 async fn open_store(config: &Config) -> Result<Store> {
-    let store = Store::connect(&config.database).await.context("opening the database")?;
+    let store = Store::connect(&config.database)
+        .await
+        .context("opening the database")?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }
@@ -168,39 +184,68 @@ async fn open_store(config: &Config) -> Result<Store> {
 async fn serve(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
     tracing::info!(backend = ?store.kind(), "database ready");
-    let (token, source) = admin_token::load_or_generate(&config.auth).context("loading the admin token")?;
+    let (token, source) =
+        admin_token::load_or_generate(&config.auth).context("loading the admin token")?;
     match source {
         AdminTokenSource::Config => tracing::info!("admin token from configuration"),
-        AdminTokenSource::File(p) => tracing::info!(file = %p.display(), "admin token read from file"),
+        AdminTokenSource::File(p) => {
+            tracing::info!(file = %p.display(), "admin token read from file")
+        }
         AdminTokenSource::Generated(p) => {
             tracing::warn!(file = %p.display(), "no auth.admin_token configured; generated one into this file (mode 0600)")
         }
     }
     let mut state = vaarta_api::AppState::new(store.clone(), &config, token);
     let (onnx, kb_cfg) = (config.speech.onnx.clone(), config.kb.clone());
-    match tokio::task::spawn_blocking(move || vaarta_speech::embed::Embedder::load(&onnx, &kb_cfg)).await? {
-        Ok(e) => state = state.with_kb(vaarta_orchestrator::kb::KnowledgeBase::new(store.clone(), std::sync::Arc::new(e))),
-        Err(e) => tracing::error!(error = %e, "knowledge base is OFF: the embedding model did not load (run scripts/install-models)"),
+    match tokio::task::spawn_blocking(move || vaarta_speech::embed::Embedder::load(&onnx, &kb_cfg))
+        .await?
+    {
+        Ok(e) => {
+            state = state.with_kb(vaarta_orchestrator::kb::KnowledgeBase::new(
+                store.clone(),
+                std::sync::Arc::new(e),
+            ))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "knowledge base is OFF: the embedding model did not load (run scripts/install-models)")
+        }
     }
     let listener = tokio::net::TcpListener::bind(config.http.bind)
         .await
         .with_context(|| format!("binding HTTP to {}", config.http.bind))?;
 
     let mut services = Services::new();
-    let engines = if config.voice.enabled || config.jobs.enabled { load_engines(&config).await? } else { None };
+    let engines = if config.voice.enabled || config.jobs.enabled {
+        load_engines(&config).await?
+    } else {
+        None
+    };
     if config.jobs.enabled {
-        start_jobs(&config, &store, engines.as_ref(), state.kb.clone(), &mut services).await?;
+        start_jobs(
+            &config,
+            &store,
+            engines.as_ref(),
+            state.kb.clone(),
+            &mut services,
+        )
+        .await?;
     } else {
         tracing::info!("[jobs] enabled = false: this node runs no background jobs");
     }
     match (config.voice.enabled, engines) {
-        (true, Some(engines)) => start_voice(&config, &store, &mut state, engines, &mut services).await?,
-        (true, None) => tracing::error!("voice calls are OFF: the speech engines did not load (run scripts/install-models)"),
+        (true, Some(engines)) => {
+            start_voice(&config, &store, &mut state, engines, &mut services).await?
+        }
+        (true, None) => tracing::error!(
+            "voice calls are OFF: the speech engines did not load (run scripts/install-models)"
+        ),
         (false, _) => tracing::info!("[voice] enabled = false: this node takes no calls"),
     }
     let app = vaarta_api::app(state);
     services.spawn("http", move |shutdown| async move {
-        vaarta_api::serve(listener, app, shutdown.wait()).await.context("HTTP server")
+        vaarta_api::serve(listener, app, shutdown.wait())
+            .await
+            .context("HTTP server")
     });
     let result = services.run(Duration::from_secs(10)).await;
     store.close().await;
@@ -209,9 +254,15 @@ async fn serve(config: Config) -> Result<()> {
 
 /// Loads the speech engines (Whisper pool, TTS voices, VAD). Missing models turn calls and
 /// audit transcription off (with the reason in the log) instead of stopping the service.
-async fn load_engines(config: &Config) -> Result<Option<vaarta_orchestrator::calls::engines::SpeechEngines>> {
+async fn load_engines(
+    config: &Config,
+) -> Result<Option<vaarta_orchestrator::calls::engines::SpeechEngines>> {
     let speech = config.speech.clone();
-    match tokio::task::spawn_blocking(move || vaarta_orchestrator::calls::engines::SpeechEngines::load(&speech)).await? {
+    match tokio::task::spawn_blocking(move || {
+        vaarta_orchestrator::calls::engines::SpeechEngines::load(&speech)
+    })
+    .await?
+    {
         Ok(e) => Ok(Some(e)),
         Err(e) => {
             tracing::error!(error = %e, "speech engines did not load (run scripts/install-models): no calls, no audit transcription");
@@ -236,8 +287,15 @@ async fn start_jobs(
         chunk_wait: Duration::from_secs(config.jobs.transcribe_chunk_wait_s),
     });
     let email = config.email.enabled.then(|| config.email.clone());
-    let deps = vaarta_workers::WorkersDeps { store: store.clone(), transcribe, email, kb };
-    let workers = vaarta_workers::Workers::start(deps, &config.jobs).await.context("starting the job workers")?;
+    let deps = vaarta_workers::WorkersDeps {
+        store: store.clone(),
+        transcribe,
+        email,
+        kb,
+    };
+    let workers = vaarta_workers::Workers::start(deps, &config.jobs)
+        .await
+        .context("starting the job workers")?;
     services.spawn("jobs", move |shutdown| async move {
         shutdown.wait().await;
         workers.shutdown().await;
@@ -259,11 +317,20 @@ async fn start_voice(
     use vaarta_orchestrator::calls::services::VoiceServices;
     use vaarta_orchestrator::calls::sip_gateway::SipGateway;
 
-    if matches!(store.kind(), vaarta_orchestrator::storage::DatabaseKind::Sqlite) {
+    if matches!(
+        store.kind(),
+        vaarta_orchestrator::storage::DatabaseKind::Sqlite
+    ) {
         // One node owns a SQLite database: calls it left open were cut by its last stop.
-        let n = store.calls().end_orphans(vaarta_orchestrator::campaigns::attempts::RESTART_REASON).await?;
+        let n = store
+            .calls()
+            .end_orphans(vaarta_orchestrator::campaigns::attempts::RESTART_REASON)
+            .await?;
         if n > 0 {
-            tracing::warn!(calls = n, "marked calls left open by the previous run as ended");
+            tracing::warn!(
+                calls = n,
+                "marked calls left open by the previous run as ended"
+            );
         }
     }
     let mut tcfg = config.telephony.clone();
@@ -275,20 +342,30 @@ async fn start_voice(
     let mut turn = vaarta_orchestrator::calls::session::call_turn_defaults();
     turn.end_of_turn_silence_ms = config.voice.end_of_turn_silence_ms;
     turn.holding_after_ms = config.voice.holding_after_ms;
-    let retriever: Option<Arc<dyn vaarta_orchestrator::brain::Retriever>> =
-        state.kb.as_ref().map(|k| Arc::new(k.as_ref().clone()) as Arc<dyn vaarta_orchestrator::brain::Retriever>);
+    let retriever: Option<Arc<dyn vaarta_orchestrator::brain::Retriever>> = state
+        .kb
+        .as_ref()
+        .map(|k| Arc::new(k.as_ref().clone()) as Arc<dyn vaarta_orchestrator::brain::Retriever>);
     // The session's own lines in the languages the sites speak are synthesised now, in the
     // background, so the first callers hear holding lines and apologies on time too (a new
     // site's lines, and the widget's 16 kHz, are cached by its first call).
     let sites = store.sites().list(1000, 0).await.unwrap_or_default();
-    let mut langs: Vec<String> = sites.iter().filter_map(|s| s.settings.languages.first()).map(|l| vaarta_orchestrator::calls::session::phrases::primary(l)).collect();
+    let mut langs: Vec<String> = sites
+        .iter()
+        .filter_map(|s| s.settings.languages.first())
+        .map(|l| vaarta_orchestrator::calls::session::phrases::primary(l))
+        .collect();
     langs.sort();
     langs.dedup();
     let warm = engines.clone();
     tokio::task::spawn_blocking(move || {
         let langs: Vec<&str> = langs.iter().map(String::as_str).collect();
         let made = warm.warm_default_phrases(&langs, &[8_000]);
-        tracing::info!(lines = made, ?langs, "fixed phrases synthesised into the phrase cache");
+        tracing::info!(
+            lines = made,
+            ?langs,
+            "fixed phrases synthesised into the phrase cache"
+        );
     });
     let voice = VoiceServices {
         store: store.clone(),
@@ -302,11 +379,21 @@ async fn start_voice(
     };
     let trunk = config.telephony.trunk.as_ref().map(|t| t.domain.clone());
     let gateway = SipGateway::new(voice.clone(), telephony.clone(), trunk);
-    state.widget = Some(vaarta_orchestrator::calls::widget::WidgetGateway::new(voice, config.widget.clone()).with_sip(gateway.clone()));
+    state.widget = Some(
+        vaarta_orchestrator::calls::widget::WidgetGateway::new(voice, config.widget.clone())
+            .with_sip(gateway.clone()),
+    );
     state.outbound = Some(gateway.clone());
     if config.jobs.enabled {
         let tick = Duration::from_millis(config.jobs.dialer_tick_ms.max(100));
-        let dialer = vaarta_workers::dialer::Dialer::start(store.clone(), gateway.clone(), tick, config.email.enabled).await.context("starting the campaign dialer")?;
+        let dialer = vaarta_workers::dialer::Dialer::start(
+            store.clone(),
+            gateway.clone(),
+            tick,
+            config.email.enabled,
+        )
+        .await
+        .context("starting the campaign dialer")?;
         services.spawn("dialer", move |shutdown| async move {
             shutdown.wait().await;
             dialer.shutdown().await;
@@ -326,7 +413,10 @@ async fn start_voice(
 
 async fn create_site(config: &Config, name: String, key_label: String) -> Result<()> {
     let store = open_store(config).await?;
-    let new = NewSite { name, settings: Default::default() };
+    let new = NewSite {
+        name,
+        settings: Default::default(),
+    };
     new.validate().context("invalid site")?;
     vaarta_orchestrator::tenancy::validation::text("key label", &key_label, 100)?;
     let site = store.sites().create(&new).await?;

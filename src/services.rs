@@ -26,7 +26,10 @@ pub struct Services {
 
 impl Services {
     pub fn new() -> Self {
-        Self { tasks: JoinSet::new(), stop: watch::channel(false).0 }
+        Self {
+            tasks: JoinSet::new(),
+            stop: watch::channel(false).0,
+        }
     }
 
     /// Starts service `name`. `make` gets a [`Shutdown`] future and must return once it fires

@@ -12,8 +12,14 @@ use vaarta_orchestrator::config::SpeechConfig;
 /// Speaks `text` sentence by sentence into a 16-bit mono WAV file at `rate`.
 pub fn say(config: &SpeechConfig, text: &str, lang: &str, rate: u32, out: &Path) -> Result<()> {
     let tts = Tts::new(&config.onnx, config.tts.clone()).context("loading the TTS voices")?;
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut wav = hound::WavWriter::create(out, spec).with_context(|| format!("creating {}", out.display()))?;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut wav = hound::WavWriter::create(out, spec)
+        .with_context(|| format!("creating {}", out.display()))?;
     let started = Instant::now();
     let mut samples = 0usize;
     for chunk in tts.stream(text, lang, rate).context("starting synthesis")? {
@@ -43,7 +49,11 @@ pub fn convert(ct2_dir: &Path, out: Option<PathBuf>) -> Result<()> {
     let started = Instant::now();
     vaarta_speech::ggml::convert(ct2_dir, &out)
         .with_context(|| format!("converting {}", ct2_dir.display()))?;
-    eprintln!("wrote {} in {:.1} s", out.display(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote {} in {:.1} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -59,16 +69,30 @@ pub fn transcribe(config: &SpeechConfig, file: &Path, json: bool) -> Result<()> 
         .with_context(|| format!("decoding {}", file.display()))?;
     let mut vad = ft::open_vad(&config.onnx, cfg).context("loading the VAD model")?;
     let plan = ft::plan(&audio, &mut vad, cfg)?;
-    let model = vaarta_speech::stt::WhisperModel::load(&config.stt).context("loading the Whisper model")?;
+    let model =
+        vaarta_speech::stt::WhisperModel::load(&config.stt).context("loading the Whisper model")?;
     let mut transcriber = model.transcriber()?;
     let bar = indicatif::ProgressBar::new(plan.chunks.len() as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} transcribing [{bar:30}] {pos}/{len} chunks {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} transcribing [{bar:30}] {pos}/{len} chunks {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let results = ft::transcribe_chunks(&audio, &plan, &[], &mut transcriber, cfg, |done, _| bar.set_position(done as u64), |_| {});
+    let results = ft::transcribe_chunks(
+        &audio,
+        &plan,
+        &[],
+        &mut transcriber,
+        cfg,
+        |done, _| bar.set_position(done as u64),
+        |_| {},
+    );
     bar.finish_and_clear();
-    let transcript = ft::assemble(&plan, &results.with_context(|| format!("transcribing {}", file.display()))?);
+    let transcript = ft::assemble(
+        &plan,
+        &results.with_context(|| format!("transcribing {}", file.display()))?,
+    );
     if json {
         println!("{}", serde_json::to_string_pretty(&transcript)?);
     } else {

@@ -25,7 +25,11 @@ fn models() -> PathBuf {
 }
 
 fn free_tcp() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn send(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, Value) {
@@ -37,12 +41,22 @@ fn send(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, Value) {
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     let raw = String::from_utf8_lossy(&raw);
-    let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
@@ -53,11 +67,20 @@ fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: Option<&V
 }
 
 /// `POST /v1/transcriptions` with a `file` part (and `metadata` when given).
-fn upload(addr: SocketAddr, token: &str, name: &str, bytes: &[u8], metadata: Option<&Value>) -> (u16, Value) {
+fn upload(
+    addr: SocketAddr,
+    token: &str,
+    name: &str,
+    bytes: &[u8],
+    metadata: Option<&Value>,
+) -> (u16, Value) {
     let b = "vaarta-test-boundary-7d1f";
     let mut body = Vec::new();
     if let Some(m) = metadata {
-        body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{m}\r\n").as_bytes());
+        body.extend(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{m}\r\n")
+                .as_bytes(),
+        );
     }
     body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
     body.extend_from_slice(bytes);
@@ -99,20 +122,39 @@ impl Server {
             ),
         )
         .unwrap();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaarta"));
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("VAARTA_")) {
             cmd.env_remove(k);
         }
         cmd.env("RUST_LOG", "info,whisper_rs=warn,ort=warn");
-        let child = cmd.arg("--config").arg(&config).arg("serve").stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let mut server = Server { child, http, dir: dir.to_path_buf() };
+        let child = cmd
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            child,
+            http,
+            dir: dir.to_path_buf(),
+        };
         let deadline = Instant::now() + Duration::from_secs(90);
         while !(TcpStream::connect(http).is_ok() && server.log().contains("job workers started")) {
             if let Some(st) = server.child.try_wait().unwrap() {
                 panic!("vaarta exited ({st}): {}", server.log());
             }
-            assert!(Instant::now() < deadline, "not ready in 90 s: {}", server.log());
+            assert!(
+                Instant::now() < deadline,
+                "not ready in 90 s: {}",
+                server.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         server
@@ -128,10 +170,22 @@ impl Server {
             {"id": "greeting", "kind": "greeting", "phrases": ["thank you for calling"], "within_ms": 5000},
             {"id": "no_promises", "kind": "prohibited", "phrases": ["guaranteed"]}
         ]}});
-        let (st, site) = http(self.http, "POST", "/v1/sites", ADMIN, Some(&json!({"name": name, "settings": settings})));
+        let (st, site) = http(
+            self.http,
+            "POST",
+            "/v1/sites",
+            ADMIN,
+            Some(&json!({"name": name, "settings": settings})),
+        );
         assert_eq!(st, 201, "{site}");
         let id = site["site_id"].as_str().unwrap().to_string();
-        let (st, key) = http(self.http, "POST", &format!("/v1/sites/{id}/keys"), ADMIN, Some(&json!({"label": "crm"})));
+        let (st, key) = http(
+            self.http,
+            "POST",
+            &format!("/v1/sites/{id}/keys"),
+            ADMIN,
+            Some(&json!({"label": "crm"})),
+        );
         assert_eq!(st, 201, "{key}");
         (id, key["secret"].as_str().unwrap().to_string())
     }
@@ -139,12 +193,22 @@ impl Server {
     fn wait_done(&self, key: &str, id: &str, limit: Duration) -> Value {
         let start = Instant::now();
         loop {
-            let (st, t) = http(self.http, "GET", &format!("/v1/transcriptions/{id}"), key, None);
+            let (st, t) = http(
+                self.http,
+                "GET",
+                &format!("/v1/transcriptions/{id}"),
+                key,
+                None,
+            );
             assert_eq!(st, 200, "{t}");
             if t["status"] == "completed" || t["status"] == "failed" {
                 return t;
             }
-            assert!(start.elapsed() < limit, "not done after {limit:?}: {t}\n{}", self.log());
+            assert!(
+                start.elapsed() < limit,
+                "not done after {limit:?}: {t}\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     }
@@ -156,7 +220,14 @@ fn accuracy(reference: &str, hyp: &str) -> f64 {
 }
 
 fn text_of(t: &Value, speaker: &str) -> String {
-    t["result"]["segments"].as_array().unwrap().iter().filter(|s| s["speaker"] == speaker).map(|s| s["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ")
+    t["result"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["speaker"] == speaker)
+        .map(|s| s["text"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -167,7 +238,14 @@ fn recordings_in_every_format_are_transcribed_through_the_api() {
     let (_, other_key) = server.site("Other");
     let src = decode_support::speech_wav(tmp.path(), "agent", AGENT, 0.5, 0.7);
     let mut ids = Vec::new();
-    for name in ["speech.mp3", "speech.ogg", "speech.flac", "speech.m4a", "ulaw-8k.wav", "alaw-8k.wav"] {
+    for name in [
+        "speech.mp3",
+        "speech.ogg",
+        "speech.flac",
+        "speech.m4a",
+        "ulaw-8k.wav",
+        "alaw-8k.wav",
+    ] {
         let bytes = std::fs::read(decode_support::encode(&src, tmp.path(), name)).unwrap();
         let meta = json!({"agent_id": "agent-7", "crm_call_id": format!("crm-{name}")});
         let (st, t) = upload(server.http, &key, name, &bytes, Some(&meta));
@@ -179,8 +257,21 @@ fn recordings_in_every_format_are_transcribed_through_the_api() {
     // Stereo: agent left, customer right (mapping given explicitly).
     let left = decode_support::speech_wav(tmp.path(), "l", AGENT, 0.5, 6.0);
     let right = decode_support::speech_wav(tmp.path(), "r", CUSTOMER, 5.0, 0.5);
-    let stereo = std::fs::read(decode_support::stereo(tmp.path(), "call.wav", &left, &right, 16000)).unwrap();
-    let (st, t) = upload(server.http, &key, "call.wav", &stereo, Some(&json!({"channel_mapping": "left_agent", "language": "en"})));
+    let stereo = std::fs::read(decode_support::stereo(
+        tmp.path(),
+        "call.wav",
+        &left,
+        &right,
+        16000,
+    ))
+    .unwrap();
+    let (st, t) = upload(
+        server.http,
+        &key,
+        "call.wav",
+        &stereo,
+        Some(&json!({"channel_mapping": "left_agent", "language": "en"})),
+    );
     assert_eq!(st, 202, "{t}");
     let stereo_id = t["id"].as_str().unwrap().to_string();
 
@@ -193,7 +284,11 @@ fn recordings_in_every_format_are_transcribed_through_the_api() {
         let start = t["result"]["segments"][0]["start_ms"].as_i64().unwrap();
         assert!((start - 500).abs() <= 500, "{name}: starts at {start} ms");
         assert_eq!(t["metadata"]["crm_call_id"], format!("crm-{name}"));
-        assert_eq!(t["result"]["qa"]["checks"][0]["passed"], true, "{name}: greeting heard: {}", t["result"]["qa"]);
+        assert_eq!(
+            t["result"]["qa"]["checks"][0]["passed"], true,
+            "{name}: greeting heard: {}",
+            t["result"]["qa"]
+        );
     }
     let t = server.wait_done(&key, &stereo_id, Duration::from_secs(240));
     assert!(accuracy(AGENT, &text_of(&t, "agent")) >= 0.9, "{t}");
@@ -203,21 +298,57 @@ fn recordings_in_every_format_are_transcribed_through_the_api() {
     assert!(t["result"]["silence_ms"].as_u64().unwrap() > 0);
 
     // Listing, filters, tenancy, deletion.
-    let (st, list) = http(server.http, "GET", "/v1/transcriptions?status=completed&limit=200", &key, None);
+    let (st, list) = http(
+        server.http,
+        "GET",
+        "/v1/transcriptions?status=completed&limit=200",
+        &key,
+        None,
+    );
     assert_eq!(st, 200);
     assert_eq!(list.as_array().unwrap().len(), 7, "{list}");
     assert!(list[0]["result"].is_null(), "lists carry no reports");
-    let (_, one) = http(server.http, "GET", "/v1/transcriptions?crm_call_id=crm-speech.flac", &key, None);
+    let (_, one) = http(
+        server.http,
+        "GET",
+        "/v1/transcriptions?crm_call_id=crm-speech.flac",
+        &key,
+        None,
+    );
     assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
-    let (st, _) = http(server.http, "GET", &format!("/v1/transcriptions/{stereo_id}"), &other_key, None);
+    let (st, _) = http(
+        server.http,
+        "GET",
+        &format!("/v1/transcriptions/{stereo_id}"),
+        &other_key,
+        None,
+    );
     assert_eq!(st, 404, "another site's key sees nothing");
     let (_, theirs) = http(server.http, "GET", "/v1/transcriptions", &other_key, None);
     assert_eq!(theirs, json!([]));
-    let (st, _) = http(server.http, "DELETE", &format!("/v1/transcriptions/{stereo_id}"), &other_key, None);
+    let (st, _) = http(
+        server.http,
+        "DELETE",
+        &format!("/v1/transcriptions/{stereo_id}"),
+        &other_key,
+        None,
+    );
     assert_eq!(st, 404);
-    let (st, _) = http(server.http, "DELETE", &format!("/v1/transcriptions/{stereo_id}"), &key, None);
+    let (st, _) = http(
+        server.http,
+        "DELETE",
+        &format!("/v1/transcriptions/{stereo_id}"),
+        &key,
+        None,
+    );
     assert_eq!(st, 204);
-    let (st, _) = http(server.http, "GET", &format!("/v1/transcriptions/{stereo_id}"), &key, None);
+    let (st, _) = http(
+        server.http,
+        "GET",
+        &format!("/v1/transcriptions/{stereo_id}"),
+        &key,
+        None,
+    );
     assert_eq!(st, 404);
 }
 
@@ -230,12 +361,42 @@ fn bad_uploads_are_refused_with_reasons_and_nothing_is_queued() {
     let wav = std::fs::read(decode_support::encode(&src, tmp.path(), "pcm16-16k.wav")).unwrap();
     let cases: Vec<(&str, Vec<u8>, Option<Value>, u16, &str)> = vec![
         ("empty.wav", vec![], None, 422, "empty_file"),
-        ("cut.wav", wav[..wav.len() * 6 / 10].to_vec(), None, 422, "truncated"),
+        (
+            "cut.wav",
+            wav[..wav.len() * 6 / 10].to_vec(),
+            None,
+            422,
+            "truncated",
+        ),
         ("notes.txt", wav.clone(), None, 422, "unsupported_file_type"),
-        ("song.mp3", b"this is a text file, not an mp3 at all\n".repeat(50), None, 422, "text_not_audio"),
-        ("ok.wav", wav.clone(), Some(json!({"agent_id": 5})), 422, "invalid_metadata"),
-        ("ok.wav", wav.clone(), Some(json!({"callback_url": "ftp://crm"})), 422, "validation_failed"),
-        ("ok.wav", wav.clone(), Some(json!({"callback_url": "https://crm.example/hook"})), 422, "webhook_secret_missing"),
+        (
+            "song.mp3",
+            b"this is a text file, not an mp3 at all\n".repeat(50),
+            None,
+            422,
+            "text_not_audio",
+        ),
+        (
+            "ok.wav",
+            wav.clone(),
+            Some(json!({"agent_id": 5})),
+            422,
+            "invalid_metadata",
+        ),
+        (
+            "ok.wav",
+            wav.clone(),
+            Some(json!({"callback_url": "ftp://crm"})),
+            422,
+            "validation_failed",
+        ),
+        (
+            "ok.wav",
+            wav.clone(),
+            Some(json!({"callback_url": "https://crm.example/hook"})),
+            422,
+            "webhook_secret_missing",
+        ),
     ];
     for (name, bytes, meta, status, code) in cases {
         let (st, body) = upload(server.http, &key, name, &bytes, meta.as_ref());
@@ -257,7 +418,9 @@ fn bad_uploads_are_refused_with_reasons_and_nothing_is_queued() {
     // No form part with the file.
     let (st, body) = send(
         server.http,
-        &format!("POST /v1/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"),
+        &format!(
+            "POST /v1/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"
+        ),
         b"--b--\r\n",
     );
     assert_eq!(st, 422, "{body}");
@@ -280,8 +443,11 @@ fn five_minutes(dir: &Path) -> Vec<u8> {
         "Can you send the invoice to my email address?",
         "The delivery was supposed to arrive on Monday but it still has not come.",
     ];
-    let parts: Vec<PathBuf> =
-        sentences.iter().enumerate().map(|(i, s)| decode_support::speech_wav(dir, &format!("p{i}"), s, 0.3, 3.5)).collect();
+    let parts: Vec<PathBuf> = sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| decode_support::speech_wav(dir, &format!("p{i}"), s, 0.3, 3.5))
+        .collect();
     let out = dir.join("five-minutes.wav");
     let mut args: Vec<&str> = Vec::new();
     for _ in 0..8 {
@@ -300,18 +466,37 @@ fn a_killed_service_finishes_a_long_recording_without_redoing_chunks() {
     let long = five_minutes(tmp.path());
     let mut server = Server::start(tmp.path());
     let (_, key) = server.site("Acme");
-    let (st, t) = upload(server.http, &key, "five-minutes.wav", &long, Some(&json!({"crm_call_id": "long-1"})));
+    let (st, t) = upload(
+        server.http,
+        &key,
+        "five-minutes.wav",
+        &long,
+        Some(&json!({"crm_call_id": "long-1"})),
+    );
     assert_eq!(st, 202, "{t}");
     let id = t["id"].as_str().unwrap().to_string();
     let start = Instant::now();
     let done_before = loop {
-        let (_, t) = http(server.http, "GET", &format!("/v1/transcriptions/{id}"), &key, None);
+        let (_, t) = http(
+            server.http,
+            "GET",
+            &format!("/v1/transcriptions/{id}"),
+            &key,
+            None,
+        );
         let done = t["progress"]["chunks_done"].as_u64().unwrap();
         if done >= 3 {
-            assert!(done < t["progress"]["chunks_total"].as_u64().unwrap(), "killed mid-file: {t}");
+            assert!(
+                done < t["progress"]["chunks_total"].as_u64().unwrap(),
+                "killed mid-file: {t}"
+            );
             break done;
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "no progress: {t}\n{}", server.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no progress: {t}\n{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     server.child.kill().unwrap(); // SIGKILL
@@ -326,11 +511,18 @@ fn a_killed_service_finishes_a_long_recording_without_redoing_chunks() {
     assert!(total >= 30, "{p}");
     assert_eq!(p["chunks_done"].as_u64().unwrap(), total);
     assert!(p["chunks_resumed"].as_u64().unwrap() >= done_before, "{p}");
-    assert_eq!(p["chunks_computed"].as_u64().unwrap(), total, "no finished chunk was transcribed again: {p}");
+    assert_eq!(
+        p["chunks_computed"].as_u64().unwrap(),
+        total,
+        "no finished chunk was transcribed again: {p}"
+    );
     assert!(p["runs"].as_u64().unwrap() >= 2, "{p}");
     let duration = t["result"]["duration_ms"].as_u64().unwrap();
     assert!(duration >= 300_000, "{duration}");
     let text = t["result"]["text"].as_str().unwrap().to_lowercase();
     let n = text.matches("invoice").count();
-    assert!((7..=8).contains(&n), "each of the 8 repetitions once (tiny.en may miss one word): {n}: {text}");
+    assert!(
+        (7..=8).contains(&n),
+        "each of the 8 repetitions once (tiny.en may miss one word): {n}: {text}"
+    );
 }

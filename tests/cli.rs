@@ -18,9 +18,17 @@ fn repo() -> PathBuf {
 
 #[test]
 fn flows_check_runs_the_shipped_flow_tests() {
-    let out = vaarta().args(["flows", "check"]).arg(repo().join("flows/scripts/order_status.rhai")).output().unwrap();
+    let out = vaarta()
+        .args(["flows", "check"])
+        .arg(repo().join("flows/scripts/order_status.rhai"))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("imports: transfer_rules"), "{stdout}");
     assert!(stdout.contains("10 of 10 flow tests passed"), "{stdout}");
 }
@@ -30,10 +38,17 @@ fn flows_check_reports_syntax_errors_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.rhai");
     std::fs::write(&file, "say(\"hello\");\nlet x = ;\n").unwrap();
-    let out = vaarta().args(["flows", "check"]).arg(&file).output().unwrap();
+    let out = vaarta()
+        .args(["flows", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("broken.rhai:2:"), "diagnostic names file and line 2: {stderr}");
+    assert!(
+        stderr.contains("broken.rhai:2:"),
+        "diagnostic names file and line 2: {stderr}"
+    );
 }
 
 #[test]
@@ -55,13 +70,32 @@ fn say_then_transcribe_round_trips_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("say.wav");
     let out = vaarta()
-        .args(["say", "Your parcel will be delivered on Friday morning.", "--rate", "16000", "-o"])
+        .args([
+            "say",
+            "Your parcel will be delivered on Friday morning.",
+            "--rate",
+            "16000",
+            "-o",
+        ])
         .arg(&wav)
         .output()
         .unwrap();
-    assert!(out.status.success(), "say failed: {}", String::from_utf8_lossy(&out.stderr));
-    let out = vaarta().arg("transcribe").arg(&wav).arg("--json").output().unwrap();
-    assert!(out.status.success(), "transcribe failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "say failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = vaarta()
+        .arg("transcribe")
+        .arg(&wav)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "transcribe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = json["text"].as_str().unwrap().to_lowercase();
     for word in ["parcel", "delivered", "friday", "morning"] {
@@ -72,7 +106,11 @@ fn say_then_transcribe_round_trips_through_the_cli() {
 
 #[test]
 fn transcribe_names_the_problem_with_a_text_file() {
-    let out = vaarta().arg("transcribe").arg(repo().join("README.md")).output().unwrap();
+    let out = vaarta()
+        .arg("transcribe")
+        .arg(repo().join("README.md"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("text, not audio"), "{stderr}");

@@ -44,40 +44,62 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         return Ok(Principal::Admin);
     }
     match state.store.api_keys().authenticate(token).await? {
-        Some(key) => Ok(Principal::SiteKey { site_id: key.site_id, key_id: key.key_id }),
+        Some(key) => Ok(Principal::SiteKey {
+            site_id: key.site_id,
+            key_id: key.key_id,
+        }),
         None => Err(ApiError::unauthorized("invalid or revoked API key")),
     }
 }
 
 /// Loads `site_id` if `caller` may see it; otherwise 404, never 403.
-pub async fn resolve_site(state: &AppState, caller: &Principal, site_id: Uuid) -> Result<Site, ApiError> {
+pub async fn resolve_site(
+    state: &AppState,
+    caller: &Principal,
+    site_id: Uuid,
+) -> Result<Site, ApiError> {
     if !caller.can_access(site_id) {
         return Err(ApiError::not_found("site"));
     }
-    state.store.sites().get(site_id).await?.ok_or_else(|| ApiError::not_found("site"))
+    state
+        .store
+        .sites()
+        .get(site_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
-        let value = header.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("missing Authorization: Bearer <token> header")
+        })?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
         let token = match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(ApiError::unauthorized("Authorization must be 'Bearer <token>'")),
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "Authorization must be 'Bearer <token>'",
+                ));
+            }
         };
         let principal = authenticate(state, token).await?;
         let span = tracing::Span::current();
         match &principal {
             Principal::Admin => span.record("principal", "admin"),
-            Principal::SiteKey { site_id, .. } => span.record("principal", tracing::field::display(site_id)),
+            Principal::SiteKey { site_id, .. } => {
+                span.record("principal", tracing::field::display(site_id))
+            }
         };
         let caller = Caller(principal);
         parts.extensions.insert(caller.clone());
@@ -88,16 +110,26 @@ impl FromRequestParts<AppState> for Caller {
 impl FromRequestParts<AppState> for AdminOnly {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Caller(p) = Caller::from_request_parts(parts, state).await?;
-        if p.is_admin() { Ok(AdminOnly) } else { Err(ApiError::forbidden("this operation needs the admin token")) }
+        if p.is_admin() {
+            Ok(AdminOnly)
+        } else {
+            Err(ApiError::forbidden("this operation needs the admin token"))
+        }
     }
 }
 
 impl FromRequestParts<AppState> for SiteScope {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Caller(caller) = Caller::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await

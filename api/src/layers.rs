@@ -10,7 +10,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -25,7 +27,11 @@ pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+                let id = req
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or("");
                 tracing::info_span!(
                     "http",
                     method = %req.method(),
@@ -37,7 +43,10 @@ pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             }))
             .layer(middleware::from_fn(crate::metrics::track))
             .layer(middleware::from_fn(json_errors))
-            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                state.request_timeout,
+            ))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(DefaultBodyLimit::max(state.max_body_bytes)),
     )
@@ -45,7 +54,11 @@ pub fn wrap(router: Router<AppState>, state: &AppState) -> Router<AppState> {
 
 /// 404 for paths no route matches.
 pub(crate) async fn no_route(req: Request) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_route", format!("no route for {} {}", req.method(), req.uri().path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        format!("no route for {} {}", req.method(), req.uri().path()),
+    )
 }
 
 fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
@@ -72,7 +85,10 @@ async fn json_errors(req: Request, next: Next) -> Response {
         return res;
     }
     let (parts, body) = res.into_parts();
-    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let code = match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::NOT_FOUND => "not_found",
@@ -84,7 +100,11 @@ async fn json_errors(req: Request, next: Next) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text };
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
     let mut out = ApiError::new(status, code, message).into_response();
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -55,12 +55,19 @@ impl AppState {
             docs_assets_dir: Arc::new(config.http.docs_assets_dir.clone()),
             dashboard_assets_dir: Arc::new(config.http.dashboard_assets_dir.clone()),
             max_body_bytes: config.limits.max_body_bytes,
-            request_timeout: std::time::Duration::from_secs(config.http.request_timeout_secs.max(1)),
+            request_timeout: std::time::Duration::from_secs(
+                config.http.request_timeout_secs.max(1),
+            ),
             metrics: crate::metrics::prometheus_handle(),
             calls: CallRegistry::with_post_call(
                 store.clone(),
-                CallLimits { max_calls_per_node: config.voice.max_calls, default_max_calls_per_site: config.voice.max_calls_per_site },
-                vaarta_orchestrator::calls::post_call::PostCall { emails: config.email.enabled },
+                CallLimits {
+                    max_calls_per_node: config.voice.max_calls,
+                    default_max_calls_per_site: config.voice.max_calls_per_site,
+                },
+                vaarta_orchestrator::calls::post_call::PostCall {
+                    emails: config.email.enabled,
+                },
             ),
             kb: None,
             audit: AuditUploads {

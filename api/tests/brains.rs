@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use vaarta_orchestrator::brain::http::HttpBrain;
 use vaarta_orchestrator::brain::openai::OpenAiBrain;
-use vaarta_orchestrator::brain::{Brain, BrainError, BrainKind, BrainRequest, BrainSettings, Retriever};
+use vaarta_orchestrator::brain::{
+    Brain, BrainError, BrainKind, BrainRequest, BrainSettings, Retriever,
+};
 
 async fn serve(app: Router) -> String {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -26,7 +28,13 @@ async fn serve(app: Router) -> String {
 }
 
 fn req(text: &str) -> BrainRequest {
-    BrainRequest { site_id: Uuid::nil(), session_id: Uuid::now_v7(), language: "en".into(), text: text.into(), history: vec![] }
+    BrainRequest {
+        site_id: Uuid::nil(),
+        session_id: Uuid::now_v7(),
+        language: "en".into(),
+        text: text.into(),
+        history: vec![],
+    }
 }
 
 async fn collect(b: &dyn Brain, text: &str) -> Result<String, BrainError> {
@@ -39,7 +47,17 @@ async fn collect(b: &dyn Brain, text: &str) -> Result<String, BrainError> {
 }
 
 fn settings(url: String) -> BrainSettings {
-    BrainSettings { kind: BrainKind::Http, url: Some(url), api_key: Some("k".into()), first_token_timeout_ms: 500, total_timeout_ms: 2000, max_concurrent: 2, breaker_failures: 3, breaker_cooldown_ms: 60_000, ..Default::default() }
+    BrainSettings {
+        kind: BrainKind::Http,
+        url: Some(url),
+        api_key: Some("k".into()),
+        first_token_timeout_ms: 500,
+        total_timeout_ms: 2000,
+        max_concurrent: 2,
+        breaker_failures: 3,
+        breaker_cooldown_ms: 60_000,
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -57,10 +75,17 @@ async fn central_brain_json_and_streamed_answers() {
     let base = serve(app).await;
     for path in ["json", "sse", "ndjson"] {
         let b = HttpBrain::new(&settings(format!("{base}/{path}"))).unwrap();
-        assert_eq!(collect(&b, "return policy?").await.unwrap(), "Seven days.", "{path}");
+        assert_eq!(
+            collect(&b, "return policy?").await.unwrap(),
+            "Seven days.",
+            "{path}"
+        );
     }
     let b = HttpBrain::new(&settings(format!("{base}/err"))).unwrap();
-    assert!(matches!(collect(&b, "x").await, Err(BrainError::BadAnswer(_))));
+    assert!(matches!(
+        collect(&b, "x").await,
+        Err(BrainError::BadAnswer(_))
+    ));
 }
 
 #[tokio::test]
@@ -86,17 +111,30 @@ async fn slow_or_failing_brain_times_out_then_the_breaker_opens() {
     let base = serve(app).await;
     let slow = HttpBrain::new(&settings(format!("{base}/slow"))).unwrap();
     let t = std::time::Instant::now();
-    assert!(matches!(collect(&slow, "x").await, Err(BrainError::Timeout(500))));
-    assert!(t.elapsed() < Duration::from_millis(1500), "first-token timeout is strict: {:?}", t.elapsed());
+    assert!(matches!(
+        collect(&slow, "x").await,
+        Err(BrainError::Timeout(500))
+    ));
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "first-token timeout is strict: {:?}",
+        t.elapsed()
+    );
 
     hits.store(0, Ordering::SeqCst);
     let down = HttpBrain::new(&settings(format!("{base}/down"))).unwrap();
     for _ in 0..3 {
-        assert!(matches!(collect(&down, "x").await, Err(BrainError::Unavailable(_))));
+        assert!(matches!(
+            collect(&down, "x").await,
+            Err(BrainError::Unavailable(_))
+        ));
     }
     // Open: no more requests reach the brain.
     for _ in 0..5 {
-        assert!(matches!(collect(&down, "x").await, Err(BrainError::CircuitOpen)));
+        assert!(matches!(
+            collect(&down, "x").await,
+            Err(BrainError::CircuitOpen)
+        ));
     }
     assert_eq!(hits.load(Ordering::SeqCst), 3);
 }
@@ -111,9 +149,15 @@ async fn a_brain_that_starts_but_never_finishes_hits_the_total_timeout() {
                 if i > 0 {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }
-                Some((Ok::<_, std::io::Error>(format!("data: {{\"delta\":\"part {i} \"}}\n\n")), i + 1))
+                Some((
+                    Ok::<_, std::io::Error>(format!("data: {{\"delta\":\"part {i} \"}}\n\n")),
+                    i + 1,
+                ))
             });
-            ([("content-type", "text/event-stream")], axum::body::Body::from_stream(s))
+            (
+                [("content-type", "text/event-stream")],
+                axum::body::Body::from_stream(s),
+            )
         }),
     );
     let base = serve(app).await;
@@ -124,7 +168,10 @@ async fn a_brain_that_starts_but_never_finishes_hits_the_total_timeout() {
     let rest = s.next().await.unwrap();
     assert!(matches!(rest, Err(BrainError::Timeout(2000))), "{rest:?}");
     let e = t.elapsed();
-    assert!(e >= Duration::from_millis(1900) && e < Duration::from_millis(4000), "the total budget is strict: {e:?}");
+    assert!(
+        e >= Duration::from_millis(1900) && e < Duration::from_millis(4000),
+        "the total budget is strict: {e:?}"
+    );
 }
 
 #[tokio::test]
@@ -133,13 +180,15 @@ async fn the_brain_never_sees_more_than_the_sites_cap() {
     let app = Router::new()
         .route(
             "/a",
-            post(|State((now, max)): State<(Arc<AtomicUsize>, Arc<AtomicUsize>)>| async move {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                max.fetch_max(n, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                now.fetch_sub(1, Ordering::SeqCst);
-                axum::Json(json!({"answer": "ok"}))
-            }),
+            post(
+                |State((now, max)): State<(Arc<AtomicUsize>, Arc<AtomicUsize>)>| async move {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    axum::Json(json!({"answer": "ok"}))
+                },
+            ),
         )
         .with_state((now.clone(), max.clone()));
     let base = serve(app).await;
@@ -164,8 +213,19 @@ async fn the_brain_never_sees_more_than_the_sites_cap() {
 
 struct Faq;
 impl Retriever for Faq {
-    fn search<'a>(&'a self, _: Uuid, _: &'a str, _: usize) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>> {
-        Box::pin(async { Ok(vec![vaarta_flows::Passage { text: "Orders ship within 2 days.".into(), source: "faq".into(), score: 0.9 }]) })
+    fn search<'a>(
+        &'a self,
+        _: Uuid,
+        _: &'a str,
+        _: usize,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>> {
+        Box::pin(async {
+            Ok(vec![vaarta_flows::Passage {
+                text: "Orders ship within 2 days.".into(),
+                source: "faq".into(),
+                score: 0.9,
+            }])
+        })
     }
 }
 
@@ -202,16 +262,44 @@ async fn openai_compatible_brain_streams_uses_kb_and_calls_a_site_tool() {
         "policy": {"allowed_hosts": ["127.0.0.1"], "allowed_ips": ["127.0.0.1/32"], "allow_http": true}
     }))
     .unwrap();
-    let s = BrainSettings { kind: BrainKind::Openai, url: Some(format!("{base}/v1")), model: Some("test-model".into()), ..settings(String::new()) };
-    let b = OpenAiBrain::new(&s, Some(Arc::new(Faq)), Some(vaarta_orchestrator::tools::ToolExecutor::new(tools))).unwrap();
-    assert_eq!(collect(&b, "where is order 12345?").await.unwrap(), "Your order has shipped.");
+    let s = BrainSettings {
+        kind: BrainKind::Openai,
+        url: Some(format!("{base}/v1")),
+        model: Some("test-model".into()),
+        ..settings(String::new())
+    };
+    let b = OpenAiBrain::new(
+        &s,
+        Some(Arc::new(Faq)),
+        Some(vaarta_orchestrator::tools::ToolExecutor::new(tools)),
+    )
+    .unwrap();
+    assert_eq!(
+        collect(&b, "where is order 12345?").await.unwrap(),
+        "Your order has shipped."
+    );
     assert_eq!(tool_hits.load(Ordering::SeqCst), 1);
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0]["model"], "test-model");
     assert_eq!(seen[0]["stream"], true);
-    assert!(seen[0]["messages"][0]["content"].as_str().unwrap().contains("Orders ship within 2 days."), "{}", seen[0]);
+    assert!(
+        seen[0]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Orders ship within 2 days."),
+        "{}",
+        seen[0]
+    );
     assert_eq!(seen[0]["tools"][0]["function"]["name"], "order_status");
-    let tool_msg = seen[1]["messages"].as_array().unwrap().iter().find(|m| m["role"] == "tool").expect("tool result sent back");
-    assert!(tool_msg["content"].as_str().unwrap().contains("shipped"), "{tool_msg}");
+    let tool_msg = seen[1]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("tool result sent back");
+    assert!(
+        tool_msg["content"].as_str().unwrap().contains("shipped"),
+        "{tool_msg}"
+    );
 }

@@ -11,7 +11,12 @@ fn main() {
         std::process::exit(2)
     });
     let modules = vaarta_flows::shipped::modules();
-    let says: Vec<String> = args.collect::<Vec<_>>().chunks(2).filter(|c| c[0] == "--say").filter_map(|c| c.get(1).cloned()).collect();
+    let says: Vec<String> = args
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .filter(|c| c[0] == "--say")
+        .filter_map(|c| c.get(1).cloned())
+        .collect();
     match vaarta_flows::check(&source, &modules) {
         Err(diags) => {
             for d in diags {
@@ -19,7 +24,10 @@ fn main() {
             }
             std::process::exit(1);
         }
-        Ok(info) => println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default()),
+        Ok(info) => println!(
+            "{}",
+            serde_json::to_string_pretty(&info).unwrap_or_default()
+        ),
     }
     if !says.is_empty() {
         let conv = vaarta_flows::Conversation::from_utterances(says);

@@ -2,11 +2,14 @@
 //! exist nowhere (host functions, helpers, Rhai built-ins, script/module functions).
 
 use crate::error::Diagnostic;
-use crate::host::{AskOptions, FlowClock, FlowHost, HostError, HostErrorKind, HostResult, Passage, Reply, ToolResponse};
+use crate::host::{
+    AskOptions, FlowClock, FlowHost, HostError, HostErrorKind, HostResult, Passage, Reply,
+    ToolResponse,
+};
 use crate::limits::SandboxLimits;
-use crate::modules::{module_name, FlowModules};
+use crate::modules::{FlowModules, module_name};
 use crate::runtime::register_host_functions_for_check;
-use rhai::{ASTNode, Engine, Expr, Position, Stmt, AST};
+use rhai::{AST, ASTNode, Engine, Expr, Position, Stmt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -29,13 +32,39 @@ pub struct FlowInfo {
 
 /// Host API names (the runtime registers exactly these; a unit test keeps them in sync).
 pub const HOST_FUNCTIONS: &[&str] = &[
-    "say", "ask", "listen", "brain", "kb", "tool", "transfer", "hangup", "set", "get", "tag", "qualify",
-    "language", "set_language", "opt_out", "notify", "log", "now",
+    "say",
+    "ask",
+    "listen",
+    "brain",
+    "kb",
+    "tool",
+    "transfer",
+    "hangup",
+    "set",
+    "get",
+    "tag",
+    "qualify",
+    "language",
+    "set_language",
+    "opt_out",
+    "notify",
+    "log",
+    "now",
 ];
 
 /// Rhai keywords that look like function calls but are not registered functions.
-const KEYWORD_FUNCTIONS: &[&str] =
-    &["Fn", "call", "curry", "is_shared", "is_def_fn", "is_def_var", "type_of", "print", "debug", "exit"];
+const KEYWORD_FUNCTIONS: &[&str] = &[
+    "Fn",
+    "call",
+    "curry",
+    "is_shared",
+    "is_def_fn",
+    "is_def_var",
+    "type_of",
+    "print",
+    "debug",
+    "exit",
+];
 
 /// Validate `source` with its site modules and default limits.
 pub fn check(source: &str, modules: &FlowModules) -> Result<FlowInfo, Vec<Diagnostic>> {
@@ -55,8 +84,21 @@ pub(crate) fn check_with(
         Ok(a) => a,
         Err(e) => return Err(vec![parse_diag(&e, None)]),
     };
-    let mut checker = Checker { engine: &engine, modules: &modules, known, info: FlowInfo::default(), diags: Vec::new(), exports: BTreeMap::new(), visiting: Vec::new() };
-    checker.info.functions = ast.iter_functions().map(|f| f.name.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut checker = Checker {
+        engine: &engine,
+        modules: &modules,
+        known,
+        info: FlowInfo::default(),
+        diags: Vec::new(),
+        exports: BTreeMap::new(),
+        visiting: Vec::new(),
+    };
+    checker.info.functions = ast
+        .iter_functions()
+        .map(|f| f.name.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     checker.check_ast(&ast, None);
     if checker.diags.is_empty() {
         let mut info = checker.info;
@@ -81,7 +123,12 @@ fn parse_diag(e: &rhai::ParseError, module: Option<&str>) -> Diagnostic {
 
 /// (name, arity) of every function the engine knows: built-ins, helpers, host functions.
 fn known_functions(engine: &Engine) -> HashSet<(String, usize)> {
-    engine.collect_fn_metadata(None, |info| Some((info.metadata.name.to_string(), info.metadata.num_params)), true)
+    engine
+        .collect_fn_metadata(
+            None,
+            |info| Some((info.metadata.name.to_string(), info.metadata.num_params)),
+            true,
+        )
         .into_iter()
         .collect()
 }
@@ -108,7 +155,12 @@ struct Call {
 
 impl Checker<'_> {
     fn diag(&mut self, pos: Position, message: String, module: Option<&str>) {
-        self.diags.push(Diagnostic { line: pos.line(), column: pos.position(), message, module: module.map(str::to_string) });
+        self.diags.push(Diagnostic {
+            line: pos.line(),
+            column: pos.position(),
+            message,
+            module: module.map(str::to_string),
+        });
     }
 
     fn check_ast(&mut self, ast: &AST, module: Option<&str>) {
@@ -122,14 +174,16 @@ impl Checker<'_> {
                         imports.push((module_name(s).to_string(), alias, *pos));
                     }
                 }
-                Some(ASTNode::Expr(Expr::FnCall(f, pos))) | Some(ASTNode::Stmt(Stmt::FnCall(f, pos))) => {
+                Some(ASTNode::Expr(Expr::FnCall(f, pos)))
+                | Some(ASTNode::Stmt(Stmt::FnCall(f, pos))) => {
                     let tool_name = match (f.name.as_str(), f.args.first()) {
                         ("tool", Some(Expr::StringConstant(s, _))) => Some(s.to_string()),
                         _ => None,
                     };
                     calls.push(Call {
                         name: f.name.to_string(),
-                        namespace: (!f.namespace.is_empty()).then(|| f.namespace.root().to_string()),
+                        namespace: (!f.namespace.is_empty())
+                            .then(|| f.namespace.root().to_string()),
                         arity: f.args.len(),
                         method: false,
                         pos: *pos,
@@ -149,13 +203,22 @@ impl Checker<'_> {
             true
         });
 
-        let script_fns: HashSet<(String, usize)> =
-            ast.iter_functions().map(|f| (f.name.to_string(), f.params.len())).collect();
+        let script_fns: HashSet<(String, usize)> = ast
+            .iter_functions()
+            .map(|f| (f.name.to_string(), f.params.len()))
+            .collect();
         let mut aliases: BTreeMap<String, String> = BTreeMap::new();
         for (name, alias, pos) in imports {
             self.info.imports.push(name.clone());
             if !self.modules.contains_key(&name) {
-                self.diag(pos, format!("module '{name}' not found (site modules: {})", self.module_list()), module);
+                self.diag(
+                    pos,
+                    format!(
+                        "module '{name}' not found (site modules: {})",
+                        self.module_list()
+                    ),
+                    module,
+                );
                 continue;
             }
             self.check_module(&name);
@@ -165,23 +228,34 @@ impl Checker<'_> {
         }
 
         for call in calls {
-            if !call.name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            if !call
+                .name
+                .starts_with(|c: char| c.is_alphabetic() || c == '_')
+            {
                 continue; // operators
             }
             if let Some(ns) = &call.namespace {
                 let Some(m) = aliases.get(ns) else {
-                    self.diag(call.pos, format!("unknown module alias '{ns}' in call to {ns}::{}", call.name), module);
+                    self.diag(
+                        call.pos,
+                        format!("unknown module alias '{ns}' in call to {ns}::{}", call.name),
+                        module,
+                    );
                     continue;
                 };
                 if let Some(Some(exports)) = self.exports.get(m)
-                    && !exports.contains(&(call.name.clone(), call.arity)) {
-                        let msg = if exports.iter().any(|(n, _)| *n == call.name) {
-                            format!("{ns}::{} is not defined with {} argument(s)", call.name, call.arity)
-                        } else {
-                            format!("module '{m}' has no public function '{}'", call.name)
-                        };
-                        self.diag(call.pos, msg, module);
-                    }
+                    && !exports.contains(&(call.name.clone(), call.arity))
+                {
+                    let msg = if exports.iter().any(|(n, _)| *n == call.name) {
+                        format!(
+                            "{ns}::{} is not defined with {} argument(s)",
+                            call.name, call.arity
+                        )
+                    } else {
+                        format!("module '{m}' has no public function '{}'", call.name)
+                    };
+                    self.diag(call.pos, msg, module);
+                }
                 continue;
             }
             if HOST_FUNCTIONS.contains(&call.name.as_str()) {
@@ -219,7 +293,12 @@ impl Checker<'_> {
                 format!("unknown function '{}'", call.name)
             } else {
                 let list: Vec<String> = arities.iter().map(|a| a.to_string()).collect();
-                format!("'{}' takes {} argument(s), not {}", call.name, list.join(" or "), call.arity)
+                format!(
+                    "'{}' takes {} argument(s), not {}",
+                    call.name,
+                    list.join(" or "),
+                    call.arity
+                )
             };
             self.diag(call.pos, msg, module);
         }
@@ -304,7 +383,10 @@ impl FlowHost for NullHost {
         Err(refused())
     }
     fn now(&mut self) -> FlowClock {
-        FlowClock { unix_ms: 0, utc_offset_minutes: 0 }
+        FlowClock {
+            unix_ms: 0,
+            utc_offset_minutes: 0,
+        }
     }
 }
 

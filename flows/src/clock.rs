@@ -1,7 +1,7 @@
 //! Per-step wall-clock budget and the `now()` calendar fields.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const PAUSED: u64 = u64::MAX;
@@ -17,7 +17,11 @@ pub(crate) struct StepClock {
 impl StepClock {
     pub(crate) fn new(budget: Duration) -> Self {
         let base = Instant::now();
-        Self { base, step_start: AtomicU64::new(0), budget }
+        Self {
+            base,
+            step_start: AtomicU64::new(0),
+            budget,
+        }
     }
     fn now_ns(&self) -> u64 {
         self.base.elapsed().as_nanos() as u64
@@ -79,7 +83,14 @@ pub(crate) fn civil(unix_ms: i64, utc_offset_minutes: i32) -> Civil {
     let year = yoe + era * 400 + i64::from(month <= 2);
     // 1970-01-01 was a Thursday (4).
     let weekday = ((days + 3).rem_euclid(7) + 1) as u32;
-    Civil { year, month, day, hour: (sod / 3600) as u32, minute: ((sod % 3600) / 60) as u32, weekday }
+    Civil {
+        year,
+        month,
+        day,
+        hour: (sod / 3600) as u32,
+        minute: ((sod % 3600) / 60) as u32,
+        weekday,
+    }
 }
 
 /// Inverse of [`civil`] for "YYYY-MM-DDTHH:MM" local times (simulator clocks).
@@ -110,7 +121,10 @@ mod tests {
     fn civil_round_trip_in_ist() {
         let ms = parse_local("2026-01-05T11:30", 330).unwrap();
         let c = civil(ms, 330);
-        assert_eq!((c.year, c.month, c.day, c.hour, c.minute, c.weekday), (2026, 1, 5, 11, 30, 1));
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute, c.weekday),
+            (2026, 1, 5, 11, 30, 1)
+        );
         // 11:30 IST is 06:00 UTC.
         assert_eq!(civil(ms, 0).hour, 6);
         assert!(parse_local("2026-13-01T00:00", 0).is_none());

@@ -32,19 +32,27 @@ pub(crate) fn sandboxed_engine(limits: &SandboxLimits, modules: Arc<FlowModules>
 }
 
 fn strings(list: &Array) -> Vec<String> {
-    list.iter().map(|d| d.clone().into_string().unwrap_or_else(|_| d.to_string())).collect()
+    list.iter()
+        .map(|d| d.clone().into_string().unwrap_or_else(|_| d.to_string()))
+        .collect()
 }
 
 fn register_text_helpers(engine: &mut Engine) {
     engine
         .register_fn("normalize", |t: &str| text::normalize(t))
-        .register_fn("matches_any", |t: &str, words: Array| text::matches_any(t, &strings(&words)))
+        .register_fn("matches_any", |t: &str, words: Array| {
+            text::matches_any(t, &strings(&words))
+        })
         .register_fn("is_yes", |t: &str| text::is_yes(t))
         .register_fn("is_no", |t: &str| text::is_no(t))
         .register_fn("extract_digits", |t: &str| text::extract_digits(t))
         .register_fn("extract_id", |t: &str| id_or_unit(text::extract_id(t, 4)))
-        .register_fn("extract_id", |t: &str, min: i64| id_or_unit(text::extract_id(t, min.max(1) as usize)))
-        .register_fn("extract_amount", |t: &str| text::extract_amount(t).map_or(Dynamic::UNIT, Dynamic::from))
+        .register_fn("extract_id", |t: &str, min: i64| {
+            id_or_unit(text::extract_id(t, min.max(1) as usize))
+        })
+        .register_fn("extract_amount", |t: &str| {
+            text::extract_amount(t).map_or(Dynamic::UNIT, Dynamic::from)
+        })
         .register_fn("speak_digits", |t: &str| text::speak_digits(t));
 }
 

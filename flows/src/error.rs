@@ -65,7 +65,13 @@ fn location_suffix(line: Option<usize>, column: Option<usize>, module: Option<&s
 
 impl FlowError {
     pub fn new(kind: FlowErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), line: None, column: None, module: None }
+        Self {
+            kind,
+            message: message.into(),
+            line: None,
+            column: None,
+            module: None,
+        }
     }
 
     pub(crate) fn at(mut self, pos: rhai::Position) -> Self {

@@ -30,7 +30,14 @@ pub struct AskOptions {
 
 impl Default for AskOptions {
     fn default() -> Self {
-        Self { timeout_ms: 8000, dtmf: false, max_digits: None, barge_in: true, hints: Vec::new(), language: None }
+        Self {
+            timeout_ms: 8000,
+            dtmf: false,
+            max_digits: None,
+            barge_in: true,
+            hints: Vec::new(),
+            language: None,
+        }
     }
 }
 
@@ -89,7 +96,10 @@ impl FlowClock {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        Self { unix_ms, utc_offset_minutes }
+        Self {
+            unix_ms,
+            utc_offset_minutes,
+        }
     }
 }
 
@@ -125,7 +135,10 @@ pub struct HostError {
 
 impl HostError {
     pub fn new(kind: HostErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn hung_up() -> Self {
         Self::new(HostErrorKind::CallerHungUp, "caller hung up")

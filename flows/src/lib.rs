@@ -18,14 +18,15 @@ pub mod testing;
 pub mod text;
 pub mod tools;
 
-pub use check::{check, FlowInfo, HOST_FUNCTIONS};
+pub use check::{FlowInfo, HOST_FUNCTIONS, check};
 pub use clock::CancelToken;
 pub use error::{Diagnostic, FlowError, FlowErrorKind};
 pub use host::{
-    AskOptions, FlowClock, FlowHost, HostError, HostErrorKind, HostResult, LogLevel, Passage, Reply, ToolResponse,
+    AskOptions, FlowClock, FlowHost, HostError, HostErrorKind, HostResult, LogLevel, Passage,
+    Reply, ToolResponse,
 };
 pub use limits::SandboxLimits;
 pub use modules::FlowModules;
 pub use runtime::{CallContext, FlowOutcome, FlowProgram, FlowRun};
-pub use simulate::{simulate, Conversation, SimulationResult};
-pub use testing::{run_flow_tests, FlowTest, FlowTestReport, FlowTestSuite};
+pub use simulate::{Conversation, SimulationResult, simulate};
+pub use testing::{FlowTest, FlowTestReport, FlowTestSuite, run_flow_tests};

@@ -23,7 +23,11 @@ pub(crate) struct SiteModuleResolver {
 
 impl SiteModuleResolver {
     pub(crate) fn new(sources: Arc<FlowModules>) -> Self {
-        Self { sources, cache: Mutex::default(), resolving: Mutex::default() }
+        Self {
+            sources,
+            cache: Mutex::default(),
+            resolving: Mutex::default(),
+        }
     }
 }
 
@@ -36,7 +40,12 @@ impl rhai::ModuleResolver for SiteModuleResolver {
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         let name = module_name(path);
-        if let Some(m) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(m) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
             return Ok(m.clone());
         }
         let Some(src) = self.sources.get(name) else {
@@ -57,15 +66,25 @@ impl rhai::ModuleResolver for SiteModuleResolver {
         }
         let result = (|| {
             let mut ast = engine.compile(src).map_err(|e| {
-                Box::new(EvalAltResult::ErrorInModule(name.to_string(), e.into(), pos))
+                Box::new(EvalAltResult::ErrorInModule(
+                    name.to_string(),
+                    e.into(),
+                    pos,
+                ))
             })?;
             ast.set_source(name);
             Module::eval_ast_as_new(Scope::new(), &ast, engine)
                 .map_err(|e| Box::new(EvalAltResult::ErrorInModule(name.to_string(), e, pos)))
         })();
-        self.resolving.lock().unwrap_or_else(|e| e.into_inner()).retain(|n| n != name);
+        self.resolving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n| n != name);
         let module: Shared<Module> = result?.into();
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), module.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), module.clone());
         Ok(module)
     }
 }

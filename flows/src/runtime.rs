@@ -1,13 +1,13 @@
 //! Running a compiled flow against a [`FlowHost`]: host function bindings, step budget,
 //! clean termination on transfer/hangup and mapping of every failure to a [`FlowError`].
 
-use crate::clock::{civil, CancelToken, StepClock};
+use crate::clock::{CancelToken, StepClock, civil};
 use crate::engine::sandboxed_engine;
 use crate::error::{FlowError, FlowErrorKind};
 use crate::host::{AskOptions, FlowHost, HostError, HostErrorKind, HostResult, LogLevel};
 use crate::limits::SandboxLimits;
 use crate::modules::FlowModules;
-use rhai::{Dynamic, Engine, EvalAltResult, Map as RMap, Position, AST};
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Map as RMap, Position};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::panic::AssertUnwindSafe;
@@ -86,7 +86,12 @@ impl FlowProgram {
     ) -> Result<Self, Vec<crate::Diagnostic>> {
         let modules = Arc::new(modules.clone());
         let (ast, info) = crate::check::check_with(source, modules.clone(), &limits)?;
-        Ok(Self { ast, modules, limits, info })
+        Ok(Self {
+            ast,
+            modules,
+            limits,
+            info,
+        })
     }
 
     /// What `check` learned about the flow (imports, host functions used...).
@@ -101,7 +106,12 @@ impl FlowProgram {
     /// Run the flow to its end on the current thread. Blocking: host calls block, and the
     /// script itself is bounded by the sandbox limits. The orchestrator calls this inside
     /// `tokio::task::spawn_blocking` and cancels through `cancel` when the call goes away.
-    pub fn run<H: FlowHost + 'static>(&self, host: H, ctx: CallContext, cancel: &CancelToken) -> FlowRun<H> {
+    pub fn run<H: FlowHost + 'static>(
+        &self,
+        host: H,
+        ctx: CallContext,
+        cancel: &CancelToken,
+    ) -> FlowRun<H> {
         let mut vars = ctx.vars.clone();
         for (k, v) in [
             ("call_id", &ctx.call_id),
@@ -109,12 +119,26 @@ impl FlowProgram {
             ("caller_number", &ctx.caller_number),
             ("direction", &ctx.direction),
         ] {
-            vars.entry(k.to_string()).or_insert_with(|| Value::String(v.clone()));
+            vars.entry(k.to_string())
+                .or_insert_with(|| Value::String(v.clone()));
         }
-        let language = if ctx.language.is_empty() { "hi".to_string() } else { ctx.language.clone() };
-        let clock = Arc::new(StepClock::new(Duration::from_millis(self.limits.step_budget_ms)));
+        let language = if ctx.language.is_empty() {
+            "hi".to_string()
+        } else {
+            ctx.language.clone()
+        };
+        let clock = Arc::new(StepClock::new(Duration::from_millis(
+            self.limits.step_budget_ms,
+        )));
         let shared = Arc::new(Shared {
-            state: Mutex::new(RunState { host: Some(host), vars, lead: ctx.lead, language, end: None, fatal: None }),
+            state: Mutex::new(RunState {
+                host: Some(host),
+                vars,
+                lead: ctx.lead,
+                language,
+                end: None,
+                fatal: None,
+            }),
             clock: clock.clone(),
         });
 
@@ -222,7 +246,9 @@ fn host_error<H>(st: &mut RunState<H>, e: HostError) -> Box<EvalAltResult> {
             st.end = Some(FlowOutcome::CallerHungUp);
             EvalAltResult::Exit(Dynamic::UNIT, Position::NONE).into()
         }
-        HostErrorKind::Unavailable => EvalAltResult::ErrorRuntime(e.message.into(), Position::NONE).into(),
+        HostErrorKind::Unavailable => {
+            EvalAltResult::ErrorRuntime(e.message.into(), Position::NONE).into()
+        }
         HostErrorKind::Denied => {
             st.fatal = Some(FlowError::new(FlowErrorKind::ToolDenied, e.message));
             EvalAltResult::ErrorTerminated(TOKEN_FATAL.into(), Position::NONE).into()
@@ -315,34 +341,51 @@ fn register_host_functions<H: FlowHost + 'static>(engine: &mut Engine, shared: &
     let sh = shared.clone();
     engine.register_fn("transfer", move |target: &str| -> RResult<()> {
         sh.call(|h, _| h.transfer(target, ""))?;
-        Err(sh.end(FlowOutcome::Transferred { target: target.to_string(), reason: String::new() }))
+        Err(sh.end(FlowOutcome::Transferred {
+            target: target.to_string(),
+            reason: String::new(),
+        }))
     });
     let sh = shared.clone();
-    engine.register_fn("transfer", move |target: &str, reason: &str| -> RResult<()> {
-        sh.call(|h, _| h.transfer(target, reason))?;
-        Err(sh.end(FlowOutcome::Transferred { target: target.to_string(), reason: reason.to_string() }))
-    });
+    engine.register_fn(
+        "transfer",
+        move |target: &str, reason: &str| -> RResult<()> {
+            sh.call(|h, _| h.transfer(target, reason))?;
+            Err(sh.end(FlowOutcome::Transferred {
+                target: target.to_string(),
+                reason: reason.to_string(),
+            }))
+        },
+    );
     let sh = shared.clone();
     engine.register_fn("hangup", move || -> RResult<()> {
         sh.call(|h, _| h.hangup(""))?;
-        Err(sh.end(FlowOutcome::HungUp { reason: String::new() }))
+        Err(sh.end(FlowOutcome::HungUp {
+            reason: String::new(),
+        }))
     });
     let sh = shared.clone();
     engine.register_fn("hangup", move |reason: &str| -> RResult<()> {
         sh.call(|h, _| h.hangup(reason))?;
-        Err(sh.end(FlowOutcome::HungUp { reason: reason.to_string() }))
+        Err(sh.end(FlowOutcome::HungUp {
+            reason: reason.to_string(),
+        }))
     });
 
     // Call record.
     let sh = shared.clone();
-    engine.register_fn("tag", move |label: &str| -> RResult<()> { sh.call(|h, _| h.tag(label)) });
+    engine.register_fn("tag", move |label: &str| -> RResult<()> {
+        sh.call(|h, _| h.tag(label))
+    });
     let sh = shared.clone();
     engine.register_fn("qualify", move |m: RMap| -> RResult<()> {
         let m = to_json_map(m)?;
         sh.call(|h, _| h.qualify(&m))
     });
     let sh = shared.clone();
-    engine.register_fn("opt_out", move || -> RResult<()> { sh.call(|h, _| h.opt_out()) });
+    engine.register_fn("opt_out", move || -> RResult<()> {
+        sh.call(|h, _| h.opt_out())
+    });
     let sh = shared.clone();
     engine.register_fn("notify", move |template: &str| -> RResult<()> {
         sh.call(|h, _| h.notify(template, &Map::new()))
@@ -353,7 +396,9 @@ fn register_host_functions<H: FlowHost + 'static>(engine: &mut Engine, shared: &
         sh.call(|h, _| h.notify(template, &data))
     });
     let sh = shared.clone();
-    engine.register_fn("log", move |msg: Dynamic| sh.log(LogLevel::Info, &text_of(&msg)));
+    engine.register_fn("log", move |msg: Dynamic| {
+        sh.log(LogLevel::Info, &text_of(&msg))
+    });
     // Same reason as `get`: shadow the math package's log(number) so log(42) logs.
     macro_rules! typed_log {
         ($($t:ty),*) => {$(
@@ -397,9 +442,14 @@ fn register_host_functions<H: FlowHost + 'static>(engine: &mut Engine, shared: &
         Ok(())
     });
     let sh = shared.clone();
-    engine.register_fn("get", move |k: &str| -> RResult<Dynamic> { sh.get(k, Dynamic::UNIT) });
+    engine.register_fn("get", move |k: &str| -> RResult<Dynamic> {
+        sh.get(k, Dynamic::UNIT)
+    });
     let sh = shared.clone();
-    engine.register_fn("get", move |k: &str, default: Dynamic| -> RResult<Dynamic> { sh.get(k, default) });
+    engine.register_fn(
+        "get",
+        move |k: &str, default: Dynamic| -> RResult<Dynamic> { sh.get(k, default) },
+    );
     // Exact-typed overloads: Rhai prefers an exact signature from a package over a Dynamic one
     // in the global namespace, so without these `get("min_budget", 0)` would hit the string
     // package's `get(string, index)` and return a character.
@@ -409,7 +459,15 @@ fn register_host_functions<H: FlowHost + 'static>(engine: &mut Engine, shared: &
             engine.register_fn("get", move |k: &str, default: $t| -> RResult<Dynamic> { sh.get(k, Dynamic::from(default)) });
         )*};
     }
-    typed_get!(i64, f64, bool, rhai::ImmutableString, rhai::Array, RMap, char);
+    typed_get!(
+        i64,
+        f64,
+        bool,
+        rhai::ImmutableString,
+        rhai::Array,
+        RMap,
+        char
+    );
 }
 
 fn runtime_error(msg: String) -> Box<EvalAltResult> {
@@ -429,9 +487,10 @@ impl<H: FlowHost> Shared<H> {
     fn get(&self, k: &str, default: Dynamic) -> RResult<Dynamic> {
         let st = self.lock();
         if let Some(v) = st.vars.get(k).or_else(|| st.lead.get(k))
-            && !v.is_null() {
-                return to_dyn(v);
-            }
+            && !v.is_null()
+        {
+            return to_dyn(v);
+        }
         if k == "lead" {
             return to_dyn(&st.lead);
         }
@@ -441,7 +500,11 @@ impl<H: FlowHost> Shared<H> {
 
 /// Map a Rhai error to the run's end: clean outcomes for exit/transfer/hangup, typed errors
 /// (with the innermost location and module) for everything else.
-fn finish<H>(err: EvalAltResult, st: &mut RunState<H>, limits: &SandboxLimits) -> Result<FlowOutcome, FlowError> {
+fn finish<H>(
+    err: EvalAltResult,
+    st: &mut RunState<H>,
+    limits: &SandboxLimits,
+) -> Result<FlowOutcome, FlowError> {
     let mut module: Option<String> = None;
     let mut e = err;
     loop {
@@ -467,20 +530,31 @@ fn finish<H>(err: EvalAltResult, st: &mut RunState<H>, limits: &SandboxLimits) -
             let token = token.into_string().unwrap_or_default();
             match (st.fatal.take(), token.as_str()) {
                 (Some(f), _) => f,
-                (None, TOKEN_CANCELLED) => FlowError::new(K::Cancelled, "flow cancelled by the host"),
+                (None, TOKEN_CANCELLED) => {
+                    FlowError::new(K::Cancelled, "flow cancelled by the host")
+                }
                 (None, _) => FlowError::new(
                     K::StepTimeout,
-                    format!("script ran longer than its step budget of {} ms without waiting on the caller", limits.step_budget_ms),
+                    format!(
+                        "script ran longer than its step budget of {} ms without waiting on the caller",
+                        limits.step_budget_ms
+                    ),
                 ),
             }
         }
         EvalAltResult::ErrorTooManyOperations(_) => FlowError::new(
             K::TooManyOperations,
-            format!("script exceeded its budget of {} operations", limits.max_operations),
+            format!(
+                "script exceeded its budget of {} operations",
+                limits.max_operations
+            ),
         ),
         EvalAltResult::ErrorStackOverflow(_) => FlowError::new(
             K::StackOverflow,
-            format!("function calls nested deeper than {} levels (runaway recursion?)", limits.max_call_depth),
+            format!(
+                "function calls nested deeper than {} levels (runaway recursion?)",
+                limits.max_call_depth
+            ),
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => FlowError::new(
             K::DataTooLarge,
@@ -495,9 +569,10 @@ fn finish<H>(err: EvalAltResult, st: &mut RunState<H>, limits: &SandboxLimits) -
         EvalAltResult::ErrorFunctionNotFound(sig, _) => {
             FlowError::new(K::UndefinedFunction, format!("function not found: {sig}"))
         }
-        EvalAltResult::ErrorModuleNotFound(name, _) => {
-            FlowError::new(K::ModuleNotFound, format!("module '{name}' is not one of the site's flow modules"))
-        }
+        EvalAltResult::ErrorModuleNotFound(name, _) => FlowError::new(
+            K::ModuleNotFound,
+            format!("module '{name}' is not one of the site's flow modules"),
+        ),
         EvalAltResult::ErrorParsing(ref p, _) => FlowError::new(K::Syntax, p.to_string()),
         other => FlowError::new(K::Runtime, other.to_string()),
     };

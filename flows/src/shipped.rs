@@ -12,7 +12,8 @@ pub const ASSISTANT: &str = include_str!("../scripts/assistant.rhai");
 pub const TRANSFER_RULES: &str = include_str!("../scripts/transfer_rules.rhai");
 
 /// Flow tests shipped with each flow (the format of [`crate::FlowTestSuite`]).
-pub const SALES_QUALIFICATION_TESTS: &str = include_str!("../scripts/sales_qualification.tests.json");
+pub const SALES_QUALIFICATION_TESTS: &str =
+    include_str!("../scripts/sales_qualification.tests.json");
 pub const ORDER_STATUS_TESTS: &str = include_str!("../scripts/order_status.tests.json");
 pub const ASSISTANT_TESTS: &str = include_str!("../scripts/assistant.tests.json");
 

@@ -2,9 +2,12 @@
 //! tools, and get back a stable, serialisable transcript, action list and error. Used by the
 //! admin API (`POST …/simulate`), `vaarta flows simulate` and flow tests.
 
-use crate::clock::{parse_local, CancelToken};
+use crate::clock::{CancelToken, parse_local};
 use crate::error::{Diagnostic, FlowError};
-use crate::host::{AskOptions, FlowClock, FlowHost, HostError, HostErrorKind, HostResult, LogLevel, Passage, Reply, ToolResponse};
+use crate::host::{
+    AskOptions, FlowClock, FlowHost, HostError, HostErrorKind, HostResult, LogLevel, Passage,
+    Reply, ToolResponse,
+};
 use crate::modules::FlowModules;
 use crate::runtime::{CallContext, FlowOutcome, FlowProgram};
 use crate::tools::ToolsConfig;
@@ -66,7 +69,13 @@ impl Default for Conversation {
 impl Conversation {
     /// A conversation of plain utterances (`--say "…" --say "…"`).
     pub fn from_utterances<I: IntoIterator<Item = S>, S: Into<String>>(utterances: I) -> Self {
-        Self { caller: utterances.into_iter().map(|s| CallerTurn::Text(s.into())).collect(), ..Self::default() }
+        Self {
+            caller: utterances
+                .into_iter()
+                .map(|s| CallerTurn::Text(s.into()))
+                .collect(),
+            ..Self::default()
+        }
     }
 }
 
@@ -115,20 +124,52 @@ pub struct TranscriptLine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    Say { text: String },
-    Ask { prompt: String },
-    Listen { timeout_ms: u64 },
-    Brain { question: String, answer: String },
-    Kb { query: String, passages: usize },
-    Tool { name: String, args: Map<String, Value>, response: ToolResponse },
-    Transfer { target: String, reason: String },
-    Hangup { reason: String },
-    Tag { label: String },
-    Qualify { result: Map<String, Value> },
-    SetLanguage { code: String },
+    Say {
+        text: String,
+    },
+    Ask {
+        prompt: String,
+    },
+    Listen {
+        timeout_ms: u64,
+    },
+    Brain {
+        question: String,
+        answer: String,
+    },
+    Kb {
+        query: String,
+        passages: usize,
+    },
+    Tool {
+        name: String,
+        args: Map<String, Value>,
+        response: ToolResponse,
+    },
+    Transfer {
+        target: String,
+        reason: String,
+    },
+    Hangup {
+        reason: String,
+    },
+    Tag {
+        label: String,
+    },
+    Qualify {
+        result: Map<String, Value>,
+    },
+    SetLanguage {
+        code: String,
+    },
     OptOut,
-    Notify { template: String, data: Map<String, Value> },
-    Log { message: String },
+    Notify {
+        template: String,
+        data: Map<String, Value>,
+    },
+    Log {
+        message: String,
+    },
 }
 
 /// The simulator's answer. Field order and content are stable (no timestamps, no ids).
@@ -150,12 +191,19 @@ pub struct SimulationResult {
 impl SimulationResult {
     /// Everything the bot said (say + ask prompts), in order.
     pub fn bot_lines(&self) -> impl Iterator<Item = &str> {
-        self.transcript.iter().filter(|l| l.speaker == Speaker::Bot).map(|l| l.text.as_str())
+        self.transcript
+            .iter()
+            .filter(|l| l.speaker == Speaker::Bot)
+            .map(|l| l.text.as_str())
     }
 }
 
 /// Compile `source` and simulate `conversation` through it.
-pub fn simulate(source: &str, modules: &FlowModules, conversation: &Conversation) -> Result<SimulationResult, Vec<Diagnostic>> {
+pub fn simulate(
+    source: &str,
+    modules: &FlowModules,
+    conversation: &Conversation,
+) -> Result<SimulationResult, Vec<Diagnostic>> {
     Ok(FlowProgram::compile(source, modules)?.simulate(conversation))
 }
 
@@ -171,9 +219,20 @@ impl FlowProgram {
             .unwrap_or(0);
         let host = SimHost {
             caller: c.caller.iter().cloned().collect(),
-            language: if c.language.is_empty() { "hi".into() } else { c.language.clone() },
-            clock: FlowClock { unix_ms, utc_offset_minutes: c.utc_offset_minutes },
-            tools: c.tools.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect(),
+            language: if c.language.is_empty() {
+                "hi".into()
+            } else {
+                c.language.clone()
+            },
+            clock: FlowClock {
+                unix_ms,
+                utc_offset_minutes: c.utc_offset_minutes,
+            },
+            tools: c
+                .tools
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
             brain: c.brain.iter().cloned().collect(),
             kb: c.kb.iter().cloned().collect(),
             connectors: c.connectors.clone(),
@@ -220,24 +279,39 @@ struct SimHost {
 
 impl SimHost {
     fn bot(&mut self, text: &str) {
-        self.transcript.push(TranscriptLine { speaker: Speaker::Bot, text: text.to_string(), digits: String::new() });
+        self.transcript.push(TranscriptLine {
+            speaker: Speaker::Bot,
+            text: text.to_string(),
+            digits: String::new(),
+        });
     }
 
     fn next_reply(&mut self) -> HostResult<Reply> {
         let turn = self.caller.pop_front().ok_or_else(HostError::hung_up)?;
         let r = match turn {
-            CallerTurn::Text(text) => CallerReply { text, ..CallerReply::default() },
+            CallerTurn::Text(text) => CallerReply {
+                text,
+                ..CallerReply::default()
+            },
             CallerTurn::Reply(r) => r,
         };
         if r.hangup {
             return Err(HostError::hung_up());
         }
         if !r.silence {
-            self.transcript.push(TranscriptLine { speaker: Speaker::Caller, text: r.text.clone(), digits: r.digits.clone() });
+            self.transcript.push(TranscriptLine {
+                speaker: Speaker::Caller,
+                text: r.text.clone(),
+                digits: r.digits.clone(),
+            });
         }
         Ok(Reply {
             language: r.language.unwrap_or_else(|| self.language.clone()),
-            confidence: if r.silence { 0.0 } else { r.confidence.unwrap_or(0.95) },
+            confidence: if r.silence {
+                0.0
+            } else {
+                r.confidence.unwrap_or(0.95)
+            },
             timed_out: r.silence,
             text: if r.silence { String::new() } else { r.text },
             digits: r.digits,
@@ -254,53 +328,89 @@ impl FlowHost for SimHost {
     }
     fn ask(&mut self, prompt: &str, _options: &AskOptions) -> HostResult<Reply> {
         self.bot(prompt);
-        self.actions.push(Action::Ask { prompt: prompt.into() });
+        self.actions.push(Action::Ask {
+            prompt: prompt.into(),
+        });
         self.next_reply()
     }
     fn listen(&mut self, timeout: Duration) -> HostResult<Reply> {
-        self.actions.push(Action::Listen { timeout_ms: timeout.as_millis() as u64 });
+        self.actions.push(Action::Listen {
+            timeout_ms: timeout.as_millis() as u64,
+        });
         self.next_reply()
     }
     fn brain(&mut self, question: &str) -> HostResult<String> {
-        let answer = self.brain.pop_front().unwrap_or_else(|| format!("(brain) {question}"));
+        let answer = self
+            .brain
+            .pop_front()
+            .unwrap_or_else(|| format!("(brain) {question}"));
         // A live call speaks the answer as it streams; the transcript shows it the same way.
         self.bot(&answer);
-        self.actions.push(Action::Brain { question: question.into(), answer: answer.clone() });
+        self.actions.push(Action::Brain {
+            question: question.into(),
+            answer: answer.clone(),
+        });
         Ok(answer)
     }
     fn kb(&mut self, query: &str) -> HostResult<Vec<Passage>> {
         let passages = self.kb.pop_front().unwrap_or_default();
-        self.actions.push(Action::Kb { query: query.into(), passages: passages.len() });
+        self.actions.push(Action::Kb {
+            query: query.into(),
+            passages: passages.len(),
+        });
         Ok(passages)
     }
     fn tool(&mut self, name: &str, args: &Map<String, Value>) -> HostResult<ToolResponse> {
         if let Some(cfg) = &self.connectors
-            && let Err(e) = cfg.prepare(name, args) {
-                let kind = if e.is_denied() { HostErrorKind::Denied } else { HostErrorKind::Failed };
-                return Err(HostError::new(kind, e.to_string()));
-            }
+            && let Err(e) = cfg.prepare(name, args)
+        {
+            let kind = if e.is_denied() {
+                HostErrorKind::Denied
+            } else {
+                HostErrorKind::Failed
+            };
+            return Err(HostError::new(kind, e.to_string()));
+        }
         let response = match self.tools.get_mut(name) {
             Some(q) if q.len() > 1 => q.pop_front().unwrap_or_default(),
             Some(q) if q.len() == 1 => q[0].clone(),
-            _ => ToolResponse { ok: false, status: 0, data: Value::Null, error: Some(format!("no mock for tool '{name}'")) },
+            _ => ToolResponse {
+                ok: false,
+                status: 0,
+                data: Value::Null,
+                error: Some(format!("no mock for tool '{name}'")),
+            },
         };
-        self.actions.push(Action::Tool { name: name.into(), args: args.clone(), response: response.clone() });
+        self.actions.push(Action::Tool {
+            name: name.into(),
+            args: args.clone(),
+            response: response.clone(),
+        });
         Ok(response)
     }
     fn transfer(&mut self, target: &str, reason: &str) -> HostResult<()> {
-        self.actions.push(Action::Transfer { target: target.into(), reason: reason.into() });
+        self.actions.push(Action::Transfer {
+            target: target.into(),
+            reason: reason.into(),
+        });
         Ok(())
     }
     fn hangup(&mut self, reason: &str) -> HostResult<()> {
-        self.actions.push(Action::Hangup { reason: reason.into() });
+        self.actions.push(Action::Hangup {
+            reason: reason.into(),
+        });
         Ok(())
     }
     fn tag(&mut self, label: &str) -> HostResult<()> {
-        self.actions.push(Action::Tag { label: label.into() });
+        self.actions.push(Action::Tag {
+            label: label.into(),
+        });
         Ok(())
     }
     fn qualify(&mut self, result: &Map<String, Value>) -> HostResult<()> {
-        self.actions.push(Action::Qualify { result: result.clone() });
+        self.actions.push(Action::Qualify {
+            result: result.clone(),
+        });
         Ok(())
     }
     fn set_language(&mut self, code: &str) -> HostResult<()> {
@@ -313,11 +423,16 @@ impl FlowHost for SimHost {
         Ok(())
     }
     fn notify(&mut self, template: &str, data: &Map<String, Value>) -> HostResult<()> {
-        self.actions.push(Action::Notify { template: template.into(), data: data.clone() });
+        self.actions.push(Action::Notify {
+            template: template.into(),
+            data: data.clone(),
+        });
         Ok(())
     }
     fn log(&mut self, _level: LogLevel, message: &str) {
-        self.actions.push(Action::Log { message: message.into() });
+        self.actions.push(Action::Log {
+            message: message.into(),
+        });
     }
     fn now(&mut self) -> FlowClock {
         self.clock

@@ -105,7 +105,11 @@ pub struct FlowTestReport {
 }
 
 /// Compile the flow and run every test. `Err` only when the flow itself does not compile.
-pub fn run_flow_tests(source: &str, modules: &FlowModules, suite: &FlowTestSuite) -> Result<FlowTestReport, Vec<Diagnostic>> {
+pub fn run_flow_tests(
+    source: &str,
+    modules: &FlowModules,
+    suite: &FlowTestSuite,
+) -> Result<FlowTestReport, Vec<Diagnostic>> {
     Ok(FlowProgram::compile(source, modules)?.run_tests(suite))
 }
 
@@ -117,11 +121,21 @@ impl FlowProgram {
             .map(|t| {
                 let simulation = self.simulate(&t.conversation);
                 let failures = evaluate(&t.expect, &simulation);
-                FlowTestResult { name: t.name.clone(), passed: failures.is_empty(), failures, simulation }
+                FlowTestResult {
+                    name: t.name.clone(),
+                    passed: failures.is_empty(),
+                    failures,
+                    simulation,
+                }
             })
             .collect();
         let failed = results.iter().filter(|r| !r.passed).count();
-        FlowTestReport { passed: failed == 0, total: results.len(), failed, results }
+        FlowTestReport {
+            passed: failed == 0,
+            total: results.len(),
+            failed,
+            results,
+        }
     }
 }
 
@@ -131,13 +145,20 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
     let expects_error = e.outcome == Some(ExpectedOutcome::Error) || e.error_kind.is_some();
     match (&sim.error, expects_error) {
         (Some(err), false) => f.push(format!("flow failed: {err}")),
-        (None, true) => f.push(format!("expected the flow to fail, but it ended with {:?}", sim.outcome)),
+        (None, true) => f.push(format!(
+            "expected the flow to fail, but it ended with {:?}",
+            sim.outcome
+        )),
         _ => {}
     }
     if let (Some(kind), Some(err)) = (e.error_kind, &sim.error)
-        && err.kind != kind {
-            f.push(format!("expected error kind {kind:?}, got {:?} ({})", err.kind, err.message));
-        }
+        && err.kind != kind
+    {
+        f.push(format!(
+            "expected error kind {kind:?}, got {:?} ({})",
+            err.kind, err.message
+        ));
+    }
     if let Some(want) = e.outcome.filter(|o| *o != ExpectedOutcome::Error) {
         let got = sim.outcome.as_ref().map(|o| match o {
             FlowOutcome::Transferred { .. } => ExpectedOutcome::Transferred,
@@ -162,7 +183,14 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
         let p = normalize(phrase);
         match bot[from..].iter().position(|l| l.contains(&p)) {
             Some(i) => from += i + 1,
-            None => f.push(format!("bot never said \"{phrase}\"{}", if from > 0 { " (after the earlier phrases)" } else { "" })),
+            None => f.push(format!(
+                "bot never said \"{phrase}\"{}",
+                if from > 0 {
+                    " (after the earlier phrases)"
+                } else {
+                    ""
+                }
+            )),
         }
     }
     for phrase in &e.not_said {
@@ -182,12 +210,20 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
         .collect();
     let mut from = 0;
     for want in &e.tools {
-        let found = tool_calls[from..]
-            .iter()
-            .position(|(n, a)| **n == want.name && contains(&Value::Object((*a).clone()), &Value::Object(want.args.clone())));
+        let found = tool_calls[from..].iter().position(|(n, a)| {
+            **n == want.name
+                && contains(
+                    &Value::Object((*a).clone()),
+                    &Value::Object(want.args.clone()),
+                )
+        });
         match found {
             Some(i) => from += i + 1,
-            None => f.push(format!("tool '{}' not called with args {}", want.name, Value::Object(want.args.clone()))),
+            None => f.push(format!(
+                "tool '{}' not called with args {}",
+                want.name,
+                Value::Object(want.args.clone())
+            )),
         }
     }
     for name in &e.tools_not_called {
@@ -203,7 +239,11 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
     if let Some(want) = &e.qualified {
         match last_qualify {
             Some(got) if contains(&Value::Object(got.clone()), &Value::Object(want.clone())) => {}
-            Some(got) => f.push(format!("qualification {} does not contain {}", Value::Object(got.clone()), Value::Object(want.clone()))),
+            Some(got) => f.push(format!(
+                "qualification {} does not contain {}",
+                Value::Object(got.clone()),
+                Value::Object(want.clone())
+            )),
             None => f.push("expected a qualification, none recorded".into()),
         }
     }
@@ -211,31 +251,50 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
         f.push("a qualification was recorded but must not be".into());
     }
     for tag in &e.tags {
-        if !sim.actions.iter().any(|a| matches!(a, Action::Tag { label } if label == tag)) {
+        if !sim
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Tag { label } if label == tag))
+        {
             f.push(format!("tag '{tag}' not set"));
         }
     }
     if let Some(want) = e.opted_out {
         let got = sim.actions.iter().any(|a| matches!(a, Action::OptOut));
         if got != want {
-            f.push(if want { "expected opt_out(), not called".into() } else { "opt_out() was called but must not be".into() });
+            f.push(if want {
+                "expected opt_out(), not called".into()
+            } else {
+                "opt_out() was called but must not be".into()
+            });
         }
     }
     for template in &e.notified {
-        if !sim.actions.iter().any(|a| matches!(a, Action::Notify { template: t, .. } if t == template)) {
+        if !sim
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Notify { template: t, .. } if t == template))
+        {
             f.push(format!("notification '{template}' not queued"));
         }
     }
     for (k, want) in &e.vars {
         match sim.vars.get(k) {
             Some(got) if contains(got, want) => {}
-            got => f.push(format!("var '{k}': expected {want}, got {}", got.cloned().unwrap_or(Value::Null))),
+            got => f.push(format!(
+                "var '{k}': expected {want}, got {}",
+                got.cloned().unwrap_or(Value::Null)
+            )),
         }
     }
     if let Some(lang) = &e.language
-        && &sim.language != lang {
-            f.push(format!("expected language '{lang}', got '{}'", sim.language));
-        }
+        && &sim.language != lang
+    {
+        f.push(format!(
+            "expected language '{lang}', got '{}'",
+            sim.language
+        ));
+    }
     f
 }
 
@@ -243,7 +302,9 @@ pub fn evaluate(e: &Expectations, sim: &SimulationResult) -> Vec<String> {
 /// everything else by equality.
 fn contains(got: &Value, want: &Value) -> bool {
     match (got, want) {
-        (Value::Object(g), Value::Object(w)) => w.iter().all(|(k, wv)| g.get(k).is_some_and(|gv| contains(gv, wv))),
+        (Value::Object(g), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| g.get(k).is_some_and(|gv| contains(gv, wv))),
         (Value::Number(g), Value::Number(w)) => g.as_f64() == w.as_f64(),
         _ => got == want,
     }

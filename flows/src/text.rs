@@ -32,13 +32,50 @@ pub fn matches_any<S: AsRef<str>>(text: &str, phrases: &[S]) -> bool {
 }
 
 const YES: &[&str] = &[
-    "haan", "haa", "han", "ha", "haanji", "hanji", "haan ji", "ji haan", "ji", "yes", "yeah", "yep", "yup",
-    "sure", "ok", "okay", "theek hai", "thik hai", "bilkul", "zaroor", "jarur", "sahi", "correct", "right",
-    "please do", "kar do", "karo",
+    "haan",
+    "haa",
+    "han",
+    "ha",
+    "haanji",
+    "hanji",
+    "haan ji",
+    "ji haan",
+    "ji",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "theek hai",
+    "thik hai",
+    "bilkul",
+    "zaroor",
+    "jarur",
+    "sahi",
+    "correct",
+    "right",
+    "please do",
+    "kar do",
+    "karo",
 ];
 const NO: &[&str] = &[
-    "nahi", "nahin", "nai", "na", "no", "nope", "mat", "not", "don't", "dont", "never", "galat", "wrong",
-    "rehne do", "zarurat nahi",
+    "nahi",
+    "nahin",
+    "nai",
+    "na",
+    "no",
+    "nope",
+    "mat",
+    "not",
+    "don't",
+    "dont",
+    "never",
+    "galat",
+    "wrong",
+    "rehne do",
+    "zarurat nahi",
 ];
 
 /// A "no" word wins over a "yes" word ("haan, nahi chahiye" is a no).
@@ -128,12 +165,21 @@ pub fn extract_amount(text: &str) -> Option<i64> {
         if raw.is_empty() {
             continue;
         }
-        let num_end = raw.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(raw.len());
+        let num_end = raw
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(raw.len());
         if num_end > 0 && num_end < raw.len() {
             tokens.push(raw[..num_end].to_string());
-            tokens.push(raw[num_end..].trim_matches(|c: char| !c.is_alphanumeric()).to_string());
+            tokens.push(
+                raw[num_end..]
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_string(),
+            );
         } else {
-            tokens.push(raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '.').to_string());
+            tokens.push(
+                raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '.')
+                    .to_string(),
+            );
         }
     }
     for (i, t) in tokens.iter().enumerate() {
@@ -158,7 +204,11 @@ pub fn extract_amount(text: &str) -> Option<i64> {
 
 /// Spell digits one by one for TTS: "AB1203" → "A B 1 2 0 3". Spaces/dashes are dropped.
 pub fn speak_digits(id: &str) -> String {
-    id.chars().filter(|c| c.is_alphanumeric()).map(|c| c.to_uppercase().to_string()).collect::<Vec<_>>().join(" ")
+    id.chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -168,7 +218,10 @@ mod tests {
     #[test]
     fn normalizes_and_matches_on_word_boundaries() {
         assert_eq!(normalize("Haan ji!!  Bilkul."), "haan ji bilkul");
-        assert!(matches_any("Mujhe AGENT se baat karni hai", &["agent se baat"]));
+        assert!(matches_any(
+            "Mujhe AGENT se baat karni hai",
+            &["agent se baat"]
+        ));
         assert!(!matches_any("nahin", &["na"]));
         assert!(matches_any("call mat karo", &["call mat karo", "dnd"]));
     }

@@ -1,7 +1,7 @@
 //! Host API behaviour through the simulator: conversation order, clean endings, variables.
 
 use serde_json::json;
-use vaarta_flows::{check, simulate, Conversation, FlowModules, FlowOutcome, HOST_FUNCTIONS};
+use vaarta_flows::{Conversation, FlowModules, FlowOutcome, HOST_FUNCTIONS, check, simulate};
 
 fn sim(src: &str, conv: serde_json::Value) -> vaarta_flows::SimulationResult {
     let conv: Conversation = serde_json::from_value(conv).unwrap();
@@ -18,7 +18,13 @@ fn transfer_ends_the_script_cleanly_even_inside_functions_and_try() {
     "#;
     let r = sim(src, json!({}));
     assert_eq!(r.error, None);
-    assert_eq!(r.outcome, Some(FlowOutcome::Transferred { target: "sales".into(), reason: "hot lead".into() }));
+    assert_eq!(
+        r.outcome,
+        Some(FlowOutcome::Transferred {
+            target: "sales".into(),
+            reason: "hot lead".into()
+        })
+    );
     assert_eq!(r.bot_lines().collect::<Vec<_>>(), vec!["ek minute"]);
 }
 
@@ -32,7 +38,10 @@ fn ask_returns_reply_maps_and_caller_hangup_ends_the_flow() {
         ask("Hello?");
         say("not reached");
     "#;
-    let r = sim(src, json!({"caller": [{"text": "", "digits": "1234"}, {"silence": true}]}));
+    let r = sim(
+        src,
+        json!({"caller": [{"text": "", "digits": "1234"}, {"silence": true}]}),
+    );
     assert_eq!(r.outcome, Some(FlowOutcome::CallerHungUp));
     let lines: Vec<_> = r.bot_lines().collect();
     assert_eq!(lines[1], "digits=1234 text= lang=hi timed_out=false");
@@ -42,7 +51,10 @@ fn ask_returns_reply_maps_and_caller_hangup_ends_the_flow() {
 
 #[test]
 fn bad_ask_options_are_a_catchable_error() {
-    let r = sim(r#"try { ask("x", #{colour: "red"}); } catch (e) { say("bad options"); } hangup("x");"#, json!({}));
+    let r = sim(
+        r#"try { ask("x", #{colour: "red"}); } catch (e) { say("bad options"); } hangup("x");"#,
+        json!({}),
+    );
     assert_eq!(r.bot_lines().collect::<Vec<_>>(), vec!["bad options"]);
 }
 
@@ -57,7 +69,10 @@ fn variables_lead_fields_language_and_clock() {
         say(`${language()} ${t.hour}:${t.minute} day ${t.weekday} caller ${get("caller_number")}`);
         log("done");
     "#;
-    let r = sim(src, json!({"lead": {"name": "Priya"}, "now": "2026-01-07T18:45", "caller_number": "+919811111111"}));
+    let r = sim(
+        src,
+        json!({"lead": {"name": "Priya"}, "now": "2026-01-07T18:45", "caller_number": "+919811111111"}),
+    );
     assert_eq!(r.outcome, Some(FlowOutcome::Completed));
     let lines: Vec<_> = r.bot_lines().collect();
     assert_eq!(lines[0], "Namaste Priya ji, aapke shehar se");
@@ -79,13 +94,36 @@ fn brain_kb_tools_and_record_actions_are_reported_in_order() {
         tag("support"); qualify(#{hot: true, budget: 5000000}); opt_out(); notify("callback", #{when: "kal"});
         hangup("bye");
     "#;
-    let r = sim(src, json!({"brain": ["7 din mein return"], "kb": [[{"text": "1 saal warranty", "source": "faq", "score": 0.9}]]}));
+    let r = sim(
+        src,
+        json!({"brain": ["7 din mein return"], "kb": [[{"text": "1 saal warranty", "source": "faq", "score": 0.9}]]}),
+    );
     let json = serde_json::to_value(&r).unwrap();
-    let actions: Vec<&str> = json["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["brain", "kb", "say", "tool", "say", "tag", "qualify", "opt_out", "notify", "hangup"]);
+    let actions: Vec<&str> = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "brain", "kb", "say", "tool", "say", "tag", "qualify", "opt_out", "notify", "hangup"
+        ]
+    );
     // brain() speaks its answer itself (as a live call does while it streams).
-    assert_eq!(r.bot_lines().collect::<Vec<_>>(), vec!["7 din mein return", "1 passages: 1 saal warranty", "crm down"]);
-    assert_eq!(json["outcome"], json!({"outcome": "hung_up", "reason": "bye"}));
+    assert_eq!(
+        r.bot_lines().collect::<Vec<_>>(),
+        vec![
+            "7 din mein return",
+            "1 passages: 1 saal warranty",
+            "crm down"
+        ]
+    );
+    assert_eq!(
+        json["outcome"],
+        json!({"outcome": "hung_up", "reason": "bye"})
+    );
 }
 
 #[test]
@@ -96,18 +134,32 @@ fn text_helpers_for_hinglish() {
         say(`${extract_id("pata nahi") == ()}`);
     "#;
     let r = sim(src, json!({}));
-    assert_eq!(r.bot_lines().collect::<Vec<_>>(), vec!["true true true", "1234 5000000 A 1 2", "true"]);
+    assert_eq!(
+        r.bot_lines().collect::<Vec<_>>(),
+        vec!["true true true", "1234 5000000 A 1 2", "true"]
+    );
 }
 
 #[test]
 fn check_reports_syntax_errors_with_position_and_info_for_valid_flows() {
     let d = check("say(\"hi\");\nlet x = ;", &FlowModules::new()).unwrap_err();
-    assert_eq!((d[0].line, d[0].message.starts_with("syntax error")), (Some(2), true));
+    assert_eq!(
+        (d[0].line, d[0].message.starts_with("syntax error")),
+        (Some(2), true)
+    );
     let d = check("say();", &FlowModules::new()).unwrap_err();
-    assert!(d[0].message.contains("'say' takes 1 argument(s), not 0"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("'say' takes 1 argument(s), not 0"),
+        "{}",
+        d[0].message
+    );
     let d = check("let x = y + 1;", &FlowModules::new()).unwrap_err();
     assert!(d[0].message.contains("y"), "{}", d[0].message);
-    let info = check("let r = tool(\"order_status\", #{}); if r.ok { hangup(\"ok\") } fn f() { say(\"x\") }", &FlowModules::new()).unwrap();
+    let info = check(
+        "let r = tool(\"order_status\", #{}); if r.ok { hangup(\"ok\") } fn f() { say(\"x\") }",
+        &FlowModules::new(),
+    )
+    .unwrap();
     assert_eq!(info.host_calls, vec!["hangup", "say", "tool"]);
     assert_eq!(info.tools, vec!["order_status"]);
     assert_eq!(info.functions, vec!["f"]);
@@ -120,7 +172,8 @@ fn every_documented_host_function_is_registered() {
     let calls = HOST_FUNCTIONS
         .iter()
         .map(|f| match *f {
-            "say" | "brain" | "kb" | "tool" | "transfer" | "hangup" | "tag" | "set_language" | "notify" | "log" | "get" => format!("{f}(\"x\");"),
+            "say" | "brain" | "kb" | "tool" | "transfer" | "hangup" | "tag" | "set_language"
+            | "notify" | "log" | "get" => format!("{f}(\"x\");"),
             "ask" => "ask(\"x\", #{});".into(),
             "listen" => "listen(100);".into(),
             "set" => "set(\"k\", 1);".into(),
@@ -144,8 +197,15 @@ fn get_with_defaults_of_any_type_and_log_of_numbers() {
         log(42);
     "#;
     let r = sim(src, json!({"vars": {"present": 7}}));
-    assert_eq!(r.bot_lines().collect::<Vec<_>>(), vec!["i64 0 f64 true 1 7"]);
-    assert!(r.actions.iter().any(|a| matches!(a, vaarta_flows::simulate::Action::Log { message } if message == "42")));
+    assert_eq!(
+        r.bot_lines().collect::<Vec<_>>(),
+        vec!["i64 0 f64 true 1 7"]
+    );
+    assert!(
+        r.actions.iter().any(
+            |a| matches!(a, vaarta_flows::simulate::Action::Log { message } if message == "42")
+        )
+    );
 }
 
 #[test]
@@ -181,7 +241,13 @@ fn simulation_output_is_stable_and_round_trips_through_json() {
     assert_eq!(back.language, "en");
     assert_eq!(back.unused_caller_turns, 0);
     // Silence is not a caller line; the hang-up ends the run.
-    assert_eq!(back.transcript.iter().filter(|l| l.speaker == vaarta_flows::simulate::Speaker::Caller).count(), 3);
+    assert_eq!(
+        back.transcript
+            .iter()
+            .filter(|l| l.speaker == vaarta_flows::simulate::Speaker::Caller)
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -189,12 +255,16 @@ fn compiled_flows_can_be_shared_across_call_threads() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<vaarta_flows::FlowProgram>();
     assert_send_sync::<vaarta_flows::CancelToken>();
-    let program = std::sync::Arc::new(vaarta_flows::FlowProgram::compile("say(get(\"n\")); hangup(\"x\");", &FlowModules::new()).unwrap());
+    let program = std::sync::Arc::new(
+        vaarta_flows::FlowProgram::compile("say(get(\"n\")); hangup(\"x\");", &FlowModules::new())
+            .unwrap(),
+    );
     let handles: Vec<_> = (0..4)
         .map(|i| {
             let p = program.clone();
             std::thread::spawn(move || {
-                let conv: Conversation = serde_json::from_value(json!({"vars": {"n": format!("call {i}")}})).unwrap();
+                let conv: Conversation =
+                    serde_json::from_value(json!({"vars": {"n": format!("call {i}")}})).unwrap();
                 p.simulate(&conv).transcript[0].text.clone()
             })
         })

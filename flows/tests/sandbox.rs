@@ -2,9 +2,16 @@
 
 use serde_json::json;
 use std::time::{Duration, Instant};
-use vaarta_flows::{simulate, Conversation, FlowErrorKind, FlowModules, FlowOutcome, FlowProgram, SandboxLimits, SimulationResult};
+use vaarta_flows::{
+    Conversation, FlowErrorKind, FlowModules, FlowOutcome, FlowProgram, SandboxLimits,
+    SimulationResult, simulate,
+};
 
-fn run_with(source: &str, limits: SandboxLimits, conv: &Conversation) -> (SimulationResult, Duration) {
+fn run_with(
+    source: &str,
+    limits: SandboxLimits,
+    conv: &Conversation,
+) -> (SimulationResult, Duration) {
     let program = FlowProgram::compile_with_limits(source, &FlowModules::new(), limits)
         .unwrap_or_else(|d| panic!("compile failed: {d:?}"));
     let t = Instant::now();
@@ -17,13 +24,24 @@ fn run(source: &str) -> (SimulationResult, Duration) {
 }
 
 fn error_kind(r: &SimulationResult) -> FlowErrorKind {
-    r.error.as_ref().unwrap_or_else(|| panic!("expected an error, got {:?}", r.outcome)).kind
+    r.error
+        .as_ref()
+        .unwrap_or_else(|| panic!("expected an error, got {:?}", r.outcome))
+        .kind
 }
 
 #[test]
 fn infinite_loop_hits_the_step_budget() {
-    let limits = SandboxLimits { max_operations: 0, step_budget_ms: 100, ..SandboxLimits::default() };
-    let (r, took) = run_with("say(\"hi\"); let x = 0; loop { x += 1; }", limits, &Conversation::default());
+    let limits = SandboxLimits {
+        max_operations: 0,
+        step_budget_ms: 100,
+        ..SandboxLimits::default()
+    };
+    let (r, took) = run_with(
+        "say(\"hi\"); let x = 0; loop { x += 1; }",
+        limits,
+        &Conversation::default(),
+    );
     assert_eq!(error_kind(&r), FlowErrorKind::StepTimeout);
     let e = r.error.unwrap();
     assert!(e.message.contains("100 ms"), "{}", e.message);
@@ -35,14 +53,21 @@ fn infinite_loop_hits_the_step_budget() {
 #[test]
 fn infinite_loop_hits_the_operation_budget_by_default() {
     let (r, took) = run("let x = 0; while true { x += 1; }");
-    assert!(matches!(error_kind(&r), FlowErrorKind::TooManyOperations | FlowErrorKind::StepTimeout));
+    assert!(matches!(
+        error_kind(&r),
+        FlowErrorKind::TooManyOperations | FlowErrorKind::StepTimeout
+    ));
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[test]
 fn host_calls_reset_the_step_clock_but_not_the_operation_budget() {
     // Each say() is a host call, so the step budget never fires; the operation budget does.
-    let limits = SandboxLimits { max_operations: 20_000, step_budget_ms: 50, ..SandboxLimits::default() };
+    let limits = SandboxLimits {
+        max_operations: 20_000,
+        step_budget_ms: 50,
+        ..SandboxLimits::default()
+    };
     let (r, _) = run_with("loop { say(\"hello\"); }", limits, &Conversation::default());
     assert_eq!(error_kind(&r), FlowErrorKind::TooManyOperations);
     assert!(r.transcript.len() > 10);
@@ -69,10 +94,15 @@ fn hundred_megabyte_strings_are_refused() {
 
 #[test]
 fn undefined_functions_are_caught_by_check_and_at_run_time() {
-    let d = vaarta_flows::check("say(\"hi\");\nsend_sms(\"+91\");", &FlowModules::new()).unwrap_err();
+    let d =
+        vaarta_flows::check("say(\"hi\");\nsend_sms(\"+91\");", &FlowModules::new()).unwrap_err();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].line, Some(2));
-    assert!(d[0].message.contains("unknown function 'send_sms'"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("unknown function 'send_sms'"),
+        "{}",
+        d[0].message
+    );
     // A dynamic call cannot be seen statically; it fails at run time with a location.
     let (r, _) = run("say(\"hi\");\nlet f = Fn(\"send_\" + \"sms\");\nf.call(1);");
     let e = r.error.unwrap();
@@ -101,7 +131,9 @@ fn tool_to_a_host_that_is_not_allow_listed_is_denied() {
 
     for tool in ["exfiltrate", "internal", "not_configured"] {
         // try/catch cannot swallow a denial.
-        let src = format!("try {{ tool(\"{tool}\", #{{id: \"1\"}}); }} catch (e) {{ say(\"caught\"); }}\nsay(\"after\");");
+        let src = format!(
+            "try {{ tool(\"{tool}\", #{{id: \"1\"}}); }} catch (e) {{ say(\"caught\"); }}\nsay(\"after\");"
+        );
         let (r, _) = run_with(&src, SandboxLimits::default(), &conv);
         let e = r.error.expect("denied");
         assert_eq!(e.kind, FlowErrorKind::ToolDenied, "{tool}: {e}");
@@ -131,22 +163,46 @@ fn no_file_access_and_no_eval() {
 #[test]
 fn modules_come_only_from_the_site_map() {
     let modules = FlowModules::from([
-        ("greet".to_string(), "fn hello(name) { say(\"Namaste \" + name); }".to_string()),
+        (
+            "greet".to_string(),
+            "fn hello(name) { say(\"Namaste \" + name); }".to_string(),
+        ),
         ("broken".to_string(), "fn oops( { }".to_string()),
-        ("uses_unknown".to_string(), "fn f() { frobnicate(); }".to_string()),
+        (
+            "uses_unknown".to_string(),
+            "fn f() { frobnicate(); }".to_string(),
+        ),
     ]);
-    let r = simulate("import \"greet\" as g;\ng::hello(\"Asha\");\nhangup(\"done\");", &modules, &Conversation::default()).unwrap();
+    let r = simulate(
+        "import \"greet\" as g;\ng::hello(\"Asha\");\nhangup(\"done\");",
+        &modules,
+        &Conversation::default(),
+    )
+    .unwrap();
     assert_eq!(r.transcript[0].text, "Namaste Asha");
-    assert_eq!(r.outcome, Some(FlowOutcome::HungUp { reason: "done".into() }));
+    assert_eq!(
+        r.outcome,
+        Some(FlowOutcome::HungUp {
+            reason: "done".into()
+        })
+    );
 
     let d = vaarta_flows::check("import \"missing\" as m;", &modules).unwrap_err();
-    assert!(d[0].message.contains("module 'missing' not found"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("module 'missing' not found"),
+        "{}",
+        d[0].message
+    );
     let d = vaarta_flows::check("import \"broken\" as b;", &modules).unwrap_err();
     assert_eq!(d[0].module.as_deref(), Some("broken"));
     let d = vaarta_flows::check("import \"uses_unknown\" as u;", &modules).unwrap_err();
     assert!(d[0].message.contains("frobnicate") && d[0].module.as_deref() == Some("uses_unknown"));
     let d = vaarta_flows::check("import \"greet\" as g;\ng::bye();", &modules).unwrap_err();
-    assert!(d[0].message.contains("no public function 'bye'"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("no public function 'bye'"),
+        "{}",
+        d[0].message
+    );
 }
 
 #[test]
@@ -155,7 +211,11 @@ fn cancellation_stops_a_running_flow() {
     let program = FlowProgram::compile_with_limits(
         "let x = 0; loop { x += 1; }",
         &FlowModules::new(),
-        SandboxLimits { max_operations: 0, step_budget_ms: 60_000, ..SandboxLimits::default() },
+        SandboxLimits {
+            max_operations: 0,
+            step_budget_ms: 60_000,
+            ..SandboxLimits::default()
+        },
     )
     .unwrap();
     let cancel = CancelToken::new();
@@ -172,19 +232,60 @@ fn cancellation_stops_a_running_flow() {
 
 struct NoopHost;
 impl vaarta_flows::FlowHost for NoopHost {
-    fn say(&mut self, _: &str) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn ask(&mut self, _: &str, _: &vaarta_flows::AskOptions) -> vaarta_flows::HostResult<vaarta_flows::Reply> { Err(vaarta_flows::HostError::hung_up()) }
-    fn listen(&mut self, _: Duration) -> vaarta_flows::HostResult<vaarta_flows::Reply> { Err(vaarta_flows::HostError::hung_up()) }
-    fn brain(&mut self, _: &str) -> vaarta_flows::HostResult<String> { Ok(String::new()) }
-    fn kb(&mut self, _: &str) -> vaarta_flows::HostResult<Vec<vaarta_flows::Passage>> { Ok(vec![]) }
-    fn tool(&mut self, _: &str, _: &serde_json::Map<String, serde_json::Value>) -> vaarta_flows::HostResult<vaarta_flows::ToolResponse> { Ok(Default::default()) }
-    fn transfer(&mut self, _: &str, _: &str) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn hangup(&mut self, _: &str) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn tag(&mut self, _: &str) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn qualify(&mut self, _: &serde_json::Map<String, serde_json::Value>) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn set_language(&mut self, _: &str) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn opt_out(&mut self) -> vaarta_flows::HostResult<()> { Ok(()) }
-    fn notify(&mut self, _: &str, _: &serde_json::Map<String, serde_json::Value>) -> vaarta_flows::HostResult<()> { Ok(()) }
+    fn say(&mut self, _: &str) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn ask(
+        &mut self,
+        _: &str,
+        _: &vaarta_flows::AskOptions,
+    ) -> vaarta_flows::HostResult<vaarta_flows::Reply> {
+        Err(vaarta_flows::HostError::hung_up())
+    }
+    fn listen(&mut self, _: Duration) -> vaarta_flows::HostResult<vaarta_flows::Reply> {
+        Err(vaarta_flows::HostError::hung_up())
+    }
+    fn brain(&mut self, _: &str) -> vaarta_flows::HostResult<String> {
+        Ok(String::new())
+    }
+    fn kb(&mut self, _: &str) -> vaarta_flows::HostResult<Vec<vaarta_flows::Passage>> {
+        Ok(vec![])
+    }
+    fn tool(
+        &mut self,
+        _: &str,
+        _: &serde_json::Map<String, serde_json::Value>,
+    ) -> vaarta_flows::HostResult<vaarta_flows::ToolResponse> {
+        Ok(Default::default())
+    }
+    fn transfer(&mut self, _: &str, _: &str) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn hangup(&mut self, _: &str) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn tag(&mut self, _: &str) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn qualify(
+        &mut self,
+        _: &serde_json::Map<String, serde_json::Value>,
+    ) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn set_language(&mut self, _: &str) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn opt_out(&mut self) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
+    fn notify(
+        &mut self,
+        _: &str,
+        _: &serde_json::Map<String, serde_json::Value>,
+    ) -> vaarta_flows::HostResult<()> {
+        Ok(())
+    }
 }
 
 #[test]
@@ -193,7 +294,12 @@ fn errors_inside_modules_name_the_module_and_its_line() {
         "calc".to_string(),
         "fn ratio(a, b) {\n    let x = a;\n    x / b\n}\nfn spin() { loop { } }".to_string(),
     )]);
-    let r = simulate("import \"calc\" as c;\nsay(\"start\");\nc::ratio(1, 0);", &modules, &Conversation::default()).unwrap();
+    let r = simulate(
+        "import \"calc\" as c;\nsay(\"start\");\nc::ratio(1, 0);",
+        &modules,
+        &Conversation::default(),
+    )
+    .unwrap();
     let e = r.error.unwrap();
     assert_eq!(e.kind, FlowErrorKind::Runtime);
     assert_eq!(e.module.as_deref(), Some("calc"));
@@ -203,7 +309,11 @@ fn errors_inside_modules_name_the_module_and_its_line() {
     let program = FlowProgram::compile_with_limits(
         "import \"calc\" as c;\nc::spin();",
         &modules,
-        SandboxLimits { max_operations: 0, step_budget_ms: 50, ..SandboxLimits::default() },
+        SandboxLimits {
+            max_operations: 0,
+            step_budget_ms: 50,
+            ..SandboxLimits::default()
+        },
     )
     .unwrap();
     let r = program.simulate(&Conversation::default());

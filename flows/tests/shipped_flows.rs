@@ -1,27 +1,51 @@
 //! The shipped flows pass `check` and all of their stored flow tests.
 
-use vaarta_flows::{check, run_flow_tests, shipped, FlowTestSuite};
+use vaarta_flows::{FlowTestSuite, check, run_flow_tests, shipped};
 
 fn assert_suite(name: &str, source: &str, tests: &str, min_tests: usize) {
     let suite = FlowTestSuite::from_json(tests).unwrap_or_else(|e| panic!("{name} tests: {e}"));
-    assert!(suite.tests.len() >= min_tests, "{name}: only {} tests", suite.tests.len());
-    let report = run_flow_tests(source, &shipped::modules(), &suite).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+    assert!(
+        suite.tests.len() >= min_tests,
+        "{name}: only {} tests",
+        suite.tests.len()
+    );
+    let report = run_flow_tests(source, &shipped::modules(), &suite)
+        .unwrap_or_else(|d| panic!("{name}: {d:?}"));
     let failures: Vec<String> = report
         .results
         .iter()
         .filter(|r| !r.passed)
         .map(|r| {
-            let transcript: Vec<String> = r.simulation.transcript.iter().map(|l| format!("  {:?}: {}", l.speaker, l.text)).collect();
-            format!("{}: {:?}\n{}\n  outcome {:?} error {:?}", r.name, r.failures, transcript.join("\n"), r.simulation.outcome, r.simulation.error)
+            let transcript: Vec<String> = r
+                .simulation
+                .transcript
+                .iter()
+                .map(|l| format!("  {:?}: {}", l.speaker, l.text))
+                .collect();
+            format!(
+                "{}: {:?}\n{}\n  outcome {:?} error {:?}",
+                r.name,
+                r.failures,
+                transcript.join("\n"),
+                r.simulation.outcome,
+                r.simulation.error
+            )
         })
         .collect();
-    assert!(report.passed && failures.is_empty(), "{name}:\n{}", failures.join("\n"));
+    assert!(
+        report.passed && failures.is_empty(),
+        "{name}:\n{}",
+        failures.join("\n")
+    );
     assert_eq!(report.total, suite.tests.len());
 }
 
 #[test]
 fn shipped_flows_pass_check() {
-    for (name, src) in [("sales_qualification", shipped::SALES_QUALIFICATION), ("order_status", shipped::ORDER_STATUS)] {
+    for (name, src) in [
+        ("sales_qualification", shipped::SALES_QUALIFICATION),
+        ("order_status", shipped::ORDER_STATUS),
+    ] {
         let info = check(src, &shipped::modules()).unwrap_or_else(|d| panic!("{name}: {d:?}"));
         assert_eq!(info.imports, vec!["transfer_rules"]);
     }
@@ -33,12 +57,22 @@ fn shipped_flows_pass_check() {
 
 #[test]
 fn order_status_flow_tests_pass() {
-    assert_suite("order_status", shipped::ORDER_STATUS, shipped::ORDER_STATUS_TESTS, 8);
+    assert_suite(
+        "order_status",
+        shipped::ORDER_STATUS,
+        shipped::ORDER_STATUS_TESTS,
+        8,
+    );
 }
 
 #[test]
 fn sales_qualification_flow_tests_pass() {
-    assert_suite("sales_qualification", shipped::SALES_QUALIFICATION, shipped::SALES_QUALIFICATION_TESTS, 7);
+    assert_suite(
+        "sales_qualification",
+        shipped::SALES_QUALIFICATION,
+        shipped::SALES_QUALIFICATION_TESTS,
+        7,
+    );
 }
 
 #[test]
@@ -56,16 +90,25 @@ fn a_failing_expectation_is_reported_with_reasons() {
     assert_eq!(f.len(), 4, "{f:?}");
     assert!(f[0].contains("transfer to 'billing'"), "{f:?}");
     assert!(f[1].contains("never said this"), "{f:?}");
-    assert!(f.iter().any(|x| x.contains("tool 'order_status' not called")), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|x| x.contains("tool 'order_status' not called")),
+        "{f:?}"
+    );
     assert!(f.iter().any(|x| x.contains("opt_out")), "{f:?}");
     // The report is serialisable for the API.
     let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["results"][0]["simulation"]["outcome"]["outcome"], "transferred");
+    assert_eq!(
+        json["results"][0]["simulation"]["outcome"]["outcome"],
+        "transferred"
+    );
 }
 
 #[test]
 fn unknown_fields_in_flow_tests_are_rejected() {
-    let e = FlowTestSuite::from_json(r#"{"tests":[{"name":"x","expect":{"transfered_to":"sales"}}]}"#).unwrap_err();
+    let e =
+        FlowTestSuite::from_json(r#"{"tests":[{"name":"x","expect":{"transfered_to":"sales"}}]}"#)
+            .unwrap_err();
     assert!(e.to_string().contains("transfered_to"), "{e}");
 }
 

@@ -87,8 +87,16 @@ async fn load(store: &Store, site: Uuid, n: i64) {
         ),
     };
     vaarta_orchestrator::with_pool!(store, |pool| {
-        sqlx::query(sqlx::AssertSqlSafe(calls_sql.clone())).bind(site).execute(pool).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(turns_sql.clone())).bind(site).execute(pool).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(calls_sql.clone()))
+            .bind(site)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(turns_sql.clone()))
+            .bind(site)
+            .execute(pool)
+            .await
+            .unwrap();
     });
 }
 
@@ -109,27 +117,55 @@ where
 
 async fn run(label: &str, store: Store, n: i64) {
     store.migrate().await.unwrap();
-    let new_site = |name: String| vaarta_orchestrator::tenancy::NewSite { name, settings: Default::default() };
-    let site = store.sites().create(&new_site(format!("bench-{n}"))).await.unwrap().site_id;
+    let new_site = |name: String| vaarta_orchestrator::tenancy::NewSite {
+        name,
+        settings: Default::default(),
+    };
+    let site = store
+        .sites()
+        .create(&new_site(format!("bench-{n}")))
+        .await
+        .unwrap()
+        .site_id;
     let t = Instant::now();
     load(&store, site, n).await;
     for k in 0..2 {
-        let noise = store.sites().create(&new_site(format!("noise-{k}"))).await.unwrap().site_id;
+        let noise = store
+            .sites()
+            .create(&new_site(format!("noise-{k}")))
+            .await
+            .unwrap()
+            .site_id;
         load(&store, noise, n / 10).await;
     }
     vaarta_orchestrator::with_pool!(&store, |pool| {
         sqlx::query("ANALYZE").execute(pool).await.unwrap();
     });
-    eprintln!("{label}: loaded {} calls in {:.0} s", n + 2 * (n / 10), t.elapsed().as_secs_f64());
+    eprintln!(
+        "{label}: loaded {} calls in {:.0} s",
+        n + 2 * (n / 10),
+        t.elapsed().as_secs_f64()
+    );
 
     let end: DateTime<Utc> = START.parse::<DateTime<Utc>>().unwrap() + Duration::days(DAYS);
-    let q = |days: i64| AnalyticsQuery { site_id: Some(site), from: end - Duration::days(days), to: end, channel: None, campaign_id: None, drop_within_s: 10 };
+    let q = |days: i64| AnalyticsQuery {
+        site_id: Some(site),
+        from: end - Duration::days(days),
+        to: end,
+        channel: None,
+        campaign_id: None,
+        drop_within_s: 10,
+    };
     let a = store.analytics();
     let a = &a;
     // The first request over the whole range builds every hour's rollup from the calls.
     let t = Instant::now();
     let calls = a.summary(&q(DAYS)).await.unwrap().0.total_calls;
-    println!("| {label} | first summary (builds {} hourly rollups) | {DAYS} d | {calls} | {:.0} | |", DAYS * 24, t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "| {label} | first summary (builds {} hourly rollups) | {DAYS} d | {calls} | {:.0} | |",
+        DAYS * 24,
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     for (days, iters) in [(1, 50), (7, 50), (DAYS, 50)] {
         let query = &q(days);
         let calls = a.summary(query).await.unwrap().0.total_calls;
@@ -140,17 +176,30 @@ async fn run(label: &str, store: Store, n: i64) {
         })
         .await;
         println!("| {label} | summary | {days} d | {calls} | {p50:.0} | {p99:.0} |");
-        let interval = if days <= 7 { Interval::Hour } else { Interval::Day };
+        let interval = if days <= 7 {
+            Interval::Hour
+        } else {
+            Interval::Day
+        };
         let (p50, p99) = time(iters, || async move {
             assert!(!a.timeline(query, interval).await.unwrap().is_empty());
         })
         .await;
-        println!("| {label} | timeline ({}) | {days} d | {calls} | {p50:.0} | {p99:.0} |", if days <= 7 { "hour" } else { "day" });
+        println!(
+            "| {label} | timeline ({}) | {days} d | {calls} | {p50:.0} | {p99:.0} |",
+            if days <= 7 { "hour" } else { "day" }
+        );
     }
     // Live traffic: a turn written to a call of the last hour makes that hour's rollup stale,
     // so each summary rebuilds one hour from the calls.
     let last: Uuid = vaarta_orchestrator::with_pool!(&store, |pool| {
-        sqlx::query_scalar("SELECT id FROM calls WHERE site_id = $1 ORDER BY started_at DESC LIMIT 1").bind(site).fetch_one(pool).await.unwrap()
+        sqlx::query_scalar(
+            "SELECT id FROM calls WHERE site_id = $1 ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind(site)
+        .fetch_one(pool)
+        .await
+        .unwrap()
     });
     let seq = &std::sync::atomic::AtomicU32::new(100);
     let repo = store.calls();
@@ -166,20 +215,32 @@ async fn run(label: &str, store: Store, n: i64) {
             started_at: end,
             ended_at: end,
             interrupted: false,
-            latency: Some(TurnLatency { first_packet_ms: Some(640), ..Default::default() }),
+            latency: Some(TurnLatency {
+                first_packet_ms: Some(640),
+                ..Default::default()
+            }),
         };
         repo.add_turn(last, &turn).await.unwrap();
         let (s, _languages) = a.summary(query).await.unwrap();
         assert!(s.total_calls > 0);
     })
     .await;
-    println!("| {label} | new turn + summary (1 stale hour) | {DAYS} d | {calls} | {p50:.0} | {p99:.0} |");
+    println!(
+        "| {label} | new turn + summary (1 stale hour) | {DAYS} d | {calls} | {p50:.0} | {p99:.0} |"
+    );
     store.close().await;
 }
 
 fn main() {
-    let n: i64 = std::env::args().skip(1).find(|a| !a.starts_with('-')).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let n: i64 = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         println!("| backend | query | window | calls in window | p50 ms | p99 ms |");
         println!("|---|---|---|---|---|---|");
@@ -190,20 +251,48 @@ fn main() {
             Err(_) => dir.path().join("analytics.db"),
         };
         let url = format!("sqlite://{}", path.display());
-        run("SQLite", Store::connect(&DatabaseConfig { url, max_connections: 4 }).await.unwrap(), n).await;
+        run(
+            "SQLite",
+            Store::connect(&DatabaseConfig {
+                url,
+                max_connections: 4,
+            })
+            .await
+            .unwrap(),
+            n,
+        )
+        .await;
         if let Ok(url) = std::env::var("VAARTA_TEST_DATABASE_URL") {
             // A fresh schema of its own, dropped afterwards.
             let schema = format!("bench_analytics_{}", Uuid::new_v4().simple());
-            let admin = Store::connect(&DatabaseConfig { url: url.clone(), max_connections: 1 }).await.unwrap();
+            let admin = Store::connect(&DatabaseConfig {
+                url: url.clone(),
+                max_connections: 1,
+            })
+            .await
+            .unwrap();
             let pool = admin.pg_pool().unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(pool)
+                .await
+                .unwrap();
             let search_path = format!("{schema},public");
-            let options = PgConnectOptions::from_str(&url).unwrap().options([("search_path", search_path.as_str())]);
-            run("PostgreSQL", Store::connect_postgres(options, 4).await.unwrap(), n).await;
+            let options = PgConnectOptions::from_str(&url)
+                .unwrap()
+                .options([("search_path", search_path.as_str())]);
+            run(
+                "PostgreSQL",
+                Store::connect_postgres(options, 4).await.unwrap(),
+                n,
+            )
+            .await;
             if std::env::var("ANALYTICS_BENCH_KEEP").is_ok() {
                 eprintln!("kept PostgreSQL schema {schema}");
             } else {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                    .execute(pool)
+                    .await
+                    .unwrap();
             }
         }
     });

@@ -43,15 +43,41 @@ fn pct(v: &mut [u32], p: f64) -> u32 {
 
 async fn run(calls: usize) -> (Vec<TurnLatency>, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&DatabaseConfig { url: format!("sqlite://{}/b.db", dir.path().display()), ..Default::default() }).await.unwrap();
+    let store = Store::connect(&DatabaseConfig {
+        url: format!("sqlite://{}/b.db", dir.path().display()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     store.migrate().await.unwrap();
-    let site = store.sites().create(&vaarta_orchestrator::tenancy::NewSite { name: "bench".into(), settings: Default::default() }).await.unwrap();
-    let registry = CallRegistry::new(store.clone(), CallLimits { max_calls_per_node: 1000, default_max_calls_per_site: 1000 });
+    let site = store
+        .sites()
+        .create(&vaarta_orchestrator::tenancy::NewSite {
+            name: "bench".into(),
+            settings: Default::default(),
+        })
+        .await
+        .unwrap();
+    let registry = CallRegistry::new(
+        store.clone(),
+        CallLimits {
+            max_calls_per_node: 1000,
+            default_max_calls_per_site: 1000,
+        },
+    );
     let mut events = registry.subscribe();
-    let questions = ["What are your opening hours?", "Do you deliver to Delhi?", "How do I return a sofa?"];
+    let questions = [
+        "What are your opening hours?",
+        "Do you deliver to Delhi?",
+        "How do I return a sofa?",
+    ];
     let clips: Vec<Vec<i16>> = questions.iter().map(|q| speech(q)).collect();
     // Questions 12 s apart: room for the answer even when the machine is loaded.
-    let pieces: Vec<(u64, &[i16])> = clips.iter().enumerate().map(|(i, c)| (4000 + 12_000 * i as u64, c.as_slice())).collect();
+    let pieces: Vec<(u64, &[i16])> = clips
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (4000 + 12_000 * i as u64, c.as_slice()))
+        .collect();
     let caller = track(4000 + 12_000 * TURNS as u64, &pieces);
     let mut tasks = Vec::new();
     for i in 0..calls {
@@ -75,22 +101,44 @@ async fn run(calls: usize) -> (Vec<TurnLatency>, usize) {
             end_reason: None,
         };
         let handle = registry.admit(info, None).unwrap();
-        let brain = ScriptedBrain { delay: Duration::from_millis(BRAIN_WAIT_MS), answer: Ok("We are open from ten in the morning to seven in the evening, every day.".into()), asked: Arc::new(Mutex::new(Vec::new())) };
+        let brain = ScriptedBrain {
+            delay: Duration::from_millis(BRAIN_WAIT_MS),
+            answer: Ok(
+                "We are open from ten in the morning to seven in the evening, every day.".into(),
+            ),
+            asked: Arc::new(Mutex::new(Vec::new())),
+        };
         let ctx = SessionContext {
             engines: engines(),
-            program: vaarta_flows::FlowProgram::compile(FLOW, &vaarta_flows::shipped::modules()).unwrap(),
-            flow_context: vaarta_flows::CallContext { language: "en".into(), ..Default::default() },
+            program: vaarta_flows::FlowProgram::compile(FLOW, &vaarta_flows::shipped::modules())
+                .unwrap(),
+            flow_context: vaarta_flows::CallContext {
+                language: "en".into(),
+                ..Default::default()
+            },
             brain: Arc::new(brain),
             retriever: None,
             tools: None,
             settings: SessionSettings::for_language("en"),
         };
         let (tx, rx) = mpsc::channel(256);
-        let media = FakeMedia { t0: std::time::Instant::now(), leg: Default::default(), events: tx.clone(), transfer_ok: Some(true) };
+        let media = FakeMedia {
+            t0: std::time::Instant::now(),
+            leg: Default::default(),
+            events: tx.clone(),
+            transfer_ok: Some(true),
+        };
         feed(caller.clone(), tx);
-        tasks.push(tokio::spawn(async move { session::run(ctx, media, rx, handle).await }));
+        tasks.push(tokio::spawn(async move {
+            session::run(ctx, media, rx, handle).await
+        }));
         // Callers do not all speak at the same instant: spread the starts over a question's span.
-        tokio::time::sleep(Duration::from_millis(if calls > 1 { 10_000 / calls as u64 } else { 0 })).await;
+        tokio::time::sleep(Duration::from_millis(if calls > 1 {
+            10_000 / calls as u64
+        } else {
+            0
+        }))
+        .await;
     }
     let mut out = Vec::new();
     let mut failovers = 0;
@@ -118,12 +166,25 @@ async fn run(calls: usize) -> (Vec<TurnLatency>, usize) {
 }
 
 fn main() {
-    let ns: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let ns: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let ns = if ns.is_empty() { vec![1, 15] } else { ns };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("voice loop: {TURNS} turns per call, brain wait {BRAIN_WAIT_MS} ms, {cores} CPU cores; ms from the end of the caller's speech");
-    println!("| calls | turns answered / asked | failovers | STT final p50/p99 | brain first token p50/p99 | first TTS audio p50/p99 | first packet out p50/p99 | Vaarta overhead p50/p99 |");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "voice loop: {TURNS} turns per call, brain wait {BRAIN_WAIT_MS} ms, {cores} CPU cores; ms from the end of the caller's speech"
+    );
+    println!(
+        "| calls | turns answered / asked | failovers | STT final p50/p99 | brain first token p50/p99 | first TTS audio p50/p99 | first packet out p50/p99 | Vaarta overhead p50/p99 |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for n in ns {
         let (lat, failovers) = rt.block_on(run(n));

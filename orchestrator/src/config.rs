@@ -15,7 +15,10 @@ pub const ENV_PREFIX: &str = "VAARTA_";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid environment override {var}: {message}")]
@@ -179,7 +182,9 @@ pub struct AuditConfig {
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        AuditConfig { max_upload_bytes: 200 * 1024 * 1024 }
+        AuditConfig {
+            max_upload_bytes: 200 * 1024 * 1024,
+        }
     }
 }
 
@@ -255,7 +260,10 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: "sqlite://./data/vaarta.db".into(), max_connections: 10 }
+        Self {
+            url: "sqlite://./data/vaarta.db".into(),
+            max_connections: 10,
+        }
     }
 }
 
@@ -272,7 +280,10 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { admin_token: None, admin_token_file: PathBuf::from("./data/admin-token") }
+        Self {
+            admin_token: None,
+            admin_token_file: PathBuf::from("./data/admin-token"),
+        }
     }
 }
 
@@ -298,7 +309,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info,whisper_rs=warn,ort=warn".into(), format: LogFormat::Text }
+        Self {
+            level: "info,whisper_rs=warn,ort=warn".into(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -311,7 +325,9 @@ pub struct ModelsConfig {
 
 impl Default for ModelsConfig {
     fn default() -> Self {
-        Self { dir: PathBuf::from("./models") }
+        Self {
+            dir: PathBuf::from("./models"),
+        }
     }
 }
 
@@ -325,7 +341,9 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -389,17 +407,30 @@ impl Config {
             Some(p) => match std::fs::read_to_string(p) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(source) => return Err(ConfigError::Read { path: p.into(), source }),
+                Err(source) => {
+                    return Err(ConfigError::Read {
+                        path: p.into(),
+                        source,
+                    });
+                }
             },
             None => String::new(),
         };
-        let file_path = path.map(Path::to_path_buf).unwrap_or_else(|| "vaarta.toml".into());
-        let mut table: toml::Table = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: file_path.clone(), message: e.to_string() })?;
+        let file_path = path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| "vaarta.toml".into());
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: file_path.clone(),
+            message: e.to_string(),
+        })?;
         apply_env(&mut table, env)?;
-        let mut config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { path: file_path, message: e.to_string() })?;
+        let mut config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: file_path,
+                    message: e.to_string(),
+                })?;
         let models_dir = config.models.dir.clone();
         config.rebase_models(&models_dir);
         config.validate()?;
@@ -422,26 +453,40 @@ impl Config {
         crate::storage::DatabaseKind::from_url(&self.database.url)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.database.max_connections == 0 {
-            return Err(ConfigError::Invalid("database.max_connections must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
         }
         if self.limits.max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid("limits.max_body_bytes must be at least 1024".into()));
+            return Err(ConfigError::Invalid(
+                "limits.max_body_bytes must be at least 1024".into(),
+            ));
         }
         if let Some(t) = &self.auth.admin_token
             && t.len() < 16
         {
-            return Err(ConfigError::Invalid("auth.admin_token must be at least 16 characters".into()));
+            return Err(ConfigError::Invalid(
+                "auth.admin_token must be at least 16 characters".into(),
+            ));
         }
         if self.email.enabled {
             let e = &self.email;
             if !["starttls", "tls", "none"].contains(&e.tls.as_str()) {
-                return Err(ConfigError::Invalid(format!("email.tls must be starttls, tls or none, not {:?}", e.tls)));
+                return Err(ConfigError::Invalid(format!(
+                    "email.tls must be starttls, tls or none, not {:?}",
+                    e.tls
+                )));
             }
             if e.smtp_host.trim().is_empty() || e.smtp_port == 0 {
-                return Err(ConfigError::Invalid("email.smtp_host and email.smtp_port must be set".into()));
+                return Err(ConfigError::Invalid(
+                    "email.smtp_host and email.smtp_port must be set".into(),
+                ));
             }
             if !e.from.contains('@') {
-                return Err(ConfigError::Invalid(format!("email.from {:?} is not an address like \"Vaarta <calls@example.com>\"", e.from)));
+                return Err(ConfigError::Invalid(format!(
+                    "email.from {:?} is not an address like \"Vaarta <calls@example.com>\"",
+                    e.from
+                )));
             }
         }
         Ok(())
@@ -469,23 +514,40 @@ fn apply_env(
     let mut env: Vec<(String, String)> = env.into_iter().collect();
     env.sort_by_key(|(k, _)| !ENV_ALIASES.iter().any(|(a, _)| a == k));
     for (var, value) in env {
-        let var = ENV_ALIASES.iter().find(|(a, _)| *a == var).map(|(_, full)| full.to_string()).unwrap_or(var);
-        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
-        let Some((section, key)) = sections
-            .keys()
-            .find_map(|s| rest.strip_prefix(s.as_str()).and_then(|k| k.strip_prefix('_')).map(|k| (s, k)))
-        else {
+        let var = ENV_ALIASES
+            .iter()
+            .find(|(a, _)| *a == var)
+            .map(|(_, full)| full.to_string())
+            .unwrap_or(var);
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let Some((section, key)) = sections.keys().find_map(|s| {
+            rest.strip_prefix(s.as_str())
+                .and_then(|k| k.strip_prefix('_'))
+                .map(|k| (s, k))
+        }) else {
             continue;
         };
         let key = key.to_ascii_lowercase();
         let section_name = section.to_ascii_lowercase();
         let typed = match sections[section].get(&key) {
-            Some(toml::Value::Integer(_)) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| {
-                ConfigError::Env { var: var.clone(), message: format!("expected an integer, got {value:?}") }
-            })?,
-            Some(toml::Value::Boolean(_)) => value.trim().parse::<bool>().map(toml::Value::Boolean).map_err(|_| {
-                ConfigError::Env { var: var.clone(), message: format!("expected true or false, got {value:?}") }
-            })?,
+            Some(toml::Value::Integer(_)) => value
+                .trim()
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .map_err(|_| ConfigError::Env {
+                    var: var.clone(),
+                    message: format!("expected an integer, got {value:?}"),
+                })?,
+            Some(toml::Value::Boolean(_)) => value
+                .trim()
+                .parse::<bool>()
+                .map(toml::Value::Boolean)
+                .map_err(|_| ConfigError::Env {
+                    var: var.clone(),
+                    message: format!("expected true or false, got {value:?}"),
+                })?,
             Some(_) => toml::Value::String(value),
             None if section_name == "auth" && key == "admin_token" => toml::Value::String(value),
             None => {
@@ -503,7 +565,10 @@ fn apply_env(
                 t.insert(key, typed);
             }
             None => {
-                return Err(ConfigError::Env { var, message: format!("[{section_name}] in the file is not a table") });
+                return Err(ConfigError::Env {
+                    var,
+                    message: format!("[{section_name}] in the file is not a table"),
+                });
             }
         }
     }
@@ -515,16 +580,23 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn missing_file_gives_defaults() {
-        let c = Config::load_with_env(Some(Path::new("/nonexistent/vaarta.toml")), env(&[])).unwrap();
+        let c =
+            Config::load_with_env(Some(Path::new("/nonexistent/vaarta.toml")), env(&[])).unwrap();
         let mut expected = Config::default();
         expected.rebase_models(Path::new("./models"));
         assert_eq!(c, expected);
-        assert_eq!(c.speech.vad.model, Path::new("./models/vad/silero_vad.onnx"));
+        assert_eq!(
+            c.speech.vad.model,
+            Path::new("./models/vad/silero_vad.onnx")
+        );
         assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database.url, "sqlite://./data/vaarta.db");
     }
@@ -533,22 +605,49 @@ mod tests {
     fn models_dir_moves_every_default_model_path() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("vaarta.toml");
-        std::fs::write(&p, "[models]\ndir = \"/srv/models\"\n[speech.tts.voices]\nhi = \"/voices/hi.onnx\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "[models]\ndir = \"/srv/models\"\n[speech.tts.voices]\nhi = \"/voices/hi.onnx\"\n",
+        )
+        .unwrap();
         let c = Config::load_with_env(Some(&p), env(&[])).unwrap();
-        assert_eq!(c.speech.onnx.library, Path::new("/srv/models/onnxruntime/libonnxruntime.so"));
+        assert_eq!(
+            c.speech.onnx.library,
+            Path::new("/srv/models/onnxruntime/libonnxruntime.so")
+        );
         assert_eq!(c.speech.stt.models_dir, Path::new("/srv/models"));
-        assert_eq!(c.speech.vad.model, Path::new("/srv/models/vad/silero_vad.onnx"));
-        assert_eq!(c.speech.turn.model, Path::new("/srv/models/turn/smart-turn-v3.2-cpu.onnx"));
-        assert_eq!(c.speech.tts.kokoro.model, Path::new("/srv/models/kokoro/kokoro-v1.0.int8.onnx"));
-        assert_eq!(c.speech.tts.kokoro.voices_dir, Path::new("/srv/models/kokoro/voices"));
-        assert_eq!(c.speech.tts.voices["hi"], Path::new("/voices/hi.onnx"), "explicit paths stay");
+        assert_eq!(
+            c.speech.vad.model,
+            Path::new("/srv/models/vad/silero_vad.onnx")
+        );
+        assert_eq!(
+            c.speech.turn.model,
+            Path::new("/srv/models/turn/smart-turn-v3.2-cpu.onnx")
+        );
+        assert_eq!(
+            c.speech.tts.kokoro.model,
+            Path::new("/srv/models/kokoro/kokoro-v1.0.int8.onnx")
+        );
+        assert_eq!(
+            c.speech.tts.kokoro.voices_dir,
+            Path::new("/srv/models/kokoro/voices")
+        );
+        assert_eq!(
+            c.speech.tts.voices["hi"],
+            Path::new("/voices/hi.onnx"),
+            "explicit paths stay"
+        );
     }
 
     #[test]
     fn speech_turn_table_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("vaarta.toml");
-        std::fs::write(&p, "[speech.turn]\nenabled = false\n[speech.turn.settings]\nmax_wait_ms = 2000\n").unwrap();
+        std::fs::write(
+            &p,
+            "[speech.turn]\nenabled = false\n[speech.turn.settings]\nmax_wait_ms = 2000\n",
+        )
+        .unwrap();
         let c = Config::load_with_env(Some(&p), env(&[])).unwrap();
         assert!(!c.speech.turn.enabled);
         assert_eq!(c.speech.turn.settings.max_wait_ms, 2000);
@@ -561,11 +660,18 @@ mod tests {
     fn file_then_env_override() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("vaarta.toml");
-        std::fs::write(&p, "[http]\nbind = \"127.0.0.1:9000\"\n[database]\nmax_connections = 3\n").unwrap();
+        std::fs::write(
+            &p,
+            "[http]\nbind = \"127.0.0.1:9000\"\n[database]\nmax_connections = 3\n",
+        )
+        .unwrap();
         let c = Config::load_with_env(
             Some(&p),
             env(&[
-                ("VAARTA_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"),
+                (
+                    "VAARTA_DATABASE_URL",
+                    "postgres://postgres@127.0.0.1:5432/test",
+                ),
                 ("VAARTA_DATABASE_MAX_CONNECTIONS", "7"),
                 ("VAARTA_AUTH_ADMIN_TOKEN", "0123456789abcdef0123"),
                 ("VAARTA_ADMIN_TOKEN", "the alias loses to the full name"),
@@ -579,8 +685,15 @@ mod tests {
         assert_eq!(c.database.max_connections, 7);
         assert_eq!(c.auth.admin_token.as_deref(), Some("0123456789abcdef0123"));
         assert_eq!(c.log.format, LogFormat::Json);
-        let c = Config::load_with_env(None, env(&[("VAARTA_ADMIN_TOKEN", "alias-token-0123456789")])).unwrap();
-        assert_eq!(c.auth.admin_token.as_deref(), Some("alias-token-0123456789"));
+        let c = Config::load_with_env(
+            None,
+            env(&[("VAARTA_ADMIN_TOKEN", "alias-token-0123456789")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth.admin_token.as_deref(),
+            Some("alias-token-0123456789")
+        );
     }
 
     #[test]
@@ -589,9 +702,11 @@ mod tests {
         assert!(e.to_string().contains("bind"), "{e}");
         let e = Config::load_with_env(None, env(&[("VAARTA_HTTP_BINDD", "x")])).unwrap_err();
         assert!(e.to_string().contains("VAARTA_HTTP_BINDD"), "{e}");
-        let e = Config::load_with_env(None, env(&[("VAARTA_DATABASE_MAX_CONNECTIONS", "many")])).unwrap_err();
+        let e = Config::load_with_env(None, env(&[("VAARTA_DATABASE_MAX_CONNECTIONS", "many")]))
+            .unwrap_err();
         assert!(e.to_string().contains("integer"), "{e}");
-        let e = Config::load_with_env(None, env(&[("VAARTA_DATABASE_URL", "mysql://x")])).unwrap_err();
+        let e =
+            Config::load_with_env(None, env(&[("VAARTA_DATABASE_URL", "mysql://x")])).unwrap_err();
         assert!(e.to_string().contains("mysql"), "{e}");
         let e = Config::load_with_env(None, env(&[("VAARTA_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(e.to_string().contains("xml"), "{e}");

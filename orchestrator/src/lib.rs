@@ -14,4 +14,4 @@ pub mod tools;
 pub mod voice;
 
 pub use config::Config;
-pub use storage::{Backend, Store, StorageError};
+pub use storage::{Backend, StorageError, Store};

@@ -702,13 +702,19 @@ fn a_slow_final_is_covered_by_a_holding_line_and_the_turn_ends_on_the_final() {
     );
     // The holding line plays over a caller who is done: no barge-in.
     assert_eq!(
-        tt.handle(c.at(2510), E::PlaybackStarted(BotAudio::Holding { level: 0 })),
+        tt.handle(
+            c.at(2510),
+            E::PlaybackStarted(BotAudio::Holding { level: 0 })
+        ),
         vec![]
     );
     assert_eq!(tt.handle_timeout(c.at(3000)), vec![], "held only once");
     // The turn ends on the whole utterance, never on the partial.
     assert_eq!(
-        tt.handle(c.at(3400), E::SttFinal("How much is the AC installation charge?".into())),
+        tt.handle(
+            c.at(3400),
+            E::SttFinal("How much is the AC installation charge?".into())
+        ),
         vec![A::EndOfTurn {
             text: "How much is the AC installation charge?".into()
         }]
@@ -747,7 +753,11 @@ fn the_turn_model_ends_the_turn_before_the_silence_does() {
     );
     tt.handle(c.at(0), E::VadSpeechStart);
     // A complete-sounding utterance: the model says so 300 ms into the silence.
-    assert_eq!(tt.handle(c.at(100), E::TurnComplete), vec![], "still speaking");
+    assert_eq!(
+        tt.handle(c.at(100), E::TurnComplete),
+        vec![],
+        "still speaking"
+    );
     tt.handle(c.at(1000), E::VadSpeechEnd);
     assert_eq!(tt.handle(c.at(1300), E::TurnComplete), vec![A::FinalizeStt]);
     assert_eq!(tt.handle(c.at(1310), E::TurnComplete), vec![], "asked once");

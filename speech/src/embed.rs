@@ -28,7 +28,12 @@ pub struct EmbedConfig {
 impl Default for EmbedConfig {
     fn default() -> Self {
         let dir = default_models_dir().join("embed");
-        EmbedConfig { model: dir.join("minilm-int8.onnx"), tokenizer: dir.join("tokenizer.json"), max_tokens: 256, threads: 1 }
+        EmbedConfig {
+            model: dir.join("minilm-int8.onnx"),
+            tokenizer: dir.join("tokenizer.json"),
+            max_tokens: 256,
+            threads: 1,
+        }
     }
 }
 
@@ -57,13 +62,35 @@ fn model_err(e: impl std::fmt::Display) -> EmbedError {
 impl Embedder {
     pub fn load(runtime: &OnnxRuntimeConfig, cfg: &EmbedConfig) -> Result<Embedder, EmbedError> {
         if !cfg.tokenizer.is_file() {
-            return Err(EmbedError::Tokenizer { path: cfg.tokenizer.clone(), message: "not found; run scripts/install-models".into() });
+            return Err(EmbedError::Tokenizer {
+                path: cfg.tokenizer.clone(),
+                message: "not found; run scripts/install-models".into(),
+            });
         }
-        let tokenizer = tokenizers::Tokenizer::from_file(&cfg.tokenizer)
-            .map_err(|e| EmbedError::Tokenizer { path: cfg.tokenizer.clone(), message: e.to_string() })?;
-        let session = open_session(runtime, &cfg.model, SessionOptions { intra_threads: cfg.threads, ..Default::default() })?;
-        let token_types = session.inputs().iter().any(|i| i.name() == "token_type_ids");
-        Ok(Embedder { session: Mutex::new(session), tokenizer, token_types, max_tokens: cfg.max_tokens.max(8) })
+        let tokenizer = tokenizers::Tokenizer::from_file(&cfg.tokenizer).map_err(|e| {
+            EmbedError::Tokenizer {
+                path: cfg.tokenizer.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let session = open_session(
+            runtime,
+            &cfg.model,
+            SessionOptions {
+                intra_threads: cfg.threads,
+                ..Default::default()
+            },
+        )?;
+        let token_types = session
+            .inputs()
+            .iter()
+            .any(|i| i.name() == "token_type_ids");
+        Ok(Embedder {
+            session: Mutex::new(session),
+            tokenizer,
+            token_types,
+            max_tokens: cfg.max_tokens.max(8),
+        })
     }
 
     /// Embeddings of `texts` (unit vectors), in order.
@@ -71,12 +98,26 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let enc = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(model_err)?;
-        let width = enc.iter().map(|e| e.get_ids().len().min(self.max_tokens)).max().unwrap_or(1).max(1);
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(model_err)?;
+        let width = enc
+            .iter()
+            .map(|e| e.get_ids().len().min(self.max_tokens))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let b = enc.len();
         let (mut ids, mut mask) = (vec![0i64; b * width], vec![0i64; b * width]);
         for (r, e) in enc.iter().enumerate() {
-            for (c, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).take(width).enumerate() {
+            for (c, (&id, &m)) in e
+                .get_ids()
+                .iter()
+                .zip(e.get_attention_mask())
+                .take(width)
+                .enumerate()
+            {
                 ids[r * width + c] = i64::from(id);
                 mask[r * width + c] = i64::from(m);
             }
@@ -94,7 +135,9 @@ impl Embedder {
         .map_err(model_err)?;
         let (dims, hidden) = outputs[0].try_extract_tensor::<f32>().map_err(model_err)?;
         if dims.len() != 3 || dims[0] as usize != b || dims[1] as usize != width {
-            return Err(EmbedError::Model(format!("unexpected output shape {dims:?}")));
+            return Err(EmbedError::Model(format!(
+                "unexpected output shape {dims:?}"
+            )));
         }
         let h = dims[2] as usize;
         let mut out = Vec::with_capacity(b);

@@ -279,7 +279,8 @@ impl<W: Send + 'static> EnginePool<W> {
         R: Send + 'static,
         F: FnOnce(&mut W) -> R + Send + 'static,
     {
-        self.run_with(Priority::Partial, 1.0, self.budget, job).await
+        self.run_with(Priority::Partial, 1.0, self.budget, job)
+            .await
     }
 
     /// Runs a background `job`, whose cost is `weight` times an average job (e.g. audio length

@@ -5,13 +5,20 @@ use vaarta_speech::embed::{EmbedConfig, Embedder, cosine};
 use vaarta_speech::onnx::OnnxRuntimeConfig;
 
 fn embedder() -> Embedder {
-    Embedder::load(&OnnxRuntimeConfig::default(), &EmbedConfig::default()).expect("models (scripts/install-models)")
+    Embedder::load(&OnnxRuntimeConfig::default(), &EmbedConfig::default())
+        .expect("models (scripts/install-models)")
 }
 
 #[test]
 fn paraphrases_are_closer_than_unrelated_text() {
     let e = embedder();
-    let v = e.embed(&["How can I return a product?", "What is your return policy?", "Do you deliver to Pune?"]).unwrap();
+    let v = e
+        .embed(&[
+            "How can I return a product?",
+            "What is your return policy?",
+            "Do you deliver to Pune?",
+        ])
+        .unwrap();
     assert_eq!(v.len(), 3);
     assert_eq!(v[0].len(), 384);
     for x in &v {
@@ -50,9 +57,17 @@ print(json.dumps(v.tolist()))
         .arg(text)
         .output()
         .expect(".venv python (scripts/setup --test)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs: Vec<f32> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(theirs.len(), ours.len());
-    let max_diff = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    let max_diff = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
     assert!(max_diff < 1e-3, "max difference {max_diff}");
 }

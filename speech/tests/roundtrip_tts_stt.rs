@@ -38,7 +38,11 @@ fn round_trip_accuracy(out_rate: u32) -> f64 {
     let (mut errors, mut words) = (0, 0);
     for s in SENTENCES {
         let audio = tts.synthesize(s, "en", out_rate).unwrap();
-        let pcm16k = if out_rate == 16_000 { audio } else { resample(&audio, out_rate, 16_000).unwrap() };
+        let pcm16k = if out_rate == 16_000 {
+            audio
+        } else {
+            resample(&audio, out_rate, 16_000).unwrap()
+        };
         let heard = transcriber
             .transcribe(&pcm16k, 16_000, &TranscribeOptions::default())
             .unwrap();
@@ -53,11 +57,17 @@ fn round_trip_accuracy(out_rate: u32) -> f64 {
 #[test]
 fn piper_speech_at_16khz_is_heard_back_by_whisper() {
     let accuracy = round_trip_accuracy(16_000);
-    assert!(accuracy >= 0.9, "16 kHz round-trip word accuracy {accuracy:.3} < 0.9");
+    assert!(
+        accuracy >= 0.9,
+        "16 kHz round-trip word accuracy {accuracy:.3} < 0.9"
+    );
 }
 
 #[test]
 fn piper_speech_at_telephone_rate_is_heard_back_by_whisper() {
     let accuracy = round_trip_accuracy(8_000);
-    assert!(accuracy >= 0.85, "8 kHz round-trip word accuracy {accuracy:.3} < 0.85");
+    assert!(
+        accuracy >= 0.85,
+        "8 kHz round-trip word accuracy {accuracy:.3} < 0.85"
+    );
 }

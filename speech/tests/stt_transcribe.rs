@@ -267,7 +267,11 @@ async fn pooled_transcription_reports_overload_instead_of_waiting() {
     let (t, stats) = transcribe_pooled(&pool, Arc::clone(&audio), TranscribeOptions::default())
         .await
         .unwrap();
-    assert!(normalise(&t.text).contains(&"order".to_string()), "{}", t.text);
+    assert!(
+        normalise(&t.text).contains(&"order".to_string()),
+        "{}",
+        t.text
+    );
     assert!(stats.queue_wait.as_millis() > 0, "{stats:?}");
     busy.await.unwrap().unwrap();
     std::fs::remove_dir_all(&dir).ok();
@@ -285,23 +289,42 @@ fn a_cancelled_transcription_is_skipped_or_stopped_and_the_transcriber_still_wor
     }
     let mut t = tiny(AudioCtxPolicy::Full).transcriber().unwrap();
     let started = std::time::Instant::now();
-    let whole = t.transcribe(&long, 16_000, &TranscribeOptions::default()).unwrap();
+    let whole = t
+        .transcribe(&long, 16_000, &TranscribeOptions::default())
+        .unwrap();
     let full = started.elapsed();
-    assert!(normalise(&whole.text).contains(&"order".to_string()), "{}", whole.text);
+    assert!(
+        normalise(&whole.text).contains(&"order".to_string()),
+        "{}",
+        whole.text
+    );
 
     // Raised before the job starts (a partial still queued when the final is asked for):
     // nothing runs.
     let flag = CancelFlag::new();
     flag.cancel();
-    let opts = TranscribeOptions { cancel: Some(flag), ..Default::default() };
+    let opts = TranscribeOptions {
+        cancel: Some(flag),
+        ..Default::default()
+    };
     let started = std::time::Instant::now();
-    assert!(matches!(t.transcribe(&long, 16_000, &opts), Err(SttError::Cancelled)));
-    assert!(started.elapsed() < full / 4, "a pre-cancelled job ran for {:?}", started.elapsed());
+    assert!(matches!(
+        t.transcribe(&long, 16_000, &opts),
+        Err(SttError::Cancelled)
+    ));
+    assert!(
+        started.elapsed() < full / 4,
+        "a pre-cancelled job ran for {:?}",
+        started.elapsed()
+    );
 
     // Raised mid-run: whisper.cpp stops at its next check (after the encoder, between decoder
     // steps) and the result is Cancelled, never a half transcript.
     let flag = CancelFlag::new();
-    let opts = TranscribeOptions { cancel: Some(flag.clone()), ..Default::default() };
+    let opts = TranscribeOptions {
+        cancel: Some(flag.clone()),
+        ..Default::default()
+    };
     let raiser = std::thread::spawn(move || {
         std::thread::sleep(full / 8);
         flag.cancel();
@@ -314,7 +337,9 @@ fn a_cancelled_transcription_is_skipped_or_stopped_and_the_transcriber_still_wor
     assert!(matches!(res, Err(SttError::Cancelled)), "{res:?}");
 
     // The same transcriber goes on with correct results.
-    let out = t.transcribe(&pcm, 16_000, &TranscribeOptions::default()).unwrap();
+    let out = t
+        .transcribe(&pcm, 16_000, &TranscribeOptions::default())
+        .unwrap();
     let (errors, words) = word_errors(sentence, &out.text);
     assert!(errors * 5 <= words, "{:?} after a cancelled run", out.text);
     std::fs::remove_dir_all(&dir).ok();

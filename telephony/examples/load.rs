@@ -29,9 +29,14 @@ fn usage() -> (f64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0);
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
     (ticks / 100.0, rss)
 }
 
@@ -57,12 +62,21 @@ async fn total(tel: &Telephony, calls: &[CallId]) -> MediaStats {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let role = args.get(1).map(String::as_str).unwrap_or("");
-    let addr = args.get(2).cloned().unwrap_or_else(|| "127.0.0.1:5080".into());
+    let addr = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:5080".into());
     let calls: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(15);
     match role {
         "server" => {
             let secs: u64 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(20);
-            let cfg = TelephonyConfig { bind: addr.parse().unwrap(), max_calls: calls + 10, rtp_port_min: 20000, rtp_port_max: 21998, ..Default::default() };
+            let cfg = TelephonyConfig {
+                bind: addr.parse().unwrap(),
+                max_calls: calls + 10,
+                rtp_port_min: 20000,
+                rtp_port_max: 21998,
+                ..Default::default()
+            };
             let (tel, mut ev) = Telephony::start(cfg).await.unwrap();
             tokio::time::sleep(Duration::from_millis(300)).await;
             let (_, rss0) = usage();
@@ -86,7 +100,10 @@ async fn main() {
             let mut up = Vec::new();
             let deadline = Instant::now() + Duration::from_secs(60);
             while up.len() < calls && Instant::now() < deadline {
-                let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(5), ev.recv()).await else { continue };
+                let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(5), ev.recv()).await
+                else {
+                    continue;
+                };
                 match e {
                     Event::Incoming(c) => {
                         drain(c.audio);
@@ -130,12 +147,24 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         "client" => {
-            let cfg = TelephonyConfig { bind: "127.0.0.1:0".parse().unwrap(), max_calls: calls + 10, rtp_port_min: 22000, rtp_port_max: 23998, ..Default::default() };
+            let cfg = TelephonyConfig {
+                bind: "127.0.0.1:0".parse().unwrap(),
+                max_calls: calls + 10,
+                rtp_port_min: 22000,
+                rtp_port_max: 23998,
+                ..Default::default()
+            };
             let (tel, mut ev) = Telephony::start(cfg).await.unwrap();
             let prompt = tone(60, 300.0);
             let mut ids = Vec::new();
             for _ in 0..calls {
-                let out = tel.dial(DialRequest { to: format!("sip:bench@{addr}"), ..Default::default() }).await.unwrap();
+                let out = tel
+                    .dial(DialRequest {
+                        to: format!("sip:bench@{addr}"),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
                 drain(out.audio);
                 tel.play(out.call, prompt.clone()).await.unwrap();
                 ids.push(out.call);

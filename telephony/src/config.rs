@@ -109,7 +109,9 @@ pub fn allowlisted(list: &[String], ip: IpAddr) -> bool {
                 Some((n, b)) => (n, b.parse::<u32>().ok()),
                 None => (entry.as_str(), None),
             };
-            let Ok(net) = net.trim().parse::<IpAddr>() else { return false };
+            let Ok(net) = net.trim().parse::<IpAddr>() else {
+                return false;
+            };
             match (net, ip) {
                 (IpAddr::V4(n), IpAddr::V4(i)) => {
                     let b = bits.unwrap_or(32).min(32);

@@ -13,4 +13,6 @@ pub use rtp::session::{FRAME_SAMPLES, Frame, MediaStats};
 pub use sip::endpoint::{CallId, DialRequest, HangupCause, RegistrationState, TransferResult};
 pub mod shell;
 
-pub use shell::{AudioReceiver, Event, IncomingCall, OutgoingCall, Stats, Telephony, TelephonyError};
+pub use shell::{
+    AudioReceiver, Event, IncomingCall, OutgoingCall, Stats, Telephony, TelephonyError,
+};

@@ -68,19 +68,29 @@ pub struct MediaDesc {
 impl MediaDesc {
     /// Our offer: both G.711 laws and telephone-event on PT 101.
     pub fn local_offer(addr: SocketAddr) -> Self {
-        MediaDesc { addr, codecs: vec![Codec::Pcmu, Codec::Pcma], dtmf_pt: Some(101), direction: Direction::SendRecv }
+        MediaDesc {
+            addr,
+            codecs: vec![Codec::Pcmu, Codec::Pcma],
+            dtmf_pt: Some(101),
+            direction: Direction::SendRecv,
+        }
     }
 
     /// Whether the peer put us on hold (RFC 3264 §8.4: sendonly/inactive or c=0.0.0.0).
     pub fn is_hold(&self) -> bool {
-        self.addr.ip().is_unspecified() || matches!(self.direction, Direction::SendOnly | Direction::Inactive)
+        self.addr.ip().is_unspecified()
+            || matches!(self.direction, Direction::SendOnly | Direction::Inactive)
     }
 
     /// Render as an SDP body. `session_version` increases with every re-offer/answer change.
     pub fn to_sdp(&self, session_id: u64, session_version: u64) -> String {
         let ip = self.addr.ip();
         let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
-        let mut pts: Vec<String> = self.codecs.iter().map(|c| c.payload_type().to_string()).collect();
+        let mut pts: Vec<String> = self
+            .codecs
+            .iter()
+            .map(|c| c.payload_type().to_string())
+            .collect();
         if let Some(pt) = self.dtmf_pt {
             pts.push(pt.to_string());
         }
@@ -111,10 +121,15 @@ impl MediaDesc {
         let mut seen_audio = false;
         for line in sdp.lines() {
             let line = line.trim_end();
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             match k {
                 "c" => {
-                    let ip = v.split_whitespace().nth(2).and_then(|a| a.split('/').next()?.parse().ok());
+                    let ip = v
+                        .split_whitespace()
+                        .nth(2)
+                        .and_then(|a| a.split('/').next()?.parse().ok());
                     if in_audio {
                         media_ip = ip;
                     } else if !seen_audio {
@@ -172,13 +187,23 @@ impl MediaDesc {
                 _ => {}
             }
         }
-        Ok(MediaDesc { addr: SocketAddr::new(ip, port), codecs, dtmf_pt, direction })
+        Ok(MediaDesc {
+            addr: SocketAddr::new(ip, port),
+            codecs,
+            dtmf_pt,
+            direction,
+        })
     }
 
     /// Our answer to `offer`: the first offered codec we support, telephone-event if offered.
     pub fn answer(offer: &MediaDesc, local: SocketAddr) -> Result<MediaDesc, SdpError> {
         let codec = *offer.codecs.first().ok_or(SdpError::NoCommonCodec)?;
-        Ok(MediaDesc { addr: local, codecs: vec![codec], dtmf_pt: offer.dtmf_pt, direction: offer.direction.reverse() })
+        Ok(MediaDesc {
+            addr: local,
+            codecs: vec![codec],
+            dtmf_pt: offer.dtmf_pt,
+            direction: offer.direction.reverse(),
+        })
     }
 }
 
@@ -224,7 +249,10 @@ mod tests {
     #[test]
     fn no_g711_is_rejected() {
         let offer = MediaDesc::parse(&BARESIP_OFFER.replace("9 8 0 101", "9 101")).unwrap();
-        assert_eq!(MediaDesc::answer(&offer, "127.0.0.1:1".parse().unwrap()), Err(SdpError::NoCommonCodec));
+        assert_eq!(
+            MediaDesc::answer(&offer, "127.0.0.1:1".parse().unwrap()),
+            Err(SdpError::NoCommonCodec)
+        );
         assert_eq!(MediaDesc::parse("v=0\r\n"), Err(SdpError::NoAudio));
     }
 }

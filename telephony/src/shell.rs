@@ -5,7 +5,10 @@
 use crate::config::TelephonyConfig;
 use crate::rtp::session::{Frame, MediaEvent, MediaSession, MediaStats, RemoteMedia};
 use crate::sdp::MediaDesc;
-use crate::sip::endpoint::{CallError, CallId, DialRequest, Endpoint, EndpointStats, HangupCause, RegistrationState, SipEvent, TransferResult};
+use crate::sip::endpoint::{
+    CallError, CallId, DialRequest, Endpoint, EndpointStats, HangupCause, RegistrationState,
+    SipEvent, TransferResult,
+};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
@@ -25,19 +28,37 @@ pub enum Event {
     /// once answered.
     Incoming(IncomingCall),
     /// Outbound call is ringing (180/183).
-    Ringing { call: CallId },
+    Ringing {
+        call: CallId,
+    },
     /// The call is connected (inbound after ACK, outbound on 200 OK).
-    Answered { call: CallId },
+    Answered {
+        call: CallId,
+    },
     /// The peer put the call on hold (`true`) or resumed it.
-    Hold { call: CallId, on_hold: bool },
+    Hold {
+        call: CallId,
+        on_hold: bool,
+    },
     /// A DTMF digit (RFC 4733 or SIP INFO).
-    Dtmf { call: CallId, digit: char },
+    Dtmf {
+        call: CallId,
+        digit: char,
+    },
     /// Everything queued with `play` has been sent.
-    PlayoutDrained { call: CallId },
+    PlayoutDrained {
+        call: CallId,
+    },
     /// The call is over; its audio stream ends too.
-    Hangup { call: CallId, cause: HangupCause },
+    Hangup {
+        call: CallId,
+        cause: HangupCause,
+    },
     /// Outcome of `transfer`.
-    Transfer { call: CallId, result: TransferResult },
+    Transfer {
+        call: CallId,
+        result: TransferResult,
+    },
     Registration(RegistrationState),
 }
 
@@ -89,7 +110,10 @@ enum Command {
     Reject(CallId, u16, oneshot::Sender<Result<(), TelephonyError>>),
     Hangup(CallId, oneshot::Sender<Result<(), TelephonyError>>),
     Transfer(CallId, String, oneshot::Sender<Result<(), TelephonyError>>),
-    Dial(DialRequest, oneshot::Sender<Result<OutgoingCall, TelephonyError>>),
+    Dial(
+        DialRequest,
+        oneshot::Sender<Result<OutgoingCall, TelephonyError>>,
+    ),
     Media(CallId, MediaCommand),
     Bridge(CallId, CallId, oneshot::Sender<Result<(), TelephonyError>>),
     Register,
@@ -117,10 +141,14 @@ pub struct Telephony {
 
 impl Telephony {
     /// Bind the SIP socket and start the node. Registration starts when a trunk is configured.
-    pub async fn start(cfg: TelephonyConfig) -> Result<(Telephony, mpsc::Receiver<Event>), TelephonyError> {
+    pub async fn start(
+        cfg: TelephonyConfig,
+    ) -> Result<(Telephony, mpsc::Receiver<Event>), TelephonyError> {
         let sock = UdpSocket::bind(cfg.bind).await?;
         let local = sock.local_addr()?;
-        let advertised = cfg.external_ip.unwrap_or_else(|| guess_local_ip(local.ip()));
+        let advertised = cfg
+            .external_ip
+            .unwrap_or_else(|| guess_local_ip(local.ip()));
         let (cmd_tx, cmd_rx) = mpsc::channel(1024);
         let (ev_tx, ev_rx) = mpsc::channel(4096);
         let ep = Endpoint::new(cfg.clone(), local, advertised);
@@ -148,7 +176,10 @@ impl Telephony {
         self.cmd.send(c).await.map_err(|_| TelephonyError::Stopped)
     }
 
-    async fn ask<T>(&self, f: impl FnOnce(oneshot::Sender<Result<T, TelephonyError>>) -> Command) -> Result<T, TelephonyError> {
+    async fn ask<T>(
+        &self,
+        f: impl FnOnce(oneshot::Sender<Result<T, TelephonyError>>) -> Command,
+    ) -> Result<T, TelephonyError> {
         let (tx, rx) = oneshot::channel();
         self.send(f(tx)).await?;
         rx.await.map_err(|_| TelephonyError::Stopped)?
@@ -168,7 +199,8 @@ impl Telephony {
     }
     /// Blind transfer to `target` (`sip:agent@host` or number); result comes as `Event::Transfer`.
     pub async fn transfer(&self, call: CallId, target: &str) -> Result<(), TelephonyError> {
-        self.ask(|r| Command::Transfer(call, target.to_string(), r)).await
+        self.ask(|r| Command::Transfer(call, target.to_string(), r))
+            .await
     }
     /// Place an outbound call.
     pub async fn dial(&self, req: DialRequest) -> Result<OutgoingCall, TelephonyError> {
@@ -180,7 +212,8 @@ impl Telephony {
     }
     /// Queue 8 kHz PCM frames for playback after what is already queued.
     pub async fn play(&self, call: CallId, frames: Vec<Frame>) -> Result<(), TelephonyError> {
-        self.send(Command::Media(call, MediaCommand::Play(frames))).await
+        self.send(Command::Media(call, MediaCommand::Play(frames)))
+            .await
     }
     /// Drop queued playback (barge-in).
     pub async fn clear_playback(&self, call: CallId) -> Result<(), TelephonyError> {
@@ -188,12 +221,15 @@ impl Telephony {
     }
     /// Send DTMF digits as RFC 4733 events.
     pub async fn send_dtmf(&self, call: CallId, digits: &str) -> Result<(), TelephonyError> {
-        self.send(Command::Media(call, MediaCommand::Dtmf(digits.to_string()))).await
+        self.send(Command::Media(call, MediaCommand::Dtmf(digits.to_string())))
+            .await
     }
     /// RTP counters of one call (None when it has no media).
     pub async fn media_stats(&self, call: CallId) -> Option<MediaStats> {
         let (tx, rx) = oneshot::channel();
-        self.send(Command::Media(call, MediaCommand::Stats(tx))).await.ok()?;
+        self.send(Command::Media(call, MediaCommand::Stats(tx)))
+            .await
+            .ok()?;
         rx.await.ok()
     }
     pub async fn stats(&self) -> Result<Stats, TelephonyError> {
@@ -285,7 +321,14 @@ impl Node {
 
     fn on_sip_event(&mut self, ev: SipEvent) {
         match ev {
-            SipEvent::Incoming { call, from, to, headers, source, offer: _ } => {
+            SipEvent::Incoming {
+                call,
+                from,
+                to,
+                headers,
+                source,
+                offer: _,
+            } => {
                 let (audio_tx, audio) = mpsc::channel(500);
                 match self.spawn_media(call, audio_tx) {
                     Ok(()) => {
@@ -322,7 +365,10 @@ impl Node {
             SipEvent::MediaChanged { call, remote } => {
                 let hold = remote.is_hold();
                 self.set_remote(call, &remote, !hold);
-                self.emit(Event::Hold { call, on_hold: hold });
+                self.emit(Event::Hold {
+                    call,
+                    on_hold: hold,
+                });
             }
             SipEvent::Dtmf { call, digit } => self.emit(Event::Dtmf { call, digit }),
             SipEvent::Ended { call, cause } => {
@@ -339,9 +385,18 @@ impl Node {
     }
 
     fn set_remote(&mut self, call: CallId, sdp: &MediaDesc, send: bool) {
-        let Some(leg) = self.media.get(&call) else { return };
-        let Some(codec) = sdp.codecs.first().copied() else { return };
-        let r = RemoteMedia { addr: sdp.addr, codec, dtmf_pt: sdp.dtmf_pt, send: send && !sdp.addr.ip().is_unspecified() };
+        let Some(leg) = self.media.get(&call) else {
+            return;
+        };
+        let Some(codec) = sdp.codecs.first().copied() else {
+            return;
+        };
+        let r = RemoteMedia {
+            addr: sdp.addr,
+            codec,
+            dtmf_pt: sdp.dtmf_pt,
+            send: send && !sdp.addr.ip().is_unspecified(),
+        };
         let _ = leg.tx.try_send(MediaCommand::Remote(r));
     }
 
@@ -360,19 +415,28 @@ impl Node {
         Err(TelephonyError::NoRtpPort(lo, hi))
     }
 
-    fn spawn_media(&mut self, call: CallId, audio_tx: mpsc::Sender<Frame>) -> Result<(), TelephonyError> {
+    fn spawn_media(
+        &mut self,
+        call: CallId,
+        audio_tx: mpsc::Sender<Frame>,
+    ) -> Result<(), TelephonyError> {
         let std_sock = self.bind_rtp()?;
         let local = std_sock.local_addr()?;
         let sock = UdpSocket::from_std(std_sock)?;
         let (tx, rx) = mpsc::channel(256);
         let events = self.events.clone();
-        tokio::spawn(media_task(call, sock, rx, audio_tx, events).instrument(tracing::info_span!("rtp", %call, %local)));
+        tokio::spawn(
+            media_task(call, sock, rx, audio_tx, events)
+                .instrument(tracing::info_span!("rtp", %call, %local)),
+        );
         self.media.insert(call, MediaLeg { tx, local });
         Ok(())
     }
 
     fn media_addr(&self, call: CallId) -> Option<SocketAddr> {
-        self.media.get(&call).map(|l| SocketAddr::new(self.ep.advertised_ip(), l.local.port()))
+        self.media
+            .get(&call)
+            .map(|l| SocketAddr::new(self.ep.advertised_ip(), l.local.port()))
     }
 
     fn command(&mut self, c: Command) {
@@ -413,7 +477,8 @@ impl Node {
                     let (tx, rx) = mpsc::channel(256);
                     let (audio_tx, audio) = mpsc::channel(500);
                     tokio::spawn(
-                        media_task(call, sock, rx, audio_tx, self.events.clone()).instrument(tracing::info_span!("rtp", %call, %local)),
+                        media_task(call, sock, rx, audio_tx, self.events.clone())
+                            .instrument(tracing::info_span!("rtp", %call, %local)),
                     );
                     self.media.insert(call, MediaLeg { tx, local });
                     Ok(OutgoingCall { call, audio })
@@ -439,7 +504,10 @@ impl Node {
             }
             Command::Register => self.ep.register(now),
             Command::Stats(r) => {
-                let _ = r.send(Stats { sip: self.ep.stats().clone(), active_calls: self.ep.active_calls() });
+                let _ = r.send(Stats {
+                    sip: self.ep.stats().clone(),
+                    active_calls: self.ep.active_calls(),
+                });
             }
             Command::Shutdown => {}
         }
@@ -450,7 +518,13 @@ impl Node {
     }
 }
 
-async fn media_task(call: CallId, sock: UdpSocket, mut rx: mpsc::Receiver<MediaCommand>, audio: mpsc::Sender<Frame>, events: mpsc::Sender<Event>) {
+async fn media_task(
+    call: CallId,
+    sock: UdpSocket,
+    mut rx: mpsc::Receiver<MediaCommand>,
+    audio: mpsc::Sender<Frame>,
+    events: mpsc::Sender<Event>,
+) {
     let mut s = MediaSession::new(Instant::now());
     let mut forward: Option<mpsc::Sender<MediaCommand>> = None;
     let mut buf = vec![0u8; 2048];

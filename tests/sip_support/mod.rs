@@ -12,36 +12,61 @@ use serde_json::Value;
 
 pub const ADMIN: &str = "voice-e2e-admin-token-0123456789";
 
-
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 pub fn models() -> PathBuf {
-    std::env::var_os("VAARTA_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("models"))
+    std::env::var_os("VAARTA_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("models"))
 }
 
 pub fn free_tcp() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn free_udp() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One JSON request on its own connection: (status, body).
-pub fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let ctype = if body.is_some() { "Content-Type: application/json\r\n" } else { "" };
+    let ctype = if body.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
     write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}{ctype}Content-Length: {}\r\nConnection: close\r\n\r\n{payload}", payload.len()).unwrap();
     let mut bytes = Vec::new();
     s.read_to_end(&mut bytes).unwrap();
     // Binary bodies (a recording) are not JSON: only the status matters then.
     let raw = String::from_utf8_lossy(&bytes);
-    let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
@@ -84,7 +109,13 @@ impl Server {
         )
         .unwrap();
         let child = Self::spawn(&config, &dir);
-        let mut server = Server { child, http, sip, dir, config };
+        let mut server = Server {
+            child,
+            http,
+            sip,
+            dir,
+            config,
+        };
         server.wait_ready();
         server
     }
@@ -94,26 +125,45 @@ impl Server {
     }
 
     fn spawn(config: &Path, dir: &tempfile::TempDir) -> Child {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("server.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("server.log"))
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaarta"));
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("VAARTA_")) {
             cmd.env_remove(k);
         }
-        cmd.env("RUST_LOG", "info,vaarta_orchestrator=debug,whisper_rs=warn,ort=warn");
-        cmd.arg("--config").arg(config).arg("serve").stdout(Stdio::null()).stderr(log).spawn().unwrap()
+        cmd.env(
+            "RUST_LOG",
+            "info,vaarta_orchestrator=debug,whisper_rs=warn,ort=warn",
+        );
+        cmd.arg("--config")
+            .arg(config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
     }
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(90);
         let before = self.log().matches("SIP user agent listening").count();
         loop {
-            if TcpStream::connect(self.http).is_ok() && self.log().matches("SIP user agent listening").count() > before {
+            if TcpStream::connect(self.http).is_ok()
+                && self.log().matches("SIP user agent listening").count() > before
+            {
                 break;
             }
             if let Some(st) = self.child.try_wait().unwrap() {
                 panic!("vaarta exited ({st}): {}", self.log());
             }
-            assert!(Instant::now() < deadline, "not ready in 90 s: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "not ready in 90 s: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -160,7 +210,11 @@ impl Peer {
                 }
             }
         });
-        Peer { child, lines: rx, seen: Vec::new() }
+        Peer {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
     }
 
     pub fn wait_for(&mut self, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
@@ -190,7 +244,15 @@ impl Drop for Peer {
 /// espeak-ng speech of `text`, laid after `lead_s` of silence and followed by `tail_s`.
 pub fn speech_wav(dir: &Path, text: &str, lead_s: f32, tail_s: f32) -> PathBuf {
     let raw = dir.join("raw.wav");
-    assert!(Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&raw).arg(text).status().unwrap().success());
+    assert!(
+        Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "150", "-w"])
+            .arg(&raw)
+            .arg(text)
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut r = hound::WavReader::open(&raw).unwrap();
     let spec = r.spec();
     let rate = spec.sample_rate as f32;
@@ -198,7 +260,16 @@ pub fn speech_wav(dir: &Path, text: &str, lead_s: f32, tail_s: f32) -> PathBuf {
     samples.extend(r.samples::<i16>().map(|s| s.unwrap()));
     samples.extend(std::iter::repeat_n(0i16, (tail_s * rate) as usize));
     let out = dir.join("question.wav");
-    let mut w = hound::WavWriter::create(&out, hound::WavSpec { channels: 1, sample_rate: spec.sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }).unwrap();
+    let mut w = hound::WavWriter::create(
+        &out,
+        hound::WavSpec {
+            channels: 1,
+            sample_rate: spec.sample_rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        },
+    )
+    .unwrap();
     for s in samples {
         w.write_sample(s).unwrap();
     }

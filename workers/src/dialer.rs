@@ -28,11 +28,17 @@ const RECOVERY_EVERY: Duration = Duration::from_secs(30);
 
 /// Places one call; the SIP gateway in production, a recorder in tests.
 pub trait Placer: Send + Sync + 'static {
-    fn place(&self, req: OutboundRequest) -> futures::future::BoxFuture<'_, Result<CallInfo, PlaceError>>;
+    fn place(
+        &self,
+        req: OutboundRequest,
+    ) -> futures::future::BoxFuture<'_, Result<CallInfo, PlaceError>>;
 }
 
 impl Placer for SipGateway {
-    fn place(&self, req: OutboundRequest) -> futures::future::BoxFuture<'_, Result<CallInfo, PlaceError>> {
+    fn place(
+        &self,
+        req: OutboundRequest,
+    ) -> futures::future::BoxFuture<'_, Result<CallInfo, PlaceError>> {
         Box::pin(SipGateway::place(self, req))
     }
 }
@@ -46,7 +52,12 @@ pub struct Dialer {
 impl Dialer {
     /// Recovers attempts a previous run left open, then dials every `tick`.
     /// With `digests`, it also queues each campaign's daily digest email (`[email] enabled`).
-    pub async fn start(store: Store, placer: impl Placer, tick: Duration, digests: bool) -> Result<Dialer, StorageError> {
+    pub async fn start(
+        store: Store,
+        placer: impl Placer,
+        tick: Duration,
+        digests: bool,
+    ) -> Result<Dialer, StorageError> {
         let started = Utc::now();
         recover(&store, started).await?;
         let (stop, mut stopped) = watch::channel(false);
@@ -74,10 +85,16 @@ impl Dialer {
                 }
                 if digests && last_digest.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
                     last_digest = Some(std::time::Instant::now());
-                    match vaarta_orchestrator::campaigns::digest::queue_digests(&store, Utc::now()).await {
-                        Ok(q) if !q.is_empty() => info!(emails = q.len(), "campaign digests queued"),
+                    match vaarta_orchestrator::campaigns::digest::queue_digests(&store, Utc::now())
+                        .await
+                    {
+                        Ok(q) if !q.is_empty() => {
+                            info!(emails = q.len(), "campaign digests queued")
+                        }
                         Ok(_) => {}
-                        Err(e) => warn!(error = %e, "queueing campaign digests failed; the next minute retries"),
+                        Err(e) => {
+                            warn!(error = %e, "queueing campaign digests failed; the next minute retries")
+                        }
                     }
                 }
             }
@@ -118,26 +135,48 @@ impl Pace {
 
 /// One pass over the running campaigns at `now`: the dialer's whole decision, with the clock
 /// and the call placement injected (tests drive it directly).
-pub async fn run_tick(store: &Store, placer: &impl Placer, pace: &mut Pacing, now: DateTime<Utc>) -> Result<(), StorageError> {
+pub async fn run_tick(
+    store: &Store,
+    placer: &impl Placer,
+    pace: &mut Pacing,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     let running = store.campaigns().running().await?;
     let pace = &mut pace.0;
     pace.retain(|id, _| running.iter().any(|c| c.id == *id));
     for c in running {
         if store.leads().count_open(c.id).await? == 0 {
-            if store.campaigns().set_status(None, c.id, &[CampaignStatus::Running], CampaignStatus::Completed).await?.is_some() {
+            if store
+                .campaigns()
+                .set_status(
+                    None,
+                    c.id,
+                    &[CampaignStatus::Running],
+                    CampaignStatus::Completed,
+                )
+                .await?
+                .is_some()
+            {
                 info!(campaign_id = %c.id, site_id = %c.site_id, "campaign completed: every lead has an outcome");
             }
             continue;
         }
-        let Ok(window) = c.spec.window() else { continue };
+        let Ok(window) = c.spec.window() else {
+            continue;
+        };
         if !window.contains(now) {
             continue;
         }
         let free = i64::from(c.spec.max_concurrent) - store.leads().count_dialing(c.id).await?;
-        let p = pace.entry(c.id).or_insert(Pace { tokens: 1.0, at: now });
+        let p = pace.entry(c.id).or_insert(Pace {
+            tokens: 1.0,
+            at: now,
+        });
         let n = p.take(c.spec.calls_per_minute, now, free);
         for _ in 0..n {
-            let Some(lead) = store.leads().claim_next(c.id, now).await? else { break };
+            let Some(lead) = store.leads().claim_next(c.id, now).await? else {
+                break;
+            };
             if !dial(store, placer, &c, lead, now).await? {
                 break;
             }
@@ -148,10 +187,20 @@ pub async fn run_tick(store: &Store, placer: &impl Placer, pace: &mut Pacing, no
 
 /// Places one claimed lead's call; false when the node or site is full (stop for this tick).
 #[tracing::instrument(skip_all, fields(campaign_id = %c.id, site_id = %c.site_id, lead_id = %lead.id, attempt = lead.attempts))]
-async fn dial(store: &Store, placer: &impl Placer, c: &Campaign, lead: Lead, now: DateTime<Utc>) -> Result<bool, StorageError> {
+async fn dial(
+    store: &Store,
+    placer: &impl Placer,
+    c: &Campaign,
+    lead: Lead,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
     // Checked here too (the placer checks again): a number put on a list after the upload.
     if store.dnd().blocks(c.site_id, &lead.phone).await? {
-        let end = AttemptEnd { outcome: "skipped".into(), skip_reason: Some("do_not_call".into()), ..Default::default() };
+        let end = AttemptEnd {
+            outcome: "skipped".into(),
+            skip_reason: Some("do_not_call".into()),
+            ..Default::default()
+        };
         store.leads().finish_attempt(lead.id, &end).await?;
         return Ok(true);
     }
@@ -188,11 +237,31 @@ async fn dial(store: &Store, placer: &impl Placer, c: &Campaign, lead: Lead, now
             ("failed", None, true)
         }
     };
-    let retry_at = match (retry, c.spec.retry.next(vaarta_orchestrator::calls::CallOutcome::Failed, lead.attempts as u32, now)) {
-        (true, vaarta_orchestrator::campaigns::NextStep::RetryAt(at)) => Some(c.spec.window().map(|w| w.next_open(at)).unwrap_or(at)),
+    let retry_at = match (
+        retry,
+        c.spec.retry.next(
+            vaarta_orchestrator::calls::CallOutcome::Failed,
+            lead.attempts as u32,
+            now,
+        ),
+    ) {
+        (true, vaarta_orchestrator::campaigns::NextStep::RetryAt(at)) => {
+            Some(c.spec.window().map(|w| w.next_open(at)).unwrap_or(at))
+        }
         _ => None,
     };
-    store.leads().finish_attempt(lead.id, &AttemptEnd { outcome: outcome.into(), retry_at, skip_reason: skip, result: None }).await?;
+    store
+        .leads()
+        .finish_attempt(
+            lead.id,
+            &AttemptEnd {
+                outcome: outcome.into(),
+                retry_at,
+                skip_reason: skip,
+                result: None,
+            },
+        )
+        .await?;
     Ok(true)
 }
 
@@ -210,13 +279,18 @@ pub async fn recover(store: &Store, started: DateTime<Utc>) -> Result<usize, Sto
     for lead in store.leads().dialing().await? {
         match lead.last_call_id {
             Some(call_id) => {
-                let Some(call) = store.calls().get(call_id).await? else { continue };
+                let Some(call) = store.calls().get(call_id).await? else {
+                    continue;
+                };
                 if call.outcome.is_some() && record_call_end(store, &call).await? {
                     fixed += 1;
                 }
             }
             None if lead.updated_at < cutoff => {
-                let end = AttemptEnd { outcome: INTERRUPTED.into(), ..Default::default() };
+                let end = AttemptEnd {
+                    outcome: INTERRUPTED.into(),
+                    ..Default::default()
+                };
                 if store.leads().finish_attempt(lead.id, &end).await? {
                     warn!(lead_id = %lead.id, campaign_id = %lead.campaign_id, "lead attempt cut by a restart before its call was recorded: interrupted");
                     fixed += 1;

@@ -35,9 +35,15 @@ pub enum EmailError {
 
 impl EmailDeps {
     pub fn new(store: Store, cfg: &EmailConfig) -> Result<EmailDeps, EmailError> {
-        let from: Mailbox = cfg.from.parse().map_err(|e| EmailError::From(format!("{:?}: {e}", cfg.from)))?;
-        let tls = |host: &str| TlsParameters::new(host.to_string()).map_err(|e| EmailError::Smtp(e.to_string()));
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host).port(cfg.smtp_port);
+        let from: Mailbox = cfg
+            .from
+            .parse()
+            .map_err(|e| EmailError::From(format!("{:?}: {e}", cfg.from)))?;
+        let tls = |host: &str| {
+            TlsParameters::new(host.to_string()).map_err(|e| EmailError::Smtp(e.to_string()))
+        };
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host)
+            .port(cfg.smtp_port);
         b = match cfg.tls.as_str() {
             "tls" => b.tls(Tls::Wrapper(tls(&cfg.smtp_host)?)),
             "none" => b.tls(Tls::None),
@@ -46,17 +52,34 @@ impl EmailDeps {
         if !cfg.username.is_empty() {
             b = b.credentials(Credentials::new(cfg.username.clone(), cfg.password.clone()));
         }
-        let transport = b.timeout(Some(Duration::from_millis(cfg.timeout_ms.max(100)))).build();
-        Ok(EmailDeps { store, transport, from, retry_delays: cfg.retry_delays_s.iter().map(|s| Duration::from_secs(*s)).collect() })
+        let transport = b
+            .timeout(Some(Duration::from_millis(cfg.timeout_ms.max(100))))
+            .build();
+        Ok(EmailDeps {
+            store,
+            transport,
+            from,
+            retry_delays: cfg
+                .retry_delays_s
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+        })
     }
 }
 
 fn message(job: &EmailJob, from: &Mailbox) -> Result<Message, String> {
-    let mut m = Message::builder().from(from.clone()).subject(job.subject.clone());
+    let mut m = Message::builder()
+        .from(from.clone())
+        .subject(job.subject.clone());
     for to in &job.to {
-        m = m.to(to.parse::<Mailbox>().map_err(|e| format!("recipient {to:?}: {e}"))?);
+        m = m.to(to
+            .parse::<Mailbox>()
+            .map_err(|e| format!("recipient {to:?}: {e}"))?);
     }
-    m.header(ContentType::TEXT_PLAIN).body(job.text.clone()).map_err(|e| e.to_string())
+    m.header(ContentType::TEXT_PLAIN)
+        .body(job.text.clone())
+        .map_err(|e| e.to_string())
 }
 
 /// Runs one attempt.
@@ -79,12 +102,23 @@ pub async fn send(job: EmailJob, deps: &EmailDeps) -> Result<(), EmailError> {
         }
         Err(e) => e.to_string(),
     };
-    match deps.retry_delays.get(job.attempt.saturating_sub(1) as usize).copied() {
+    match deps
+        .retry_delays
+        .get(job.attempt.saturating_sub(1) as usize)
+        .copied()
+    {
         Some(delay) => {
             warn!(%error, retry_in_s = delay.as_secs(), "sending the notification email failed; will retry");
             metrics::counter!("vaarta_emails_total", "result" => "retry").increment(1);
-            let next = EmailJob { attempt: job.attempt + 1, ..job };
-            let opts = PushOptions { idempotency_key: Some(format!("email:{}:{}", next.key, next.attempt)), delay: Some(delay), max_attempts: Some(1) };
+            let next = EmailJob {
+                attempt: job.attempt + 1,
+                ..job
+            };
+            let opts = PushOptions {
+                idempotency_key: Some(format!("email:{}:{}", next.key, next.attempt)),
+                delay: Some(delay),
+                max_attempts: Some(1),
+            };
             deps.store.jobs().push(EMAIL, &next, opts).await?;
         }
         None => {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::*;
-use tokio::task::JoinSet;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 use vaarta_orchestrator::config::{EmailConfig, JobsConfig};
 use vaarta_orchestrator::kb::KnowledgeBase;
@@ -54,7 +54,11 @@ impl Workers {
         let webhook_deps = Arc::new(WebhookDeps {
             store: deps.store.clone(),
             http,
-            retry_delays: config.webhook_retry_delays_s.iter().map(|s| Duration::from_secs(*s)).collect(),
+            retry_delays: config
+                .webhook_retry_delays_s
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
         });
         let spec = |kind: &str, concurrency: usize| Spec {
             name: format!("{kind}@{node}"),
@@ -65,35 +69,64 @@ impl Workers {
         };
         let s = spec(jobs::WEBHOOK, config.webhook_concurrency);
         let queue = deps.store.jobs().queue(&s.kind).await?;
-        spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), webhook_deps, |job: WebhookJob, d: Arc<WebhookDeps>| async move {
-            webhook::deliver(job, &d).await
-        });
+        spawn(
+            &mut tasks,
+            &deps.store,
+            queue,
+            s,
+            stop.subscribe(),
+            webhook_deps,
+            |job: WebhookJob, d: Arc<WebhookDeps>| async move { webhook::deliver(job, &d).await },
+        );
         if let Some(cfg) = &deps.email {
-            let d = EmailDeps::new(deps.store.clone(), cfg).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let d = EmailDeps::new(deps.store.clone(), cfg)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             let s = spec(jobs::EMAIL, 2);
             let queue = deps.store.jobs().queue(&s.kind).await?;
-            spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), Arc::new(d), |job: EmailJob, d: Arc<EmailDeps>| async move {
-                email::send(job, &d).await
-            });
+            spawn(
+                &mut tasks,
+                &deps.store,
+                queue,
+                s,
+                stop.subscribe(),
+                Arc::new(d),
+                |job: EmailJob, d: Arc<EmailDeps>| async move { email::send(job, &d).await },
+            );
         }
         if let Some(kb) = deps.kb.clone() {
             let s = spec(jobs::KB_REINDEX, 1);
             let queue = deps.store.jobs().queue(&s.kind).await?;
-            spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), kb, |job: KbReindexJob, kb: Arc<KnowledgeBase>| async move {
-                kb.run_job(job.job_id).await
-            });
+            spawn(
+                &mut tasks,
+                &deps.store,
+                queue,
+                s,
+                stop.subscribe(),
+                kb,
+                |job: KbReindexJob, kb: Arc<KnowledgeBase>| async move { kb.run_job(job.job_id).await },
+            );
             for id in deps.store.kb_jobs().unfinished().await? {
                 deps.store.kb_jobs().push(id).await?;
             }
         } else {
-            info!("knowledge base not loaded: KB indexing jobs wait for a node that has the embedding model");
+            info!(
+                "knowledge base not loaded: KB indexing jobs wait for a node that has the embedding model"
+            );
         }
         if let Some(t) = deps.transcribe.clone() {
             let s = spec(jobs::TRANSCRIBE, config.transcribe_concurrency);
             let queue = deps.store.jobs().queue(&s.kind).await?;
-            spawn(&mut tasks, &deps.store, queue, s, stop.subscribe(), Arc::new(t), |job: TranscribeJob, d: Arc<TranscribeDeps>| async move {
-                transcribe::run(job, &d).await
-            });
+            spawn(
+                &mut tasks,
+                &deps.store,
+                queue,
+                s,
+                stop.subscribe(),
+                Arc::new(t),
+                |job: TranscribeJob, d: Arc<TranscribeDeps>| async move {
+                    transcribe::run(job, &d).await
+                },
+            );
             requeue_unfinished(&deps.store).await?;
         } else {
             info!("speech engines not loaded: audit transcriptions wait for a node that has them");
@@ -112,7 +145,11 @@ impl Workers {
         })
         .await;
         if drained.is_err() {
-            warn!(left = self.tasks.len(), grace_s = SHUTDOWN_GRACE.as_secs(), "job workers did not stop in time; aborting them");
+            warn!(
+                left = self.tasks.len(),
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "job workers did not stop in time; aborting them"
+            );
             self.tasks.abort_all();
             while self.tasks.join_next().await.is_some() {}
         }
@@ -164,7 +201,9 @@ fn spawn<J, D, F, Fut, E>(
         let d: Arc<D> = (*d).clone();
         async move {
             // A panicking job fails (and is retried) instead of stopping the worker.
-            match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handler(job, d))).await {
+            match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handler(job, d)))
+                .await
+            {
                 Ok(r) => r.map_err(|e| JobFailed(e.to_string())),
                 Err(_) => Err(JobFailed("the job panicked".into())),
             }
@@ -190,11 +229,21 @@ fn spawn<J, D, F, Fut, E>(
         }};
     }
     match store.backend().clone() {
-        Backend::Sqlite(pool) => run_on!(apalis_sqlite::SqliteStorage<J>, apalis_sqlite::Config, pool),
-        Backend::Postgres(pool) => run_on!(apalis_postgres::PostgresStorage<J>, apalis_postgres::Config, pool),
+        Backend::Sqlite(pool) => {
+            run_on!(apalis_sqlite::SqliteStorage<J>, apalis_sqlite::Config, pool)
+        }
+        Backend::Postgres(pool) => run_on!(
+            apalis_postgres::PostgresStorage<J>,
+            apalis_postgres::Config,
+            pool
+        ),
     }
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "node".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into())
 }

@@ -42,12 +42,16 @@ pub enum TranscribeJobError {
 pub async fn run(job: TranscribeJob, deps: &TranscribeDeps) -> Result<(), TranscribeJobError> {
     let id = job.transcription_id;
     let repo = deps.store.transcriptions();
-    let Some(t) = repo.get(None, id).await? else { return Ok(()) };
+    let Some(t) = repo.get(None, id).await? else {
+        return Ok(());
+    };
     tracing::Span::current().record("site_id", tracing::field::display(t.site_id));
     if !repo.start_run(id).await? {
         return Ok(());
     }
-    let Some(bytes) = repo.audio(id).await? else { return Ok(()) };
+    let Some(bytes) = repo.audio(id).await? else {
+        return Ok(());
+    };
     let mut config = deps.config.clone();
     if let Some(m) = t.metadata.channel_mapping {
         config.channel_mapping = m;
@@ -61,9 +65,15 @@ pub async fn run(job: TranscribeJob, deps: &TranscribeDeps) -> Result<(), Transc
     let decode_cfg = config.decode.clone();
     let audio = match tokio::task::spawn_blocking(move || decode_bytes(bytes, &decode_cfg)).await {
         Ok(Ok(a)) => Arc::new(a),
-        Ok(Err(e)) if e.is_bad_input() => return finish_failed(deps, &t, e.code(), &e.to_string()).await,
+        Ok(Err(e)) if e.is_bad_input() => {
+            return finish_failed(deps, &t, e.code(), &e.to_string()).await;
+        }
         Ok(Err(e)) => return Err(TranscribeJobError::Engines(e.to_string())),
-        Err(e) => return Err(TranscribeJobError::Engines(format!("decoder panicked: {e}"))),
+        Err(e) => {
+            return Err(TranscribeJobError::Engines(format!(
+                "decoder panicked: {e}"
+            )));
+        }
     };
 
     let plan = match repo.plan(id).await? {
@@ -85,7 +95,11 @@ pub async fn run(job: TranscribeJob, deps: &TranscribeDeps) -> Result<(), Transc
     let mut done = repo.chunks(id).await?;
     repo.set_resumed(id, done.len()).await?;
     if !done.is_empty() {
-        info!(resumed = done.len(), total = plan.chunks.len(), "resuming from checkpoints");
+        info!(
+            resumed = done.len(),
+            total = plan.chunks.len(),
+            "resuming from checkpoints"
+        );
     }
     let finished: std::collections::HashSet<usize> = done.iter().map(|c| c.index).collect();
     for chunk in plan.chunks.iter().filter(|c| !finished.contains(&c.index)) {
@@ -93,9 +107,15 @@ pub async fn run(job: TranscribeJob, deps: &TranscribeDeps) -> Result<(), Transc
         if repo.get(None, id).await?.is_none() {
             return Ok(());
         }
-        let result = ft::transcribe_chunk_pooled(&deps.stt, audio.clone(), chunk.clone(), config.clone(), deps.chunk_wait)
-            .await
-            .map_err(|e| TranscribeJobError::Engines(e.to_string()))?;
+        let result = ft::transcribe_chunk_pooled(
+            &deps.stt,
+            audio.clone(),
+            chunk.clone(),
+            config.clone(),
+            deps.chunk_wait,
+        )
+        .await
+        .map_err(|e| TranscribeJobError::Engines(e.to_string()))?;
         repo.save_chunk(id, &result).await?;
         metrics::counter!("vaarta_audit_chunks_total").increment(1);
         done.push(result);
@@ -104,36 +124,72 @@ pub async fn run(job: TranscribeJob, deps: &TranscribeDeps) -> Result<(), Transc
 
     let transcript = ft::assemble(&plan, &done);
     let site = deps.store.sites().get(t.site_id).await?;
-    let checks = site.as_ref().map(|s| s.settings.audit.checklist.clone()).unwrap_or_default();
+    let checks = site
+        .as_ref()
+        .map(|s| s.settings.audit.checklist.clone())
+        .unwrap_or_default();
     let qa = checklist::evaluate(&checks, &transcript.segments);
-    let lines: Vec<(String, String)> = transcript.segments.iter().map(|s| (s.speaker.clone(), s.text.clone())).collect();
-    let summary = match vaarta_orchestrator::audit::summary::summarise(site.as_ref().and_then(|s| s.settings.brain.as_ref()), &lines).await {
+    let lines: Vec<(String, String)> = transcript
+        .segments
+        .iter()
+        .map(|s| (s.speaker.clone(), s.text.clone()))
+        .collect();
+    let summary = match vaarta_orchestrator::audit::summary::summarise(
+        site.as_ref().and_then(|s| s.settings.brain.as_ref()),
+        &lines,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             warn!(error = %e, "the site's LLM gave no summary; the report goes without one");
             None
         }
     };
-    let report = AuditReport { transcript, qa, summary };
+    let report = AuditReport {
+        transcript,
+        qa,
+        summary,
+    };
     repo.complete(id, &report).await?;
     let audio_s = plan.duration_ms as f64 / 1000.0;
     let wall_s = started.elapsed().as_secs_f64();
-    info!(audio_s, wall_s, chunks = plan.chunks.len(), "transcription completed");
+    info!(
+        audio_s,
+        wall_s,
+        chunks = plan.chunks.len(),
+        "transcription completed"
+    );
     metrics::histogram!("vaarta_audit_realtime_factor").record(wall_s / audio_s.max(0.001));
     callback(deps, id, "transcription.completed").await
 }
 
-async fn finish_failed(deps: &TranscribeDeps, t: &Transcription, code: &str, message: &str) -> Result<(), TranscribeJobError> {
+async fn finish_failed(
+    deps: &TranscribeDeps,
+    t: &Transcription,
+    code: &str,
+    message: &str,
+) -> Result<(), TranscribeJobError> {
     warn!(code, message, "transcription failed");
-    deps.store.transcriptions().fail(t.id, code, message).await?;
+    deps.store
+        .transcriptions()
+        .fail(t.id, code, message)
+        .await?;
     callback(deps, t.id, "transcription.failed").await
 }
 
 /// Queues the callback (if the CRM gave a URL) with the transcription as it now stands.
 async fn callback(deps: &TranscribeDeps, id: Uuid, kind: &str) -> Result<(), TranscribeJobError> {
-    let Some(t) = deps.store.transcriptions().get(None, id).await? else { return Ok(()) };
-    let Some(url) = t.metadata.callback_url.clone() else { return Ok(()) };
+    let Some(t) = deps.store.transcriptions().get(None, id).await? else {
+        return Ok(());
+    };
+    let Some(url) = t.metadata.callback_url.clone() else {
+        return Ok(());
+    };
     let payload = serde_json::json!({ "event": kind, "transcription": t });
-    deps.store.webhooks().enqueue(t.site_id, kind, t.id, &url, &payload).await?;
+    deps.store
+        .webhooks()
+        .enqueue(t.site_id, kind, t.id, &url, &payload)
+        .await?;
     Ok(())
 }

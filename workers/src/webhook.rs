@@ -30,11 +30,18 @@ pub enum WebhookError {
 #[tracing::instrument(skip_all, fields(delivery_id = %job.delivery_id, attempt = job.attempt))]
 pub async fn deliver(job: WebhookJob, deps: &WebhookDeps) -> Result<(), WebhookError> {
     let repo = deps.store.webhooks();
-    let Some(d) = repo.get(job.delivery_id).await? else { return Ok(()) };
+    let Some(d) = repo.get(job.delivery_id).await? else {
+        return Ok(());
+    };
     if d.status != "pending" {
         return Ok(());
     }
-    let secret = deps.store.sites().get(d.site_id).await?.and_then(|s| s.settings.webhook_secret);
+    let secret = deps
+        .store
+        .sites()
+        .get(d.site_id)
+        .await?
+        .and_then(|s| s.settings.webhook_secret);
     let mut req = deps
         .http
         .post(&d.url)
@@ -58,7 +65,10 @@ pub async fn deliver(job: WebhookJob, deps: &WebhookDeps) -> Result<(), WebhookE
             metrics::counter!("vaarta_webhooks_total", "result" => "delivered").increment(1);
         }
         Err(error) => {
-            let next = deps.retry_delays.get(job.attempt.saturating_sub(1) as usize).copied();
+            let next = deps
+                .retry_delays
+                .get(job.attempt.saturating_sub(1) as usize)
+                .copied();
             repo.failed_attempt(d.id, &error, next.is_none()).await?;
             match next {
                 Some(delay) => {

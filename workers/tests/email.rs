@@ -37,7 +37,9 @@ impl Sink {
             .spawn()
             .expect("aiosmtpd in .venv (scripts/setup --test)");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert!(line.contains("ready"), "SMTP sink did not start: {line:?}");
         Sink(child)
     }
@@ -51,19 +53,46 @@ impl Drop for Sink {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn turn(seq: u32, speaker: Speaker, text: &str) -> CallEventKind {
     let now = chrono::Utc::now();
-    CallEventKind::Turn { turn: TurnRecord { seq, speaker, text: text.into(), language: "en".into(), confidence: 0.9, started_at: now, ended_at: now, interrupted: false, latency: None } }
+    CallEventKind::Turn {
+        turn: TurnRecord {
+            seq,
+            speaker,
+            text: text.into(),
+            language: "en".into(),
+            confidence: 0.9,
+            started_at: now,
+            ended_at: now,
+            interrupted: false,
+            latency: None,
+        },
+    }
 }
 
 async fn email_jobs(store: &Store) -> i64 {
-    store.jobs().counts(EMAIL).await.unwrap().iter().map(|(_, n)| n).sum()
+    store
+        .jobs()
+        .counts(EMAIL)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum()
 }
 
-async fn wait_until<F: std::future::Future<Output = bool>>(secs: u64, what: &str, mut f: impl FnMut() -> F) {
+async fn wait_until<F: std::future::Future<Output = bool>>(
+    secs: u64,
+    what: &str,
+    mut f: impl FnMut() -> F,
+) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f().await {
         assert!(Instant::now() < deadline, "{what}: not within {secs} s");
@@ -72,13 +101,19 @@ async fn wait_until<F: std::future::Future<Output = bool>>(secs: u64, what: &str
 }
 
 fn received(dir: &Path) -> Vec<(String, serde_json::Value)> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
     names.sort();
     names
         .iter()
         .map(|p| {
             let raw = std::fs::read_to_string(p).unwrap();
-            let env = serde_json::from_str(&std::fs::read_to_string(p.with_extension("json")).unwrap()).unwrap();
+            let env =
+                serde_json::from_str(&std::fs::read_to_string(p.with_extension("json")).unwrap())
+                    .unwrap();
             (raw, env)
         })
         .collect()
@@ -87,13 +122,39 @@ fn received(dir: &Path) -> Vec<(String, serde_json::Value)> {
 async fn emails_are_queued_after_the_call_and_retried_until_the_server_answers(db: TestDb) {
     let store = db.store.clone();
     let settings = SiteSettings {
-        notifications: NotificationSettings { email_to: vec!["sales@example.com".into(), "ops@example.com".into()], ..Default::default() },
+        notifications: NotificationSettings {
+            email_to: vec!["sales@example.com".into(), "ops@example.com".into()],
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let site = store.sites().create(&NewSite { name: "Skyline Homes".into(), settings }).await.unwrap().site_id;
-    let quiet = store.sites().create(&NewSite { name: "Quiet".into(), settings: SiteSettings::default() }).await.unwrap().site_id;
+    let site = store
+        .sites()
+        .create(&NewSite {
+            name: "Skyline Homes".into(),
+            settings,
+        })
+        .await
+        .unwrap()
+        .site_id;
+    let quiet = store
+        .sites()
+        .create(&NewSite {
+            name: "Quiet".into(),
+            settings: SiteSettings::default(),
+        })
+        .await
+        .unwrap()
+        .site_id;
 
-    let registry = CallRegistry::with_post_call(store.clone(), CallLimits { max_calls_per_node: 10, default_max_calls_per_site: 10 }, PostCall { emails: true });
+    let registry = CallRegistry::with_post_call(
+        store.clone(),
+        CallLimits {
+            max_calls_per_node: 10,
+            default_max_calls_per_site: 10,
+        },
+        PostCall { emails: true },
+    );
     let call = |site_id: Uuid| CallInfo {
         id: Uuid::now_v7(),
         site_id,
@@ -114,56 +175,142 @@ async fn emails_are_queued_after_the_call_and_retried_until_the_server_answers(d
         end_reason: None,
     };
     let h = registry.admit(call(site), None).unwrap();
-    h.emit(turn(0, Speaker::Bot, "Are you looking for a flat in Noida?"));
+    h.emit(turn(
+        0,
+        Speaker::Bot,
+        "Are you looking for a flat in Noida?",
+    ));
     h.emit(turn(1, Speaker::Caller, "Yes, my budget is eighty lakh."));
-    h.emit(CallEventKind::Action { name: "qualify".into(), detail: json!({"status": "hot", "budget": "80 lakh"}) });
-    h.emit(CallEventKind::Action { name: "notify".into(), detail: json!({"template": "lead_followup", "data": {"project": "Skyline"}}) });
-    h.emit(CallEventKind::Action { name: "callback_requested".into(), detail: json!({"reason": "transfer failed"}) });
-    h.emit(CallEventKind::Ended { outcome: CallOutcome::TransferFailed, reason: "sales did not answer".into() });
+    h.emit(CallEventKind::Action {
+        name: "qualify".into(),
+        detail: json!({"status": "hot", "budget": "80 lakh"}),
+    });
+    h.emit(CallEventKind::Action {
+        name: "notify".into(),
+        detail: json!({"template": "lead_followup", "data": {"project": "Skyline"}}),
+    });
+    h.emit(CallEventKind::Action {
+        name: "callback_requested".into(),
+        detail: json!({"reason": "transfer failed"}),
+    });
+    h.emit(CallEventKind::Ended {
+        outcome: CallOutcome::TransferFailed,
+        reason: "sales did not answer".into(),
+    });
     drop(h);
     // A site without recipients gets nothing.
     let q = registry.admit(call(quiet), None).unwrap();
-    q.emit(CallEventKind::Action { name: "qualify".into(), detail: json!({"status": "hot"}) });
-    q.emit(CallEventKind::Ended { outcome: CallOutcome::Completed, reason: "done".into() });
+    q.emit(CallEventKind::Action {
+        name: "qualify".into(),
+        detail: json!({"status": "hot"}),
+    });
+    q.emit(CallEventKind::Ended {
+        outcome: CallOutcome::Completed,
+        reason: "done".into(),
+    });
     drop(q);
     registry.flush().await;
-    wait_until(10, "three emails queued", || async { email_jobs(&store).await == 3 }).await;
+    wait_until(10, "three emails queued", || async {
+        email_jobs(&store).await == 3
+    })
+    .await;
 
     // The SMTP server is down: every first attempt fails and queues its retry.
     let port = free_port();
-    let email = EmailConfig { enabled: true, smtp_host: "127.0.0.1".into(), smtp_port: port, tls: "none".into(), timeout_ms: 3000, retry_delays_s: vec![1, 1], ..Default::default() };
-    let jobs = JobsConfig { poll_interval_ms: 100, heartbeat_s: 1, ..Default::default() };
-    let workers = Workers::start(WorkersDeps { store: store.clone(), transcribe: None, email: Some(email), kb: None }, &jobs).await.unwrap();
-    wait_until(20, "retries queued after the failed attempts", || async { email_jobs(&store).await >= 6 }).await;
+    let email = EmailConfig {
+        enabled: true,
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: port,
+        tls: "none".into(),
+        timeout_ms: 3000,
+        retry_delays_s: vec![1, 1],
+        ..Default::default()
+    };
+    let jobs = JobsConfig {
+        poll_interval_ms: 100,
+        heartbeat_s: 1,
+        ..Default::default()
+    };
+    let workers = Workers::start(
+        WorkersDeps {
+            store: store.clone(),
+            transcribe: None,
+            email: Some(email),
+            kb: None,
+        },
+        &jobs,
+    )
+    .await
+    .unwrap();
+    wait_until(20, "retries queued after the failed attempts", || async {
+        email_jobs(&store).await >= 6
+    })
+    .await;
 
     let dir = tempfile::tempdir().unwrap();
     let _sink = Sink::start(port, dir.path());
-    wait_until(30, "three emails delivered", || async { received(dir.path()).len() >= 3 }).await;
+    wait_until(30, "three emails delivered", || async {
+        received(dir.path()).len() >= 3
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     workers.shutdown().await;
 
     let mail = received(dir.path());
     assert_eq!(mail.len(), 3, "each email exactly once: {mail:#?}");
-    let subjects: Vec<String> = mail.iter().map(|(raw, _)| raw.lines().find(|l| l.starts_with("Subject: ")).unwrap_or("").to_string()).collect();
-    for want in ["Subject: Qualified lead: +919876500001", "Subject: Call back +919876500001: transfer failed", "Subject: lead_followup: +919876500001"] {
-        assert!(subjects.iter().any(|s| s == want), "{want:?} not in {subjects:?}");
+    let subjects: Vec<String> = mail
+        .iter()
+        .map(|(raw, _)| {
+            raw.lines()
+                .find(|l| l.starts_with("Subject: "))
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    for want in [
+        "Subject: Qualified lead: +919876500001",
+        "Subject: Call back +919876500001: transfer failed",
+        "Subject: lead_followup: +919876500001",
+    ] {
+        assert!(
+            subjects.iter().any(|s| s == want),
+            "{want:?} not in {subjects:?}"
+        );
     }
     for (raw, envelope) in &mail {
-        assert_eq!(envelope["to"], json!(["sales@example.com", "ops@example.com"]), "{envelope}");
+        assert_eq!(
+            envelope["to"],
+            json!(["sales@example.com", "ops@example.com"]),
+            "{envelope}"
+        );
         assert!(raw.contains("From: Vaarta <vaarta@localhost>"), "{raw}");
-        assert!(raw.contains("Site: Skyline Homes") && raw.contains("status: hot") && raw.contains("budget: 80 lakh"), "{raw}");
-        assert!(raw.contains("Caller: Yes, my budget is eighty lakh."), "{raw}");
+        assert!(
+            raw.contains("Site: Skyline Homes")
+                && raw.contains("status: hot")
+                && raw.contains("budget: 80 lakh"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("Caller: Yes, my budget is eighty lakh."),
+            "{raw}"
+        );
         assert!(raw.contains("Outcome: transfer_failed"), "{raw}");
     }
-    assert!(mail.iter().any(|(raw, _)| raw.contains(r#"Data: {"project":"Skyline"}"#)), "the notify data is in its email");
+    assert!(
+        mail.iter()
+            .any(|(raw, _)| raw.contains(r#"Data: {"project":"Skyline"}"#)),
+        "the notify data is in its email"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emails_on_sqlite() {
-    emails_are_queued_after_the_call_and_retried_until_the_server_answers(TestDb::sqlite().await).await;
+    emails_are_queued_after_the_call_and_retried_until_the_server_answers(TestDb::sqlite().await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emails_on_postgres() {
-    emails_are_queued_after_the_call_and_retried_until_the_server_answers(TestDb::postgres().await).await;
+    emails_are_queued_after_the_call_and_retried_until_the_server_answers(TestDb::postgres().await)
+        .await;
 }

@@ -8,7 +8,9 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use vaarta_orchestrator::calls::CallChannel;
-use vaarta_orchestrator::storage::analytics::{AnalyticsQuery, AnalyticsRepo, Bucket, Figures, Interval, LanguageUsage, LiveSite};
+use vaarta_orchestrator::storage::analytics::{
+    AnalyticsQuery, AnalyticsRepo, Bucket, Figures, Interval, LanguageUsage, LiveSite,
+};
 use vaarta_orchestrator::tenancy::Principal;
 
 use crate::auth::Caller;
@@ -92,7 +94,11 @@ pub struct Live {
 }
 
 fn invalid(field: &str, msg: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("{field}: {msg}"))
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        format!("{field}: {msg}"),
+    )
 }
 
 /// The parsed parameters; every problem is a 422 naming the parameter.
@@ -103,16 +109,32 @@ struct Parsed {
 
 fn parse(pairs: &[(String, String)], allow_interval: bool) -> Result<Parsed, ApiError> {
     let mut seen = std::collections::HashSet::new();
-    let (mut site_id, mut from, mut to, mut channel, mut campaign_id, mut drop_within_s, mut interval) = (None, None, None, None, None, None, None);
+    let (
+        mut site_id,
+        mut from,
+        mut to,
+        mut channel,
+        mut campaign_id,
+        mut drop_within_s,
+        mut interval,
+    ) = (None, None, None, None, None, None, None);
     for (k, v) in pairs {
         if !seen.insert(k.as_str()) {
             return Err(invalid(k, "given more than once"));
         }
-        let uuid = |v: &str| v.parse::<Uuid>().map_err(|_| invalid(k, format!("{v:?} is not a UUID")));
+        let uuid = |v: &str| {
+            v.parse::<Uuid>()
+                .map_err(|_| invalid(k, format!("{v:?} is not a UUID")))
+        };
         let time = |v: &str| {
             DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| invalid(k, format!("{v:?} is not an RFC 3339 time such as 2026-11-21T00:00:00Z")))
+                .map_err(|_| {
+                    invalid(
+                        k,
+                        format!("{v:?} is not an RFC 3339 time such as 2026-11-21T00:00:00Z"),
+                    )
+                })
         };
         match k.as_str() {
             "site_id" => site_id = Some(uuid(v)?),
@@ -127,7 +149,14 @@ fn parse(pairs: &[(String, String)], allow_interval: bool) -> Result<Parsed, Api
             }
             "campaign_id" => campaign_id = Some(uuid(v)?),
             "drop_within_s" => {
-                drop_within_s = Some(v.parse::<u32>().ok().filter(|n| *n <= 3600).ok_or_else(|| invalid(k, format!("{v:?} is not a whole number of seconds 0..=3600")))?)
+                drop_within_s = Some(v.parse::<u32>().ok().filter(|n| *n <= 3600).ok_or_else(
+                    || {
+                        invalid(
+                            k,
+                            format!("{v:?} is not a whole number of seconds 0..=3600"),
+                        )
+                    },
+                )?)
             }
             "interval" if allow_interval => {
                 interval = Some(match v.as_str() {
@@ -144,31 +173,64 @@ fn parse(pairs: &[(String, String)], allow_interval: bool) -> Result<Parsed, Api
     if from >= to {
         return Err(invalid("from", "must be before to"));
     }
-    let query = AnalyticsQuery { site_id, from, to, channel, campaign_id, drop_within_s: drop_within_s.unwrap_or(DEFAULT_DROP_WITHIN_S) };
+    let query = AnalyticsQuery {
+        site_id,
+        from,
+        to,
+        channel,
+        campaign_id,
+        drop_within_s: drop_within_s.unwrap_or(DEFAULT_DROP_WITHIN_S),
+    };
     let interval = allow_interval.then(|| interval.unwrap_or(Interval::Hour));
     if let Some(i) = interval {
-        let max = if i == Interval::Hour { MAX_HOURLY_BUCKETS } else { MAX_BUCKETS };
+        let max = if i == Interval::Hour {
+            MAX_HOURLY_BUCKETS
+        } else {
+            MAX_BUCKETS
+        };
         if AnalyticsRepo::bucket_count(&query, i) > max {
-            return Err(invalid("from", format!("the window has more than {max} buckets of one {}; use a shorter window or interval=day", if i == Interval::Hour { "hour" } else { "day" })));
+            return Err(invalid(
+                "from",
+                format!(
+                    "the window has more than {max} buckets of one {}; use a shorter window or interval=day",
+                    if i == Interval::Hour { "hour" } else { "day" }
+                ),
+            ));
         }
     }
     Ok(Parsed { query, interval })
 }
 
 /// A site key is held to its site; the admin may name any existing site (or none: all sites).
-async fn scope_site(state: &AppState, caller: &Principal, requested: Option<Uuid>) -> Result<Option<Uuid>, ApiError> {
+async fn scope_site(
+    state: &AppState,
+    caller: &Principal,
+    requested: Option<Uuid>,
+) -> Result<Option<Uuid>, ApiError> {
     match (caller, requested) {
-        (Principal::SiteKey { site_id, .. }, Some(r)) if r != *site_id => Err(ApiError::not_found("site")),
+        (Principal::SiteKey { site_id, .. }, Some(r)) if r != *site_id => {
+            Err(ApiError::not_found("site"))
+        }
         (Principal::SiteKey { site_id, .. }, _) => Ok(Some(*site_id)),
         (Principal::Admin, Some(r)) => {
-            state.store.sites().get(r).await?.ok_or_else(|| ApiError::not_found("site"))?;
+            state
+                .store
+                .sites()
+                .get(r)
+                .await?
+                .ok_or_else(|| ApiError::not_found("site"))?;
             Ok(Some(r))
         }
         (Principal::Admin, None) => Ok(None),
     }
 }
 
-async fn prepare(state: &AppState, caller: &Principal, pairs: &[(String, String)], timeline: bool) -> Result<Parsed, ApiError> {
+async fn prepare(
+    state: &AppState,
+    caller: &Principal,
+    pairs: &[(String, String)],
+    timeline: bool,
+) -> Result<Parsed, ApiError> {
     let mut p = parse(pairs, timeline)?;
     p.query.site_id = scope_site(state, caller, p.query.site_id).await?;
     // Calls ending right now are in the database before counting.
@@ -177,45 +239,81 @@ async fn prepare(state: &AppState, caller: &Principal, pairs: &[(String, String)
 }
 
 fn scope(q: &AnalyticsQuery) -> Scope {
-    Scope { site_id: q.site_id, from: q.from, to: q.to, channel: q.channel, campaign_id: q.campaign_id, drop_within_s: q.drop_within_s, generated_at: Utc::now() }
+    Scope {
+        site_id: q.site_id,
+        from: q.from,
+        to: q.to,
+        channel: q.channel,
+        campaign_id: q.campaign_id,
+        drop_within_s: q.drop_within_s,
+        generated_at: Utc::now(),
+    }
 }
 
 /// Totals, AI-handled / transferred / dropped calls, response times, durations, concurrency,
 /// holding rate, languages and outcomes of the calls started in `[from, to)`.
 #[utoipa::path(get, path = "/v1/analytics/summary", tag = "analytics", security(("bearer" = [])), params(AnalyticsParams),
     responses((status = 200, body = Summary), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn summary(State(state): State<AppState>, Caller(caller): Caller, Query(pairs): Query<Vec<(String, String)>>) -> Result<axum::Json<Summary>, ApiError> {
+pub async fn summary(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<axum::Json<Summary>, ApiError> {
     let p = prepare(&state, &caller, &pairs, false).await?;
     let a = state.store.analytics();
     let q = &p.query;
     let started = std::time::Instant::now();
     let (figures, languages) = a.summary(q).await?;
-    let summary = Summary { scope: scope(q), figures, current_concurrent_calls: a.current(q).await?, languages };
-    metrics::histogram!(crate::metrics::ANALYTICS_QUERY, "route" => "summary").record(started.elapsed().as_secs_f64());
+    let summary = Summary {
+        scope: scope(q),
+        figures,
+        current_concurrent_calls: a.current(q).await?,
+        languages,
+    };
+    metrics::histogram!(crate::metrics::ANALYTICS_QUERY, "route" => "summary")
+        .record(started.elapsed().as_secs_f64());
     Ok(axum::Json(summary))
 }
 
 /// The summary's figures per hour or day (UTC), every bucket present.
 #[utoipa::path(get, path = "/v1/analytics/timeline", tag = "analytics", security(("bearer" = [])), params(AnalyticsParams),
     responses((status = 200, body = Timeline), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn timeline(State(state): State<AppState>, Caller(caller): Caller, Query(pairs): Query<Vec<(String, String)>>) -> Result<axum::Json<Timeline>, ApiError> {
+pub async fn timeline(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<axum::Json<Timeline>, ApiError> {
     let p = prepare(&state, &caller, &pairs, true).await?;
     let interval = p.interval.unwrap_or(Interval::Hour);
     let started = std::time::Instant::now();
     let buckets = state.store.analytics().timeline(&p.query, interval).await?;
-    metrics::histogram!(crate::metrics::ANALYTICS_QUERY, "route" => "timeline").record(started.elapsed().as_secs_f64());
-    Ok(axum::Json(Timeline { scope: scope(&p.query), interval, buckets }))
+    metrics::histogram!(crate::metrics::ANALYTICS_QUERY, "route" => "timeline")
+        .record(started.elapsed().as_secs_f64());
+    Ok(axum::Json(Timeline {
+        scope: scope(&p.query),
+        interval,
+        buckets,
+    }))
 }
 
 /// Calls not ended now, per site, by state and channel (every node's calls: read from the database).
 #[utoipa::path(get, path = "/v1/analytics/live", tag = "analytics", security(("bearer" = [])),
     params(("site_id" = Option<Uuid>, Query, description = "Admin: one site. A site key: its own (another → 404).")),
     responses((status = 200, body = Live), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn live(State(state): State<AppState>, Caller(caller): Caller, Query(pairs): Query<Vec<(String, String)>>) -> Result<axum::Json<Live>, ApiError> {
+pub async fn live(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<axum::Json<Live>, ApiError> {
     let mut site = None;
     for (k, v) in &pairs {
         match k.as_str() {
-            "site_id" if site.is_none() => site = Some(v.parse::<Uuid>().map_err(|_| invalid(k, format!("{v:?} is not a UUID")))?),
+            "site_id" if site.is_none() => {
+                site = Some(
+                    v.parse::<Uuid>()
+                        .map_err(|_| invalid(k, format!("{v:?} is not a UUID")))?,
+                )
+            }
             "site_id" => return Err(invalid(k, "given more than once")),
             _ => return Err(invalid(k, "unknown parameter")),
         }
@@ -223,5 +321,9 @@ pub async fn live(State(state): State<AppState>, Caller(caller): Caller, Query(p
     let site = scope_site(&state, &caller, site).await?;
     state.calls.flush().await;
     let sites = state.store.analytics().live(site).await?;
-    Ok(axum::Json(Live { generated_at: Utc::now(), total_current_calls: sites.iter().map(|s| s.current_calls).sum(), sites }))
+    Ok(axum::Json(Live {
+        generated_at: Utc::now(),
+        total_current_calls: sites.iter().map(|s| s.current_calls).sum(),
+        sites,
+    }))
 }

@@ -33,40 +33,80 @@ fn invalid(msg: impl Into<String>) -> ApiError {
 #[utoipa::path(get, path = "/v1/sites/{site_id}/routes", tag = "routes", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = Vec<Route>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_routes(State(state): State<AppState>, scope: SiteScope) -> Result<axum::Json<Vec<Route>>, ApiError> {
-    Ok(axum::Json(state.store.routes().list(scope.site_id()).await?))
+pub async fn list_routes(
+    State(state): State<AppState>,
+    scope: SiteScope,
+) -> Result<axum::Json<Vec<Route>>, ApiError> {
+    Ok(axum::Json(
+        state.store.routes().list(scope.site_id()).await?,
+    ))
 }
 
 /// Creates or replaces a route. A SIP number belongs to one site (409 `number_taken`).
 #[utoipa::path(put, path = "/v1/sites/{site_id}/routes", tag = "routes", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)), request_body = RouteRequest,
     responses((status = 200, body = Route), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn put_route(State(state): State<AppState>, scope: SiteScope, ApiJson(req): ApiJson<RouteRequest>) -> Result<axum::Json<Route>, ApiError> {
+pub async fn put_route(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    ApiJson(req): ApiJson<RouteRequest>,
+) -> Result<axum::Json<Route>, ApiError> {
     let site_id = scope.site_id();
     let number = match req.channel.as_str() {
         "sip" => {
-            let raw = req.number.as_deref().ok_or_else(|| invalid("number: required for channel sip"))?;
+            let raw = req
+                .number
+                .as_deref()
+                .ok_or_else(|| invalid("number: required for channel sip"))?;
             let n = normalize_number(raw);
             let digits = n.strip_prefix('+').unwrap_or("");
             if !(6..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-                return Err(invalid(format!("number: {raw:?} is not a phone number like +911140000000")));
+                return Err(invalid(format!(
+                    "number: {raw:?} is not a phone number like +911140000000"
+                )));
             }
             n
         }
         "widget" => match req.number.as_deref() {
             None | Some("*") => "*".to_string(),
-            Some(other) => return Err(invalid(format!("number: widget routes take no number (got {other:?})"))),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "number: widget routes take no number (got {other:?})"
+                )));
+            }
         },
-        other => return Err(invalid(format!("channel: {other:?} is not one of sip, widget"))),
+        other => {
+            return Err(invalid(format!(
+                "channel: {other:?} is not one of sip, widget"
+            )));
+        }
     };
-    let known = state.store.flows().list(site_id).await?.iter().any(|f| f.name == req.flow && f.active_version.is_some())
+    let known = state
+        .store
+        .flows()
+        .list(site_id)
+        .await?
+        .iter()
+        .any(|f| f.name == req.flow && f.active_version.is_some())
         || vaarta_flows::shipped::flow(&req.flow).is_some();
     if !known {
-        return Err(invalid(format!("flow: {:?} is neither an active flow of this site nor a shipped flow", req.flow)));
+        return Err(invalid(format!(
+            "flow: {:?} is neither an active flow of this site nor a shipped flow",
+            req.flow
+        )));
     }
-    match state.store.routes().put(site_id, &req.channel, &number, &req.flow).await {
+    match state
+        .store
+        .routes()
+        .put(site_id, &req.channel, &number, &req.flow)
+        .await
+    {
         Ok(r) => Ok(axum::Json(r)),
-        Err(RouteError::NumberTaken(n)) => Err(ApiError::new(StatusCode::CONFLICT, "number_taken", format!("{n} is routed by another site"))),
+        Err(RouteError::NumberTaken(n)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "number_taken",
+            format!("{n} is routed by another site"),
+        )),
         Err(RouteError::Storage(e)) => Err(e.into()),
     }
 }
@@ -80,8 +120,17 @@ pub async fn delete_route(
     scope: SiteScope,
     Path((_site, channel, number)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let number = if channel == "sip" { normalize_number(&number) } else { number };
-    if state.store.routes().delete(scope.site_id(), &channel, &number).await? {
+    let number = if channel == "sip" {
+        normalize_number(&number)
+    } else {
+        number
+    };
+    if state
+        .store
+        .routes()
+        .delete(scope.site_id(), &channel, &number)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("route"))

@@ -45,16 +45,32 @@ fn check_enum(field: &str, v: &Option<String>, allowed: &[&str]) -> Result<(), A
 /// Calls, newest first. A site key sees its site's calls; the admin all (or `site_id=`).
 #[utoipa::path(get, path = "/v1/calls", tag = "calls", security(("bearer" = [])), params(CallFilter),
     responses((status = 200, body = Vec<CallInfo>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list_calls(State(state): State<AppState>, Caller(caller): Caller, Query(f): Query<CallFilter>) -> Result<axum::Json<Vec<CallInfo>>, ApiError> {
+pub async fn list_calls(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(f): Query<CallFilter>,
+) -> Result<axum::Json<Vec<CallInfo>>, ApiError> {
     let site = scope_site(&caller, f.site_id)?;
     check_enum("channel", &f.channel, &["sip", "widget"])?;
     check_enum("direction", &f.direction, &["inbound", "outbound"])?;
-    check_enum("state", &f.state, &["ringing", "active", "holding", "transferring", "ended"])?;
+    check_enum(
+        "state",
+        &f.state,
+        &["ringing", "active", "holding", "transferring", "ended"],
+    )?;
     // The stored outcomes: analytics' outcome keys without its `in_progress` bucket.
-    let outcomes: Vec<&str> = OUTCOME_KEYS.iter().copied().filter(|k| *k != "in_progress").collect();
+    let outcomes: Vec<&str> = OUTCOME_KEYS
+        .iter()
+        .copied()
+        .filter(|k| *k != "in_progress")
+        .collect();
     check_enum("outcome", &f.outcome, &outcomes)?;
     if f.limit.is_some_and(|l| !(1..=500).contains(&l)) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "limit: must be 1..=500"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "limit: must be 1..=500",
+        ));
     }
     Ok(axum::Json(state.store.calls().list(site, &f).await?))
 }
@@ -63,10 +79,19 @@ pub async fn list_calls(State(state): State<AppState>, Caller(caller): Caller, Q
 #[utoipa::path(get, path = "/v1/calls/{call_id}", tag = "calls", security(("bearer" = [])),
     params(("call_id" = Uuid, Path)),
     responses((status = 200, body = CallDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_call(State(state): State<AppState>, Caller(caller): Caller, Path(call_id): Path<Uuid>) -> Result<axum::Json<CallDetail>, ApiError> {
+pub async fn get_call(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(call_id): Path<Uuid>,
+) -> Result<axum::Json<CallDetail>, ApiError> {
     state.calls.flush().await;
     let site = scope_site(&caller, None)?;
-    let mut detail = state.store.calls().detail(site, call_id).await?.ok_or_else(|| ApiError::not_found("call"))?;
+    let mut detail = state
+        .store
+        .calls()
+        .detail(site, call_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
     if let Some(live) = state.calls.get_live(call_id) {
         detail.call = live;
     }
@@ -78,15 +103,29 @@ pub async fn get_call(State(state): State<AppState>, Caller(caller): Caller, Pat
 #[utoipa::path(get, path = "/v1/calls/{call_id}/recording", tag = "calls", security(("bearer" = [])),
     params(("call_id" = Uuid, Path)),
     responses((status = 200, description = "audio/wav", content_type = "audio/wav"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_recording(State(state): State<AppState>, Caller(caller): Caller, Path(call_id): Path<Uuid>) -> Result<axum::response::Response, ApiError> {
+pub async fn get_recording(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(call_id): Path<Uuid>,
+) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let site = scope_site(&caller, None)?;
-    let call = state.store.calls().get(call_id).await?.filter(|c| site.is_none_or(|s| s == c.site_id)).ok_or_else(|| ApiError::not_found("call"))?;
+    let call = state
+        .store
+        .calls()
+        .get(call_id)
+        .await?
+        .filter(|c| site.is_none_or(|s| s == c.site_id))
+        .ok_or_else(|| ApiError::not_found("call"))?;
     let path = state.recordings_dir.join(format!("{}.wav", call.id));
     let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "no_recording", "this call has no recording (the site does not record calls, or it is still running)"));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_recording",
+                "this call has no recording (the site does not record calls, or it is still running)",
+            ));
         }
         Err(e) => {
             tracing::error!(error = %e, path = %path.display(), "opening a recording failed");
@@ -109,7 +148,10 @@ pub async fn get_recording(State(state): State<AppState>, Caller(caller): Caller
     let headers = [
         (axum::http::header::CONTENT_TYPE, "audio/wav".to_string()),
         (axum::http::header::CONTENT_LENGTH, len.to_string()),
-        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{call_id}.wav\"")),
+        (
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{call_id}.wav\""),
+        ),
     ];
     Ok((headers, axum::body::Body::from_stream(chunks)).into_response())
 }
@@ -139,7 +181,11 @@ fn live_call_of(state: &AppState, caller: &Principal, call_id: Uuid) -> Result<(
     match state.calls.get_live(call_id) {
         Some(c) if caller.can_access(c.site_id) => Ok(()),
         Some(_) => Err(ApiError::not_found("call")),
-        None => Err(ApiError::new(StatusCode::CONFLICT, "call_not_live", "the call is not live on this node (ended, or unknown)")),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "call_not_live",
+            "the call is not live on this node (ended, or unknown)",
+        )),
     }
 }
 
@@ -156,13 +202,25 @@ pub async fn hangup_call(
     let req: HangupRequest = if body.iter().all(u8::is_ascii_whitespace) {
         HangupRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
     };
     live_call_of(&state, &caller, call_id)?;
-    let reason = req.reason.unwrap_or_else(|| "hung up through the API".into());
+    let reason = req
+        .reason
+        .unwrap_or_else(|| "hung up through the API".into());
     vaarta_orchestrator::tenancy::validation::text("reason", &reason, 500)?;
-    state.calls.command(call_id, CallCommand::Hangup { reason }).map_err(|_| ApiError::new(StatusCode::CONFLICT, "call_not_live", "the call just ended"))?;
-    Ok((StatusCode::ACCEPTED, axum::Json(Accepted { call_id, status: "hanging_up" })))
+    state
+        .calls
+        .command(call_id, CallCommand::Hangup { reason })
+        .map_err(|_| ApiError::new(StatusCode::CONFLICT, "call_not_live", "the call just ended"))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Accepted {
+            call_id,
+            status: "hanging_up",
+        }),
+    ))
 }
 
 /// Transfers a live call to a human (REFER; apology and callback if it fails).
@@ -177,12 +235,26 @@ pub async fn transfer_call(
 ) -> Result<(StatusCode, axum::Json<Accepted>), ApiError> {
     vaarta_orchestrator::tenancy::validation::text("target", &req.target, 300)?;
     live_call_of(&state, &caller, call_id)?;
-    let reason = req.reason.unwrap_or_else(|| "transferred through the API".into());
+    let reason = req
+        .reason
+        .unwrap_or_else(|| "transferred through the API".into());
     state
         .calls
-        .command(call_id, CallCommand::Transfer { target: req.target, reason })
+        .command(
+            call_id,
+            CallCommand::Transfer {
+                target: req.target,
+                reason,
+            },
+        )
         .map_err(|_| ApiError::new(StatusCode::CONFLICT, "call_not_live", "the call just ended"))?;
-    Ok((StatusCode::ACCEPTED, axum::Json(Accepted { call_id, status: "transferring" })))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Accepted {
+            call_id,
+            status: "transferring",
+        }),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -208,13 +280,19 @@ pub async fn call_events(
             match rx.recv().await {
                 Ok(e) if site.is_none_or(|s| s == e.site_id) => {
                     let json = serde_json::to_value(&e).unwrap_or_default();
-                    let kind = json.get("type").and_then(|t| t.as_str()).unwrap_or("event").to_string();
+                    let kind = json
+                        .get("type")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("event")
+                        .to_string();
                     let ev = Event::default().event(kind).data(json.to_string());
                     return Some((Ok(ev), rx));
                 }
                 Ok(_) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let ev = Event::default().event("lagged").data(format!("{{\"missed\":{n}}}"));
+                    let ev = Event::default()
+                        .event("lagged")
+                        .data(format!("{{\"missed\":{n}}}"));
                     return Some((Ok(ev), rx));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

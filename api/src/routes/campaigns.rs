@@ -23,21 +23,40 @@ pub struct CampaignView {
 }
 
 /// Validates a spec, including that its flow exists on the site (or is shipped).
-pub(super) async fn check_spec(state: &AppState, site_id: Uuid, spec: &CampaignSpec) -> Result<(), ApiError> {
+pub(super) async fn check_spec(
+    state: &AppState,
+    site_id: Uuid,
+    spec: &CampaignSpec,
+) -> Result<(), ApiError> {
     spec.validate()?;
     match load_flow(&state.store, site_id, &spec.flow).await {
         Ok(_) => Ok(()),
-        Err(FlowLoadError::NotFound(f)) => {
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_flow", format!("flow: the site has no active flow named {f:?}")))
-        }
+        Err(FlowLoadError::NotFound(f)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_flow",
+            format!("flow: the site has no active flow named {f:?}"),
+        )),
         Err(FlowLoadError::Storage(e)) => Err(e.into()),
-        Err(e) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", e.to_string())),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_flow",
+            e.to_string(),
+        )),
     }
 }
 
 /// The campaign of the path, of the path's site (404 otherwise).
-pub(super) async fn campaign_of(state: &AppState, scope: &SiteScope, id: Uuid) -> Result<Campaign, ApiError> {
-    state.store.campaigns().get(Some(scope.site_id()), id).await?.ok_or_else(|| ApiError::not_found("campaign"))
+pub(super) async fn campaign_of(
+    state: &AppState,
+    scope: &SiteScope,
+    id: Uuid,
+) -> Result<Campaign, ApiError> {
+    state
+        .store
+        .campaigns()
+        .get(Some(scope.site_id()), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("campaign"))
 }
 
 async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiError> {
@@ -49,7 +68,10 @@ async fn view(state: &AppState, campaign: Campaign) -> Result<CampaignView, ApiE
 #[utoipa::path(get, path = "/v1/sites/{site_id}/campaigns", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = Vec<CampaignView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_campaigns(State(state): State<AppState>, scope: SiteScope) -> Result<axum::Json<Vec<CampaignView>>, ApiError> {
+pub async fn list_campaigns(
+    State(state): State<AppState>,
+    scope: SiteScope,
+) -> Result<axum::Json<Vec<CampaignView>>, ApiError> {
     let mut out = Vec::new();
     for c in state.store.campaigns().list(scope.site_id()).await? {
         out.push(view(&state, c).await?);
@@ -68,7 +90,11 @@ pub async fn create_campaign(
     ApiJson(spec): ApiJson<CampaignSpec>,
 ) -> Result<(StatusCode, axum::Json<CampaignView>), ApiError> {
     check_spec(&state, scope.site_id(), &spec).await?;
-    let c = state.store.campaigns().create(scope.site_id(), &spec).await?;
+    let c = state
+        .store
+        .campaigns()
+        .create(scope.site_id(), &spec)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(view(&state, c).await?)))
 }
 
@@ -76,7 +102,11 @@ pub async fn create_campaign(
 #[utoipa::path(get, path = "/v1/sites/{site_id}/campaigns/{campaign_id}", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
+pub async fn get_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
     let c = campaign_of(&state, &scope, id).await?;
     Ok(axum::Json(view(&state, c).await?))
 }
@@ -93,10 +123,18 @@ pub async fn update_campaign(
 ) -> Result<axum::Json<CampaignView>, ApiError> {
     let c = campaign_of(&state, &scope, id).await?;
     if c.status == CampaignStatus::Running {
-        return Err(ApiError::new(StatusCode::CONFLICT, "campaign_running", "pause the campaign before changing it"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "campaign_running",
+            "pause the campaign before changing it",
+        ));
     }
     check_spec(&state, scope.site_id(), &spec).await?;
-    state.store.campaigns().update(scope.site_id(), id, &spec).await?;
+    state
+        .store
+        .campaigns()
+        .update(scope.site_id(), id, &spec)
+        .await?;
     let c = campaign_of(&state, &scope, id).await?;
     Ok(axum::Json(view(&state, c).await?))
 }
@@ -105,10 +143,18 @@ pub async fn update_campaign(
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/campaigns/{campaign_id}", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+) -> Result<StatusCode, ApiError> {
     let c = campaign_of(&state, &scope, id).await?;
     if c.status == CampaignStatus::Running {
-        return Err(ApiError::new(StatusCode::CONFLICT, "campaign_running", "stop the campaign before deleting it"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "campaign_running",
+            "stop the campaign before deleting it",
+        ));
     }
     state.store.campaigns().delete(scope.site_id(), id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -127,18 +173,30 @@ async fn transition(
         // The flow may have been deleted since the campaign was made.
         check_spec(state, scope.site_id(), &current.spec).await?;
     }
-    match state.store.campaigns().set_status(Some(scope.site_id()), id, from, to).await? {
+    match state
+        .store
+        .campaigns()
+        .set_status(Some(scope.site_id()), id, from, to)
+        .await?
+    {
         Some(c) => {
             tracing::info!(campaign_id = %id, site_id = %scope.site_id(), ?to, "campaign {verb}");
             Ok(axum::Json(view(state, c).await?))
         }
         None => {
             let now = campaign_of(state, scope, id).await?.status;
-            let allowed: Vec<String> = from.iter().map(|s| format!("{s:?}").to_lowercase()).collect();
+            let allowed: Vec<String> = from
+                .iter()
+                .map(|s| format!("{s:?}").to_lowercase())
+                .collect();
             Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "invalid_transition",
-                format!("cannot {verb} a {} campaign (only from: {})", format!("{now:?}").to_lowercase(), allowed.join(", ")),
+                format!(
+                    "cannot {verb} a {} campaign (only from: {})",
+                    format!("{now:?}").to_lowercase(),
+                    allowed.join(", ")
+                ),
             ))
         }
     }
@@ -148,32 +206,84 @@ async fn transition(
 #[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/start", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn start_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
-    transition(&state, &scope, id, &[CampaignStatus::Draft], CampaignStatus::Running, "start").await
+pub async fn start_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(
+        &state,
+        &scope,
+        id,
+        &[CampaignStatus::Draft],
+        CampaignStatus::Running,
+        "start",
+    )
+    .await
 }
 
 /// Stops placing new calls (calls in progress finish); `resume` continues.
 #[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/pause", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn pause_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
-    transition(&state, &scope, id, &[CampaignStatus::Running], CampaignStatus::Paused, "pause").await
+pub async fn pause_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(
+        &state,
+        &scope,
+        id,
+        &[CampaignStatus::Running],
+        CampaignStatus::Paused,
+        "pause",
+    )
+    .await
 }
 
 /// Continues a paused campaign.
 #[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/resume", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn resume_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
-    transition(&state, &scope, id, &[CampaignStatus::Paused], CampaignStatus::Running, "resume").await
+pub async fn resume_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(
+        &state,
+        &scope,
+        id,
+        &[CampaignStatus::Paused],
+        CampaignStatus::Running,
+        "resume",
+    )
+    .await
 }
 
 /// Ends a campaign for good (calls in progress finish; pending leads stay undialled).
 #[utoipa::path(post, path = "/v1/sites/{site_id}/campaigns/{campaign_id}/stop", tag = "campaigns", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("campaign_id" = Uuid, Path)),
     responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn stop_campaign(State(state): State<AppState>, scope: SiteScope, Path((_site, id)): Path<(String, Uuid)>) -> Result<axum::Json<CampaignView>, ApiError> {
-    transition(&state, &scope, id, &[CampaignStatus::Draft, CampaignStatus::Running, CampaignStatus::Paused], CampaignStatus::Stopped, "stop").await
+pub async fn stop_campaign(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<CampaignView>, ApiError> {
+    transition(
+        &state,
+        &scope,
+        id,
+        &[
+            CampaignStatus::Draft,
+            CampaignStatus::Running,
+            CampaignStatus::Paused,
+        ],
+        CampaignStatus::Stopped,
+        "stop",
+    )
+    .await
 }
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -199,7 +309,13 @@ pub async fn export_campaign(
     let format = match q.format.as_deref().unwrap_or("csv") {
         "csv" => ExportFormat::Csv,
         "json" => ExportFormat::Json,
-        other => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("format: {other:?} is not csv or json"))),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("format: {other:?} is not csv or json"),
+            ));
+        }
     };
     let c = campaign_of(&state, &scope, id).await?;
     let body = export(&state.store, &c, format).await?;
@@ -208,5 +324,12 @@ pub async fn export_campaign(
         ExportFormat::Json => ("application/json", "json"),
     };
     let disposition = format!("attachment; filename=\"campaign-{id}.{ext}\"");
-    Ok(([(axum::http::header::CONTENT_TYPE, ctype.to_string()), (axum::http::header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, ctype.to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -24,12 +24,21 @@ pub async fn page() -> Html<String> {
 #[utoipa::path(get, path = "/dashboard/assets/{file}", tag = "analytics",
     params(("file" = String, Path, description = "uPlot.iife.min.js or uPlot.min.css")),
     responses((status = 200, description = "the file"), (status = 404, body = ErrorBody), (status = 503, description = "assets not installed", body = ErrorBody)))]
-pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
-    if tokio::fs::metadata(state.dashboard_assets_dir.as_path()).await.is_err() {
+pub async fn asset(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    if tokio::fs::metadata(state.dashboard_assets_dir.as_path())
+        .await
+        .is_err()
+    {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "dashboard_assets_missing",
-            format!("chart library not found in {} (run scripts/setup, or set http.dashboard_assets_dir)", state.dashboard_assets_dir.display()),
+            format!(
+                "chart library not found in {} (run scripts/setup, or set http.dashboard_assets_dir)",
+                state.dashboard_assets_dir.display()
+            ),
         ));
     }
     super::docs::serve_asset(&state.dashboard_assets_dir, &file).await

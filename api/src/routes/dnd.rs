@@ -51,19 +51,30 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-async fn add(state: &AppState, site_id: Option<Uuid>, req: AddNumbers) -> Result<axum::Json<AddedNumbers>, ApiError> {
+async fn add(
+    state: &AppState,
+    site_id: Option<Uuid>,
+    req: AddNumbers,
+) -> Result<axum::Json<AddedNumbers>, ApiError> {
     if req.numbers.len() > MAX_NUMBERS {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
-            format!("numbers: at most {MAX_NUMBERS} per request, got {}", req.numbers.len()),
+            format!(
+                "numbers: at most {MAX_NUMBERS} per request, got {}",
+                req.numbers.len()
+            ),
         ));
     }
     let reason = req.reason.unwrap_or_default();
     if !reason.is_empty() {
         vaarta_orchestrator::tenancy::validation::text("reason", &reason, 500)?;
     }
-    let mut out = AddedNumbers { added: 0, already_listed: 0, rejected: Vec::new() };
+    let mut out = AddedNumbers {
+        added: 0,
+        already_listed: 0,
+        rejected: Vec::new(),
+    };
     for (index, value) in req.numbers.into_iter().enumerate() {
         match dial_target(&value) {
             Ok(n) if !n.starts_with("sip:") => {
@@ -73,30 +84,60 @@ async fn add(state: &AppState, site_id: Option<Uuid>, req: AddNumbers) -> Result
                     out.already_listed += 1;
                 }
             }
-            _ => out.rejected.push(RejectedNumber { index, value, error: "not a phone number (E.164 or 10-digit Indian)".into() }),
+            _ => out.rejected.push(RejectedNumber {
+                index,
+                value,
+                error: "not a phone number (E.164 or 10-digit Indian)".into(),
+            }),
         }
     }
     Ok(axum::Json(out))
 }
 
-async fn list(state: &AppState, site_id: Option<Uuid>, q: ListQuery) -> Result<axum::Json<Vec<DndEntry>>, ApiError> {
+async fn list(
+    state: &AppState,
+    site_id: Option<Uuid>,
+    q: ListQuery,
+) -> Result<axum::Json<Vec<DndEntry>>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "limit: must be 1..=1000"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "limit: must be 1..=1000",
+        ));
     }
-    Ok(axum::Json(state.store.dnd().list(site_id, q.after.as_deref(), limit).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .dnd()
+            .list(site_id, q.after.as_deref(), limit)
+            .await?,
+    ))
 }
 
-async fn remove(state: &AppState, site_id: Option<Uuid>, number: &str) -> Result<StatusCode, ApiError> {
+async fn remove(
+    state: &AppState,
+    site_id: Option<Uuid>,
+    number: &str,
+) -> Result<StatusCode, ApiError> {
     let n = dial_target(number).map_err(|_| ApiError::not_found("number"))?;
-    if state.store.dnd().remove(site_id, &n).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("number")) }
+    if state.store.dnd().remove(site_id, &n).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("number"))
+    }
 }
 
 /// The site's do-not-call list, in number order.
 #[utoipa::path(get, path = "/v1/sites/{site_id}/dnd", tag = "dnd", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ListQuery),
     responses((status = 200, body = Vec<DndEntry>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list_site_dnd(State(state): State<AppState>, scope: SiteScope, Query(q): Query<ListQuery>) -> Result<axum::Json<Vec<DndEntry>>, ApiError> {
+pub async fn list_site_dnd(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Vec<DndEntry>>, ApiError> {
     list(&state, Some(scope.site_id()), q).await
 }
 
@@ -104,7 +145,11 @@ pub async fn list_site_dnd(State(state): State<AppState>, scope: SiteScope, Quer
 #[utoipa::path(post, path = "/v1/sites/{site_id}/dnd", tag = "dnd", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)), request_body = AddNumbers,
     responses((status = 200, body = AddedNumbers), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_site_dnd(State(state): State<AppState>, scope: SiteScope, ApiJson(req): ApiJson<AddNumbers>) -> Result<axum::Json<AddedNumbers>, ApiError> {
+pub async fn add_site_dnd(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    ApiJson(req): ApiJson<AddNumbers>,
+) -> Result<axum::Json<AddedNumbers>, ApiError> {
     add(&state, Some(scope.site_id()), req).await
 }
 
@@ -112,21 +157,33 @@ pub async fn add_site_dnd(State(state): State<AppState>, scope: SiteScope, ApiJs
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/dnd/{number}", tag = "dnd", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("number" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_site_dnd(State(state): State<AppState>, scope: SiteScope, Path((_site, number)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_site_dnd(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_site, number)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     remove(&state, Some(scope.site_id()), &number).await
 }
 
 /// The global do-not-call list (every site), admin only.
 #[utoipa::path(get, path = "/v1/dnd", tag = "dnd", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = Vec<DndEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list_global_dnd(State(state): State<AppState>, _: AdminOnly, Query(q): Query<ListQuery>) -> Result<axum::Json<Vec<DndEntry>>, ApiError> {
+pub async fn list_global_dnd(
+    State(state): State<AppState>,
+    _: AdminOnly,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Vec<DndEntry>>, ApiError> {
     list(&state, None, q).await
 }
 
 /// Adds numbers to the global list, admin only.
 #[utoipa::path(post, path = "/v1/dnd", tag = "dnd", security(("bearer" = [])), request_body = AddNumbers,
     responses((status = 200, body = AddedNumbers), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_global_dnd(State(state): State<AppState>, _: AdminOnly, ApiJson(req): ApiJson<AddNumbers>) -> Result<axum::Json<AddedNumbers>, ApiError> {
+pub async fn add_global_dnd(
+    State(state): State<AppState>,
+    _: AdminOnly,
+    ApiJson(req): ApiJson<AddNumbers>,
+) -> Result<axum::Json<AddedNumbers>, ApiError> {
     add(&state, None, req).await
 }
 
@@ -134,7 +191,11 @@ pub async fn add_global_dnd(State(state): State<AppState>, _: AdminOnly, ApiJson
 #[utoipa::path(delete, path = "/v1/dnd/{number}", tag = "dnd", security(("bearer" = [])),
     params(("number" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_global_dnd(State(state): State<AppState>, _: AdminOnly, Path(number): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_global_dnd(
+    State(state): State<AppState>,
+    _: AdminOnly,
+    Path(number): Path<String>,
+) -> Result<StatusCode, ApiError> {
     remove(&state, None, &number).await
 }
 
@@ -168,24 +229,56 @@ pub struct ImportReport {
     pub rejected_count: usize,
 }
 
-async fn import(state: &AppState, site_id: Option<Uuid>, q: ImportQuery, req: axum::extract::Request) -> Result<axum::Json<ImportReport>, ApiError> {
+async fn import(
+    state: &AppState,
+    site_id: Option<Uuid>,
+    q: ImportQuery,
+    req: axum::extract::Request,
+) -> Result<axum::Json<ImportReport>, ApiError> {
     use vaarta_orchestrator::campaigns::leads_csv::{ColumnMapping, parse};
-    let ctype = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let ctype = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if !super::leads::is_csv(&ctype) {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the list as text/csv with a header row"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the list as text/csv with a header row",
+        ));
     }
     let reason = q.reason.unwrap_or_default();
     if !reason.is_empty() {
         vaarta_orchestrator::tenancy::validation::text("reason", &reason, 500)?;
     }
-    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the list is larger than {MAX_IMPORT_BYTES} bytes; split it"));
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| too_large())?;
-    let mapping = ColumnMapping { phone: q.phone_column, name: None };
-    let parsed = tokio::task::spawn_blocking(move || parse(&bytes, &mapping)).await.map_err(|_| ApiError::internal())?;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the list is larger than {MAX_IMPORT_BYTES} bytes; split it"),
+        )
+    };
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    let mapping = ColumnMapping {
+        phone: q.phone_column,
+        name: None,
+    };
+    let parsed = tokio::task::spawn_blocking(move || parse(&bytes, &mapping))
+        .await
+        .map_err(|_| ApiError::internal())?;
     let parsed = parsed.map_err(super::leads::csv_error)?;
     let (mut added, mut already_listed) = (0, 0);
     for l in &parsed.leads {
-        if state.store.dnd().add(site_id, &l.phone, &reason, "csv").await? {
+        if state
+            .store
+            .dnd()
+            .add(site_id, &l.phone, &reason, "csv")
+            .await?
+        {
             added += 1;
         } else {
             already_listed += 1;
@@ -194,7 +287,14 @@ async fn import(state: &AppState, site_id: Option<Uuid>, q: ImportQuery, req: ax
     let rejected_count = parsed.rejected.len();
     let mut rejected = parsed.rejected;
     rejected.truncate(1000);
-    Ok(axum::Json(ImportReport { rows: parsed.rows, added, already_listed, duplicates_in_file: parsed.duplicates_in_file, rejected, rejected_count }))
+    Ok(axum::Json(ImportReport {
+        rows: parsed.rows,
+        added,
+        already_listed,
+        duplicates_in_file: parsed.duplicates_in_file,
+        rejected,
+        rejected_count,
+    }))
 }
 
 /// Imports a CSV of numbers into the site's list (`text/csv` with a header row).
@@ -215,6 +315,11 @@ pub async fn import_site_dnd(
 #[utoipa::path(post, path = "/v1/dnd/import", tag = "dnd", security(("bearer" = [])), params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn import_global_dnd(State(state): State<AppState>, _: AdminOnly, Query(q): Query<ImportQuery>, req: axum::extract::Request) -> Result<axum::Json<ImportReport>, ApiError> {
+pub async fn import_global_dnd(
+    State(state): State<AppState>,
+    _: AdminOnly,
+    Query(q): Query<ImportQuery>,
+    req: axum::extract::Request,
+) -> Result<axum::Json<ImportReport>, ApiError> {
     import(&state, None, q, req).await
 }

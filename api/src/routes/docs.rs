@@ -42,7 +42,10 @@ fn missing(state: &AppState) -> ApiError {
     (status = 503, description = "assets not installed", body = ErrorBody),
 ))]
 pub async fn page(State(state): State<AppState>) -> Result<Html<&'static str>, ApiError> {
-    if tokio::fs::metadata(state.docs_assets_dir.join("swagger-ui-bundle.js")).await.is_err() {
+    if tokio::fs::metadata(state.docs_assets_dir.join("swagger-ui-bundle.js"))
+        .await
+        .is_err()
+    {
         return Err(missing(&state));
     }
     Ok(Html(PAGE))
@@ -56,8 +59,14 @@ pub async fn page(State(state): State<AppState>) -> Result<Html<&'static str>, A
         (status = 404, body = ErrorBody),
         (status = 503, description = "assets not installed", body = ErrorBody),
     ))]
-pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
-    if tokio::fs::metadata(state.docs_assets_dir.as_path()).await.is_err() {
+pub async fn asset(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    if tokio::fs::metadata(state.docs_assets_dir.as_path())
+        .await
+        .is_err()
+    {
         return Err(missing(&state));
     }
     serve_asset(&state.docs_assets_dir, &file).await
@@ -67,11 +76,15 @@ pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> R
 pub(crate) async fn serve_asset(dir: &std::path::Path, file: &str) -> Result<Response, ApiError> {
     let safe = !file.is_empty()
         && !file.starts_with('.')
-        && file.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if !safe {
         return Err(ApiError::not_found("asset"));
     }
-    let bytes = tokio::fs::read(dir.join(file)).await.map_err(|_| ApiError::not_found("asset"))?;
+    let bytes = tokio::fs::read(dir.join(file))
+        .await
+        .map_err(|_| ApiError::not_found("asset"))?;
     let content_type = match file.rsplit('.').next() {
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
@@ -80,5 +93,12 @@ pub(crate) async fn serve_asset(dir: &std::path::Path, file: &str) -> Result<Res
         Some("map" | "json") => "application/json",
         _ => "application/octet-stream",
     };
-    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response())
 }

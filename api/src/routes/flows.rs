@@ -125,24 +125,47 @@ impl IntoResponse for FlowsError {
                 let list: Vec<String> = diags.iter().map(ToString::to_string).collect();
                 let body = diags
                     .into_iter()
-                    .map(|d| DiagnosticBody { line: d.line, column: d.column, message: d.message, module: d.module })
+                    .map(|d| DiagnosticBody {
+                        line: d.line,
+                        column: d.column,
+                        message: d.message,
+                        module: d.module,
+                    })
                     .collect();
-                (format!("the flow is invalid: {}", list.join("; ")), "flow_invalid", body, Vec::new())
+                (
+                    format!("the flow is invalid: {}", list.join("; ")),
+                    "flow_invalid",
+                    body,
+                    Vec::new(),
+                )
             }
             FlowsError::TestsFailed(failed) => {
                 let names: Vec<&str> = failed.iter().map(|f| f.name.as_str()).collect();
-                let message = format!("activation refused; failing flow tests: {}", names.join(", "));
+                let message = format!(
+                    "activation refused; failing flow tests: {}",
+                    names.join(", ")
+                );
                 (message, "flow_tests_failed", Vec::new(), failed)
             }
         };
-        let body = FlowErrorBody { error: ErrorDetail { code: code.to_string(), message }, diagnostics, failed_tests };
+        let body = FlowErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+            },
+            diagnostics,
+            failed_tests,
+        };
         (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
     }
 }
 
 /// Flow names are also module names (`import "transfer_rules"`): `[a-z0-9_]{1,64}`.
 fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn flow_not_found() -> FlowsError {
@@ -151,14 +174,23 @@ fn flow_not_found() -> FlowsError {
 
 /// What `import` resolves to for flow `name`: the shipped modules, overridden by the site's
 /// other flows (their active version, else their latest).
-async fn site_modules(state: &AppState, site_id: Uuid, name: &str) -> Result<FlowModules, FlowsError> {
+async fn site_modules(
+    state: &AppState,
+    site_id: Uuid,
+    name: &str,
+) -> Result<FlowModules, FlowsError> {
     let mut modules = vaarta_flows::shipped::modules();
     for flow in state.store.flows().list(site_id).await? {
         if flow.name == name {
             continue;
         }
         let version = flow.active_version.unwrap_or(flow.latest_version);
-        if let Some(v) = state.store.flows().get(site_id, &flow.name, Some(version)).await? {
+        if let Some(v) = state
+            .store
+            .flows()
+            .get(site_id, &flow.name, Some(version))
+            .await?
+        {
             modules.insert(v.name, v.source);
         }
     }
@@ -166,7 +198,9 @@ async fn site_modules(state: &AppState, site_id: Uuid, name: &str) -> Result<Flo
 }
 
 /// Runs CPU-bound flow work (compile, simulate, tests) off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, FlowsError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FlowsError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         tracing::error!(error = %e, "flow task failed");
         FlowsError::Api(ApiError::internal())
@@ -177,7 +211,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[utoipa::path(get, path = "/v1/sites/{site_id}/flows", tag = "flows", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = Vec<FlowSummary>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_flows(State(state): State<AppState>, scope: SiteScope) -> Result<axum::Json<Vec<FlowSummary>>, FlowsError> {
+pub async fn list_flows(
+    State(state): State<AppState>,
+    scope: SiteScope,
+) -> Result<axum::Json<Vec<FlowSummary>>, FlowsError> {
     Ok(axum::Json(state.store.flows().list(scope.site_id()).await?))
 }
 
@@ -213,20 +250,33 @@ pub async fn put_flow(
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "source_too_large",
-            format!("flow source is {} bytes; the limit is {MAX_SOURCE_BYTES}", upload.source.len()),
+            format!(
+                "flow source is {} bytes; the limit is {MAX_SOURCE_BYTES}",
+                upload.source.len()
+            ),
         )
         .into());
     }
     if let Some(tests) = &upload.tests {
         serde_json::from_value::<FlowTestSuite>(tests.clone()).map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("tests: {e}"))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("tests: {e}"),
+            )
         })?;
     }
     let site_id = scope.site_id();
     let modules = site_modules(&state, site_id, &name).await?;
     let source = upload.source.clone();
-    blocking(move || vaarta_flows::check(&source, &modules)).await?.map_err(FlowsError::Invalid)?;
-    let version = state.store.flows().put(site_id, &name, &upload.source, upload.tests.as_ref()).await?;
+    blocking(move || vaarta_flows::check(&source, &modules))
+        .await?
+        .map_err(FlowsError::Invalid)?;
+    let version = state
+        .store
+        .flows()
+        .put(site_id, &name, &upload.source, upload.tests.as_ref())
+        .await?;
     tracing::info!(flow = %name, version = version.version, "flow uploaded");
     Ok((StatusCode::CREATED, axum::Json(version)))
 }
@@ -246,13 +296,24 @@ pub async fn get_flow(
     }
     let site_id = scope.site_id();
     let flows = state.store.flows();
-    let latest = flows.get(site_id, &name, None).await?.ok_or_else(flow_not_found)?;
+    let latest = flows
+        .get(site_id, &name, None)
+        .await?
+        .ok_or_else(flow_not_found)?;
     let active_version = flows.active(site_id, &name).await?.map(|v| v.version);
     let flow = match q.version {
-        Some(v) => flows.get(site_id, &name, Some(v)).await?.ok_or_else(|| ApiError::not_found("flow version"))?,
+        Some(v) => flows
+            .get(site_id, &name, Some(v))
+            .await?
+            .ok_or_else(|| ApiError::not_found("flow version"))?,
         None => latest.clone(),
     };
-    Ok(axum::Json(FlowDetail { name, latest_version: latest.version, active_version, flow }))
+    Ok(axum::Json(FlowDetail {
+        name,
+        latest_version: latest.version,
+        active_version,
+        flow,
+    }))
 }
 
 /// The version history of a flow, newest first (without sources).
@@ -301,11 +362,21 @@ pub async fn activate_flow(
         .flows()
         .get(site_id, &name, req.version)
         .await?
-        .ok_or_else(|| ApiError::not_found(if req.version.is_some() { "flow version" } else { "flow" }))?;
+        .ok_or_else(|| {
+            ApiError::not_found(if req.version.is_some() {
+                "flow version"
+            } else {
+                "flow"
+            })
+        })?;
     let suite = match &flow.tests {
         Some(t) => serde_json::from_value::<FlowTestSuite>(t.clone()).map_err(|e| {
             tracing::error!(error = %e, "stored flow tests no longer parse");
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("stored tests: {e}"))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("stored tests: {e}"),
+            )
         })?,
         None => FlowTestSuite::default(),
     };
@@ -313,33 +384,55 @@ pub async fn activate_flow(
     let source = flow.source.clone();
     // A flow may only call tools the site has configured (settings.tools.connectors).
     let (src, mods) = (flow.source.clone(), modules.clone());
-    let info = blocking(move || vaarta_flows::check(&src, &mods)).await?.map_err(FlowsError::Invalid)?;
-    let missing: Vec<&String> = info.tools.iter().filter(|t| !scope.site.settings.tools.connectors.contains_key(*t)).collect();
+    let info = blocking(move || vaarta_flows::check(&src, &mods))
+        .await?
+        .map_err(FlowsError::Invalid)?;
+    let missing: Vec<&String> = info
+        .tools
+        .iter()
+        .filter(|t| !scope.site.settings.tools.connectors.contains_key(*t))
+        .collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "tools_not_configured",
-            format!("the flow calls tools the site has not configured in settings.tools.connectors: {}", names.join(", ")),
+            format!(
+                "the flow calls tools the site has not configured in settings.tools.connectors: {}",
+                names.join(", ")
+            ),
         )
         .into());
     }
-    let report =
-        blocking(move || vaarta_flows::run_flow_tests(&source, &modules, &suite)).await?.map_err(FlowsError::Invalid)?;
+    let report = blocking(move || vaarta_flows::run_flow_tests(&source, &modules, &suite))
+        .await?
+        .map_err(FlowsError::Invalid)?;
     if !report.passed {
         let failed = report
             .results
             .into_iter()
             .filter(|r| !r.passed)
-            .map(|r| FailedTest { name: r.name, failures: r.failures })
+            .map(|r| FailedTest {
+                name: r.name,
+                failures: r.failures,
+            })
             .collect();
         return Err(FlowsError::TestsFailed(failed));
     }
-    if !state.store.flows().activate(site_id, &name, flow.version).await? {
+    if !state
+        .store
+        .flows()
+        .activate(site_id, &name, flow.version)
+        .await?
+    {
         return Err(flow_not_found());
     }
     tracing::info!(flow = %name, version = flow.version, tests = report.total, "flow activated");
-    Ok(axum::Json(Activated { name, version: flow.version, tests_passed: report.total }))
+    Ok(axum::Json(Activated {
+        name,
+        version: flow.version,
+        tests_passed: report.total,
+    }))
 }
 
 /// Runs a text conversation (`{"caller": ["haan", ...], "tools": {...}}`) through the flow
@@ -369,10 +462,16 @@ pub async fn simulate_flow(
     let site_id = scope.site_id();
     let flows = state.store.flows();
     let flow = match q.version {
-        Some(v) => flows.get(site_id, &name, Some(v)).await?.ok_or_else(|| ApiError::not_found("flow version"))?,
+        Some(v) => flows
+            .get(site_id, &name, Some(v))
+            .await?
+            .ok_or_else(|| ApiError::not_found("flow version"))?,
         None => match flows.active(site_id, &name).await? {
             Some(active) => active,
-            None => flows.get(site_id, &name, None).await?.ok_or_else(flow_not_found)?,
+            None => flows
+                .get(site_id, &name, None)
+                .await?
+                .ok_or_else(flow_not_found)?,
         },
     };
     let modules = site_modules(&state, site_id, &name).await?;
@@ -398,8 +497,16 @@ pub async fn delete_flow(
     let site_id = scope.site_id();
     let used = state.store.routes().using_flow(site_id, &name).await?;
     if !used.is_empty() {
-        let list: Vec<String> = used.iter().map(|r| format!("{} {}", r.channel, r.number)).collect();
-        return Err(ApiError::new(StatusCode::CONFLICT, "flow_routed", format!("routes use this flow: {}", list.join(", "))).into());
+        let list: Vec<String> = used
+            .iter()
+            .map(|r| format!("{} {}", r.channel, r.number))
+            .collect();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "flow_routed",
+            format!("routes use this flow: {}", list.join(", ")),
+        )
+        .into());
     }
     if !state.store.flows().delete(site_id, &name).await? {
         return Err(flow_not_found());

@@ -34,22 +34,37 @@ pub struct Formatted {
 /// Formats an answer for a channel (any valid key or the admin token).
 #[utoipa::path(post, path = "/v1/format", tag = "format", security(("bearer" = [])), request_body = FormatRequest,
     responses((status = 200, body = Formatted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn format(State(_state): State<AppState>, _caller: Caller, ApiJson(req): ApiJson<FormatRequest>) -> Result<axum::Json<Formatted>, ApiError> {
-    let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m);
+pub async fn format(
+    State(_state): State<AppState>,
+    _caller: Caller,
+    ApiJson(req): ApiJson<FormatRequest>,
+) -> Result<axum::Json<Formatted>, ApiError> {
+    let invalid =
+        |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m);
     let channel = match req.channel.as_str() {
         "call" => Channel::Call,
         "chat" => Channel::Chat,
-        other => return Err(invalid(format!("channel: {other:?} is not one of call, chat"))),
+        other => {
+            return Err(invalid(format!(
+                "channel: {other:?} is not one of call, chat"
+            )));
+        }
     };
     let language = req.language.unwrap_or_else(|| "hi".into());
     if !["hi", "en", "pa"].contains(&language.split(['-', '_']).next().unwrap_or("")) {
-        return Err(invalid(format!("language: {language:?} is not one of hi, en, pa")));
+        return Err(invalid(format!(
+            "language: {language:?} is not one of hi, en, pa"
+        )));
     }
     let chars = req.text.chars().count();
     if chars > MAX_CHARS {
-        return Err(invalid(format!("text: {chars} characters; at most {MAX_CHARS}")));
+        return Err(invalid(format!(
+            "text: {chars} characters; at most {MAX_CHARS}"
+        )));
     }
     let lang = vaarta_orchestrator::voice::Lang::from_code(&language);
-    let text = tokio::task::spawn_blocking(move || format_response(&req.text, channel, lang)).await.map_err(|_| ApiError::internal())?;
+    let text = tokio::task::spawn_blocking(move || format_response(&req.text, channel, lang))
+        .await
+        .map_err(|_| ApiError::internal())?;
     Ok(axum::Json(Formatted { text }))
 }

@@ -67,7 +67,11 @@ pub struct SearchResponse {
 
 pub(crate) fn kb(state: &AppState) -> Result<&KnowledgeBase, ApiError> {
     state.kb.as_deref().ok_or_else(|| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "kb_unavailable", "the embedding model is not installed on this node (scripts/install-models)")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "kb_unavailable",
+            "the embedding model is not installed on this node (scripts/install-models)",
+        )
     })
 }
 
@@ -77,11 +81,19 @@ fn invalid(m: impl Into<String>) -> ApiError {
 
 pub(crate) fn kb_error(e: KbError) -> ApiError {
     match e {
-        KbError::Ingest(i) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "document_invalid", i.to_string()),
+        KbError::Ingest(i) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "document_invalid",
+            i.to_string(),
+        ),
         KbError::Storage(s) => s.into(),
         other => {
             tracing::error!(error = %other, "KB indexing failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "kb_unavailable", other.to_string())
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "kb_unavailable",
+                other.to_string(),
+            )
         }
     }
 }
@@ -89,7 +101,14 @@ pub(crate) fn kb_error(e: KbError) -> ApiError {
 fn check(doc: &DocumentInput) -> Result<(), ApiError> {
     vaarta_orchestrator::tenancy::validation::text("title", &doc.title, 300)?;
     if doc.content.len() > MAX_CONTENT_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document_too_large", format!("content: {} bytes; at most {MAX_CONTENT_BYTES}", doc.content.len())));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "document_too_large",
+            format!(
+                "content: {} bytes; at most {MAX_CONTENT_BYTES}",
+                doc.content.len()
+            ),
+        ));
     }
     if !(doc.metadata.is_null() || doc.metadata.is_object()) {
         return Err(invalid("metadata: must be an object"));
@@ -100,20 +119,45 @@ fn check(doc: &DocumentInput) -> Result<(), ApiError> {
 /// Stores a checked document: indexed now (`201`/`200`), or with status `indexing` and a
 /// queued job (`202`) when asked to or when it is large. Bad content is refused either way
 /// before anything is stored (chunking is cheap; embedding is what takes time).
-pub(crate) async fn store_doc(state: &AppState, site: Uuid, id: Option<Uuid>, doc: DocumentInput, queued: bool) -> Result<(StatusCode, KbDocument), ApiError> {
+pub(crate) async fn store_doc(
+    state: &AppState,
+    site: Uuid,
+    id: Option<Uuid>,
+    doc: DocumentInput,
+    queued: bool,
+) -> Result<(StatusCode, KbDocument), ApiError> {
     check(&doc)?;
-    let meta = if doc.metadata.is_null() { serde_json::json!({}) } else { doc.metadata };
+    let meta = if doc.metadata.is_null() {
+        serde_json::json!({})
+    } else {
+        doc.metadata
+    };
     if queued || doc.content.len() > INLINE_MAX_BYTES {
-        vaarta_orchestrator::kb::ingest::chunks(doc.kind, &doc.content).map_err(|e| kb_error(e.into()))?;
+        vaarta_orchestrator::kb::ingest::chunks(doc.kind, &doc.content)
+            .map_err(|e| kb_error(e.into()))?;
         let id = id.unwrap_or_else(Uuid::now_v7);
         let jobs = state.store.kb_jobs();
         let job = jobs.create(site, Some(&[id])).await?;
-        let stored = state.store.kb().put_pending(site, id, &doc.title, doc.kind, &doc.content, &meta, job.id).await?;
+        let stored = state
+            .store
+            .kb()
+            .put_pending(site, id, &doc.title, doc.kind, &doc.content, &meta, job.id)
+            .await?;
         jobs.push(job.id).await?;
         return Ok((StatusCode::ACCEPTED, stored));
     }
-    let stored = kb(state)?.put(site, id, &doc.title, doc.kind, &doc.content, &meta).await.map_err(kb_error)?;
-    Ok((if id.is_some() { StatusCode::OK } else { StatusCode::CREATED }, stored))
+    let stored = kb(state)?
+        .put(site, id, &doc.title, doc.kind, &doc.content, &meta)
+        .await
+        .map_err(kb_error)?;
+    Ok((
+        if id.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        stored,
+    ))
 }
 
 /// Adds a document: chunked, embedded and indexed before the response (201, status `ready`),
@@ -135,13 +179,25 @@ pub async fn create_document(
 #[utoipa::path(post, path = "/v1/sites/{site_id}/kb/documents/bulk", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)), request_body = Vec<DocumentInput>,
     responses((status = 201, body = Vec<KbDocument>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn bulk_documents(State(state): State<AppState>, scope: SiteScope, ApiJson(docs): ApiJson<Vec<DocumentInput>>) -> Result<(StatusCode, axum::Json<Vec<KbDocument>>), ApiError> {
+pub async fn bulk_documents(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    ApiJson(docs): ApiJson<Vec<DocumentInput>>,
+) -> Result<(StatusCode, axum::Json<Vec<KbDocument>>), ApiError> {
     if docs.is_empty() || docs.len() > MAX_BULK {
         return Err(invalid(format!("documents: 1..={MAX_BULK} per request")));
     }
     for (i, d) in docs.iter().enumerate() {
-        check(d).map_err(|e| ApiError::new(e.status, e.code, format!("documents[{i}]: {}", e.message)))?;
-        vaarta_orchestrator::kb::ingest::chunks(d.kind, &d.content).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "document_invalid", format!("documents[{i}]: {e}")))?;
+        check(d).map_err(|e| {
+            ApiError::new(e.status, e.code, format!("documents[{i}]: {}", e.message))
+        })?;
+        vaarta_orchestrator::kb::ingest::chunks(d.kind, &d.content).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "document_invalid",
+                format!("documents[{i}]: {e}"),
+            )
+        })?;
     }
     let mut out = Vec::new();
     for d in docs {
@@ -154,7 +210,10 @@ pub async fn bulk_documents(State(state): State<AppState>, scope: SiteScope, Api
 #[utoipa::path(get, path = "/v1/sites/{site_id}/kb/documents", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = Vec<KbDocument>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_documents(State(state): State<AppState>, scope: SiteScope) -> Result<axum::Json<Vec<KbDocument>>, ApiError> {
+pub async fn list_documents(
+    State(state): State<AppState>,
+    scope: SiteScope,
+) -> Result<axum::Json<Vec<KbDocument>>, ApiError> {
     Ok(axum::Json(state.store.kb().list(scope.site_id()).await?))
 }
 
@@ -162,8 +221,19 @@ pub async fn list_documents(State(state): State<AppState>, scope: SiteScope) -> 
 #[utoipa::path(get, path = "/v1/sites/{site_id}/kb/documents/{document_id}", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("document_id" = Uuid, Path)),
     responses((status = 200, body = KbDocument), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_document(State(state): State<AppState>, scope: SiteScope, Path((_s, id)): Path<(Uuid, Uuid)>) -> Result<axum::Json<KbDocument>, ApiError> {
-    Ok(axum::Json(state.store.kb().get(scope.site_id(), id).await?.ok_or_else(|| ApiError::not_found("document"))?))
+pub async fn get_document(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_s, id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<KbDocument>, ApiError> {
+    Ok(axum::Json(
+        state
+            .store
+            .kb()
+            .get(scope.site_id(), id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("document"))?,
+    ))
 }
 
 /// Replaces a document: re-chunked and re-indexed before the response (200), or queued like
@@ -178,7 +248,12 @@ pub async fn update_document(
     Query(mode): Query<IndexMode>,
     ApiJson(doc): ApiJson<DocumentInput>,
 ) -> Result<(StatusCode, axum::Json<KbDocument>), ApiError> {
-    state.store.kb().get(scope.site_id(), id).await?.ok_or_else(|| ApiError::not_found("document"))?;
+    state
+        .store
+        .kb()
+        .get(scope.site_id(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("document"))?;
     let (status, doc) = store_doc(&state, scope.site_id(), Some(id), doc, mode.queued).await?;
     Ok((status, axum::Json(doc)))
 }
@@ -187,19 +262,31 @@ pub async fn update_document(
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/kb/documents/{document_id}", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("document_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_document(State(state): State<AppState>, scope: SiteScope, Path((_s, id)): Path<(Uuid, Uuid)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_document(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_s, id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
     let gone = match state.kb.as_deref() {
         Some(k) => k.delete(scope.site_id(), id).await.map_err(kb_error)?,
         None => state.store.kb().delete(scope.site_id(), id).await?,
     };
-    if gone { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("document")) }
+    if gone {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("document"))
+    }
 }
 
 /// Hybrid search (vector similarity + keywords, fused by rank) over the site's passages.
 #[utoipa::path(post, path = "/v1/sites/{site_id}/kb/search", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)), request_body = SearchRequest,
     responses((status = 200, body = SearchResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn search(State(state): State<AppState>, scope: SiteScope, ApiJson(req): ApiJson<SearchRequest>) -> Result<axum::Json<SearchResponse>, ApiError> {
+pub async fn search(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    ApiJson(req): ApiJson<SearchRequest>,
+) -> Result<axum::Json<SearchResponse>, ApiError> {
     let q = req.query.trim();
     if q.is_empty() || q.chars().count() > 1000 {
         return Err(invalid("query: 1..=1000 characters"));
@@ -209,8 +296,14 @@ pub async fn search(State(state): State<AppState>, scope: SiteScope, ApiJson(req
         return Err(invalid("top_k: 1..=50"));
     }
     let t = std::time::Instant::now();
-    let passages = kb(&state)?.search(scope.site_id(), q, top_k, &req.filters).await.map_err(kb_error)?;
-    Ok(axum::Json(SearchResponse { passages, took_ms: t.elapsed().as_millis() as u64 }))
+    let passages = kb(&state)?
+        .search(scope.site_id(), q, top_k, &req.filters)
+        .await
+        .map_err(kb_error)?;
+    Ok(axum::Json(SearchResponse {
+        passages,
+        took_ms: t.elapsed().as_millis() as u64,
+    }))
 }
 
 /// Body of `POST …/kb/reindex`.
@@ -228,22 +321,41 @@ pub struct ReindexRequest {
 #[utoipa::path(post, path = "/v1/sites/{site_id}/kb/reindex", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)), request_body(content = ReindexRequest, description = "optional; an empty body means the whole site"),
     responses((status = 202, body = KbJob), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn reindex(State(state): State<AppState>, scope: SiteScope, body: axum::body::Bytes) -> Result<(StatusCode, axum::Json<KbJob>), ApiError> {
+pub async fn reindex(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, axum::Json<KbJob>), ApiError> {
     let req: ReindexRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReindexRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()))?
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.to_string(),
+            )
+        })?
     };
     let site = scope.site_id();
     let known = state.store.kb().ids(site).await?;
     let ids = match &req.document_ids {
         Some(ids) => {
             if ids.is_empty() || ids.len() > 10_000 {
-                return Err(invalid("document_ids: 1..=10000 ids, or leave it out for every document"));
+                return Err(invalid(
+                    "document_ids: 1..=10000 ids, or leave it out for every document",
+                ));
             }
-            let unknown: Vec<String> = ids.iter().filter(|i| !known.contains(i)).map(Uuid::to_string).collect();
+            let unknown: Vec<String> = ids
+                .iter()
+                .filter(|i| !known.contains(i))
+                .map(Uuid::to_string)
+                .collect();
             if !unknown.is_empty() {
-                return Err(invalid(format!("document_ids: not documents of this site: {}", unknown.join(", "))));
+                return Err(invalid(format!(
+                    "document_ids: not documents of this site: {}",
+                    unknown.join(", ")
+                )));
             }
             ids.clone()
         }
@@ -260,6 +372,17 @@ pub async fn reindex(State(state): State<AppState>, scope: SiteScope, body: axum
 #[utoipa::path(get, path = "/v1/sites/{site_id}/kb/reindex/{job_id}", tag = "kb", security(("bearer" = [])),
     params(("site_id" = Uuid, Path), ("job_id" = Uuid, Path)),
     responses((status = 200, body = KbJob), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_reindex(State(state): State<AppState>, scope: SiteScope, Path((_s, id)): Path<(Uuid, Uuid)>) -> Result<axum::Json<KbJob>, ApiError> {
-    Ok(axum::Json(state.store.kb_jobs().get(Some(scope.site_id()), id).await?.ok_or_else(|| ApiError::not_found("indexing job"))?))
+pub async fn get_reindex(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    Path((_s, id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<KbJob>, ApiError> {
+    Ok(axum::Json(
+        state
+            .store
+            .kb_jobs()
+            .get(Some(scope.site_id()), id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("indexing job"))?,
+    ))
 }

@@ -51,7 +51,11 @@ pub fn upload_limit() -> DefaultBodyLimit {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the file is larger than the limit of {MAX_UPLOAD_BYTES} bytes (20 MiB)"))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the file is larger than the limit of {MAX_UPLOAD_BYTES} bytes (20 MiB)"),
+    )
 }
 
 fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -59,7 +63,11 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 fn unsupported(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type", message)
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_file_type",
+        message,
+    )
 }
 
 fn by_name(kind: &str) -> Option<FileKind> {
@@ -75,7 +83,10 @@ fn by_name(kind: &str) -> Option<FileKind> {
 
 /// The file's type from its name, else its content type, else its first bytes.
 fn infer(file_name: &str, content_type: Option<&str>, bytes: &[u8]) -> Result<FileKind, ApiError> {
-    let ext = std::path::Path::new(file_name).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = std::path::Path::new(file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     if let Some(ext) = ext {
         return match ext.as_str() {
             "txt" | "text" => Ok(FileKind::Doc(DocKind::Text)),
@@ -83,10 +94,18 @@ fn infer(file_name: &str, content_type: Option<&str>, bytes: &[u8]) -> Result<Fi
             "html" | "htm" => Ok(FileKind::Doc(DocKind::Html)),
             "csv" => Ok(FileKind::Doc(DocKind::FaqCsv)),
             "pdf" => Ok(FileKind::Pdf),
-            other => Err(unsupported(format!("{file_name:?}: .{other} files are not supported (send .txt, .md, .html, .csv or .pdf)"))),
+            other => Err(unsupported(format!(
+                "{file_name:?}: .{other} files are not supported (send .txt, .md, .html, .csv or .pdf)"
+            ))),
         };
     }
-    let ct = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match ct.as_str() {
         "text/plain" => return Ok(FileKind::Doc(DocKind::Text)),
         "text/markdown" | "text/x-markdown" => return Ok(FileKind::Doc(DocKind::Markdown)),
@@ -117,12 +136,17 @@ pub async fn upload_document(
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<(StatusCode, axum::Json<KbDocument>), ApiError> {
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     // Multipart framing adds a little; refuse at once what cannot fit.
     if announced.is_some_and(|n| n > MAX_UPLOAD_BYTES + 64 * 1024) {
         return Err(too_large());
     }
-    let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text());
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text())
+    };
     let (mut file, mut title, mut kind, mut metadata) = (None, None, None, serde_json::Value::Null);
     while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
         match field.name().unwrap_or("") {
@@ -141,18 +165,35 @@ pub async fn upload_document(
             "title" => title = Some(field.text().await.map_err(bad_form)?.trim().to_string()),
             "type" => {
                 let t = field.text().await.map_err(bad_form)?.trim().to_string();
-                kind = Some(by_name(&t).ok_or_else(|| unprocessable("validation_failed", format!("type: {t:?} is not one of text, markdown, html, faq_csv, pdf")))?);
+                kind = Some(by_name(&t).ok_or_else(|| {
+                    unprocessable(
+                        "validation_failed",
+                        format!("type: {t:?} is not one of text, markdown, html, faq_csv, pdf"),
+                    )
+                })?);
             }
             "metadata" => {
                 let text = field.text().await.map_err(bad_form)?;
-                metadata = serde_json::from_str(&text).map_err(|e| unprocessable("invalid_metadata", format!("metadata: {e}")))?;
+                metadata = serde_json::from_str(&text)
+                    .map_err(|e| unprocessable("invalid_metadata", format!("metadata: {e}")))?;
             }
-            other => return Err(unprocessable("unknown_field", format!("unknown form field {other:?}: send `file` and optionally `title`, `type`, `metadata`"))),
+            other => {
+                return Err(unprocessable(
+                    "unknown_field",
+                    format!(
+                        "unknown form field {other:?}: send `file` and optionally `title`, `type`, `metadata`"
+                    ),
+                ));
+            }
         }
     }
-    let (name, content_type, bytes) = file.ok_or_else(|| unprocessable("missing_file", "the form has no `file` part"))?;
+    let (name, content_type, bytes) =
+        file.ok_or_else(|| unprocessable("missing_file", "the form has no `file` part"))?;
     if bytes.is_empty() {
-        return Err(unprocessable("document_invalid", format!("{name:?}: the file is empty")));
+        return Err(unprocessable(
+            "document_invalid",
+            format!("{name:?}: the file is empty"),
+        ));
     }
     let kind = match kind {
         Some(k) => k,
@@ -160,8 +201,11 @@ pub async fn upload_document(
     };
     let (doc_kind, content) = match kind {
         FileKind::Pdf => {
-            let text = tokio::task::spawn_blocking(move || ingest::pdf_text(&bytes)).await.map_err(|_| ApiError::internal())?;
-            let text = text.map_err(|e| unprocessable("document_invalid", format!("{name:?}: {e}")))?;
+            let text = tokio::task::spawn_blocking(move || ingest::pdf_text(&bytes))
+                .await
+                .map_err(|_| ApiError::internal())?;
+            let text =
+                text.map_err(|e| unprocessable("document_invalid", format!("{name:?}: {e}")))?;
             if let serde_json::Value::Object(m) = &mut metadata {
                 m.entry("source_type").or_insert_with(|| "pdf".into());
             } else if metadata.is_null() {
@@ -170,23 +214,48 @@ pub async fn upload_document(
             (DocKind::Text, text)
         }
         FileKind::Doc(k) => {
-            let text = String::from_utf8(bytes).map_err(|_| unprocessable("document_invalid", format!("{name:?}: not UTF-8 text (binary data?)")))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                unprocessable(
+                    "document_invalid",
+                    format!("{name:?}: not UTF-8 text (binary data?)"),
+                )
+            })?;
             (k, text)
         }
     };
     if content.len() > MAX_CONTENT_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "document_too_large", format!("{name:?}: {} bytes of text; at most {MAX_CONTENT_BYTES}", content.len())));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "document_too_large",
+            format!(
+                "{name:?}: {} bytes of text; at most {MAX_CONTENT_BYTES}",
+                content.len()
+            ),
+        ));
     }
     if let serde_json::Value::Object(m) = &mut metadata {
         m.entry("file_name").or_insert_with(|| name.clone().into());
     } else if metadata.is_null() {
         metadata = serde_json::json!({"file_name": name});
     }
-    let title = title.filter(|t| !t.is_empty()).unwrap_or_else(|| name.clone());
-    let doc = DocumentInput { title, kind: doc_kind, content, metadata };
+    let title = title
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| name.clone());
+    let doc = DocumentInput {
+        title,
+        kind: doc_kind,
+        content,
+        metadata,
+    };
     // Content errors name the file.
     let (status, doc) = store_doc(&state, scope.site_id(), None, doc, mode.queued)
         .await
-        .map_err(|e| if e.code == "document_invalid" { ApiError::new(e.status, e.code, format!("{name:?}: {}", e.message)) } else { e })?;
+        .map_err(|e| {
+            if e.code == "document_invalid" {
+                ApiError::new(e.status, e.code, format!("{name:?}: {}", e.message))
+            } else {
+                e
+            }
+        })?;
     Ok((status, axum::Json(doc)))
 }

@@ -31,8 +31,13 @@ pub struct CreatedKey {
 #[utoipa::path(get, path = "/v1/sites/{site_id}/keys", tag = "keys", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = Vec<ApiKey>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_keys(State(state): State<AppState>, scope: SiteScope) -> Result<axum::Json<Vec<ApiKey>>, ApiError> {
-    Ok(axum::Json(state.store.api_keys().list(scope.site_id()).await?))
+pub async fn list_keys(
+    State(state): State<AppState>,
+    scope: SiteScope,
+) -> Result<axum::Json<Vec<ApiKey>>, ApiError> {
+    Ok(axum::Json(
+        state.store.api_keys().list(scope.site_id()).await?,
+    ))
 }
 
 /// Creates a key for the site.
@@ -51,7 +56,11 @@ pub async fn create_key(
     ApiJson(new): ApiJson<NewKey>,
 ) -> Result<(StatusCode, axum::Json<CreatedKey>), ApiError> {
     validate_label(&new.label)?;
-    let (key, secret) = state.store.api_keys().create(scope.site_id(), &new.label).await?;
+    let (key, secret) = state
+        .store
+        .api_keys()
+        .create(scope.site_id(), &new.label)
+        .await?;
     tracing::info!(key_id = %key.key_id, "API key created");
     Ok((StatusCode::CREATED, axum::Json(CreatedKey { key, secret })))
 }
@@ -66,7 +75,12 @@ pub async fn revoke_key(
     Path((_site_id, key_id)): Path<(String, String)>,
 ) -> Result<axum::Json<ApiKey>, ApiError> {
     let key_id = Uuid::parse_str(&key_id).map_err(|_| ApiError::not_found("key"))?;
-    let key = state.store.api_keys().revoke(scope.site_id(), key_id).await?.ok_or_else(|| ApiError::not_found("key"))?;
+    let key = state
+        .store
+        .api_keys()
+        .revoke(scope.site_id(), key_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("key"))?;
     tracing::info!(key_id = %key.key_id, "API key revoked");
     Ok(axum::Json(key))
 }

@@ -51,7 +51,11 @@ fn unprocessable(code: &'static str, msg: impl Into<String>) -> ApiError {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the lead file is larger than {MAX_CSV_BYTES} bytes; split it"))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the lead file is larger than {MAX_CSV_BYTES} bytes; split it"),
+    )
 }
 
 /// The body limit of the upload route (it checks its own, larger limit).
@@ -62,27 +66,55 @@ pub fn upload_limit() -> axum::extract::DefaultBodyLimit {
 /// A file of numbers that cannot be read at all, as the API answers it (leads and DND imports).
 pub(super) fn csv_error(e: LeadsCsvError) -> ApiError {
     match e {
-        LeadsCsvError::TooManyRows => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_rows", e.to_string()),
-        LeadsCsvError::NoPhoneColumn(_) | LeadsCsvError::UnknownColumn { .. } => unprocessable("no_phone_column", e.to_string()),
+        LeadsCsvError::TooManyRows => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_rows",
+            e.to_string(),
+        ),
+        LeadsCsvError::NoPhoneColumn(_) | LeadsCsvError::UnknownColumn { .. } => {
+            unprocessable("no_phone_column", e.to_string())
+        }
         _ => unprocessable("invalid_csv", e.to_string()),
     }
 }
 
 /// Content types a CSV body may come with.
 pub(super) fn is_csv(content_type: &str) -> bool {
-    ["text/csv", "text/plain", "application/csv"].iter().any(|t| content_type.starts_with(t))
+    ["text/csv", "text/plain", "application/csv"]
+        .iter()
+        .any(|t| content_type.starts_with(t))
 }
 
-async fn read_upload(state: &AppState, q: UploadQuery, req: Request) -> Result<(Vec<u8>, ColumnMapping), ApiError> {
-    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+async fn read_upload(
+    state: &AppState,
+    q: UploadQuery,
+    req: Request,
+) -> Result<(Vec<u8>, ColumnMapping), ApiError> {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if announced.is_some_and(|n| n > MAX_CSV_BYTES + 64 * 1024) {
         return Err(too_large());
     }
-    let mut mapping = ColumnMapping { phone: q.phone_column, name: q.name_column };
+    let mut mapping = ColumnMapping {
+        phone: q.phone_column,
+        name: q.name_column,
+    };
     if ctype.starts_with("multipart/form-data") {
-        let mut form = Multipart::from_request(req, state).await.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text()))?;
-        let bad = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text());
+        let mut form = Multipart::from_request(req, state).await.map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text())
+        })?;
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text())
+        };
         let mut file = None;
         while let Some(mut field) = form.next_field().await.map_err(bad)? {
             match field.name().unwrap_or("") {
@@ -98,21 +130,40 @@ async fn read_upload(state: &AppState, q: UploadQuery, req: Request) -> Result<(
                 }
                 "mapping" => {
                     let text = field.text().await.map_err(bad)?;
-                    mapping = serde_json::from_str(&text).map_err(|e| unprocessable("validation_failed", format!("mapping: {e}")))?;
+                    mapping = serde_json::from_str(&text)
+                        .map_err(|e| unprocessable("validation_failed", format!("mapping: {e}")))?;
                 }
-                other => return Err(unprocessable("unknown_field", format!("unknown form field {other:?}: send `file` and optionally `mapping`"))),
+                other => {
+                    return Err(unprocessable(
+                        "unknown_field",
+                        format!(
+                            "unknown form field {other:?}: send `file` and optionally `mapping`"
+                        ),
+                    ));
+                }
             }
         }
-        let file = file.ok_or_else(|| unprocessable("missing_file", "the form has no `file` part with the CSV"))?;
+        let file = file.ok_or_else(|| {
+            unprocessable("missing_file", "the form has no `file` part with the CSV")
+        })?;
         Ok((file, mapping))
     } else if is_csv(&ctype) {
-        let body = axum::body::to_bytes(req.into_body(), MAX_CSV_BYTES).await.map_err(|_| too_large())?;
+        let body = axum::body::to_bytes(req.into_body(), MAX_CSV_BYTES)
+            .await
+            .map_err(|_| too_large())?;
         Ok((body.to_vec(), mapping))
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("send the leads as text/csv or multipart/form-data (`file`), not {:?}", if ctype.is_empty() { "no content type" } else { &ctype }),
+            format!(
+                "send the leads as text/csv or multipart/form-data (`file`), not {:?}",
+                if ctype.is_empty() {
+                    "no content type"
+                } else {
+                    &ctype
+                }
+            ),
         ))
     }
 }
@@ -134,9 +185,15 @@ pub async fn upload_leads(
 ) -> Result<axum::Json<UploadReport>, ApiError> {
     let campaign = campaign_of(&state, &scope, id).await?;
     let (bytes, mapping) = read_upload(&state, q, req).await?;
-    let parsed = tokio::task::spawn_blocking(move || leads_csv::parse(&bytes, &mapping)).await.map_err(|_| ApiError::internal())?;
+    let parsed = tokio::task::spawn_blocking(move || leads_csv::parse(&bytes, &mapping))
+        .await
+        .map_err(|_| ApiError::internal())?;
     let parsed = parsed.map_err(csv_error)?;
-    let added = state.store.leads().add(scope.site_id(), campaign.id, &parsed.leads).await?;
+    let added = state
+        .store
+        .leads()
+        .add(scope.site_id(), campaign.id, &parsed.leads)
+        .await?;
     let rejected_count = parsed.rejected.len();
     let mut rejected = parsed.rejected;
     rejected.truncate(MAX_LISTED_ERRORS);
@@ -174,12 +231,28 @@ pub async fn list_leads(
     Query(q): Query<LeadsQuery>,
 ) -> Result<axum::Json<Vec<Lead>>, ApiError> {
     let campaign = campaign_of(&state, &scope, id).await?;
-    if let Some(s) = q.status.as_deref().filter(|s| !["pending", "dialing", "done", "skipped"].contains(s)) {
-        return Err(unprocessable("validation_failed", format!("status: {s:?} is not one of pending, dialing, done, skipped")));
+    if let Some(s) = q
+        .status
+        .as_deref()
+        .filter(|s| !["pending", "dialing", "done", "skipped"].contains(s))
+    {
+        return Err(unprocessable(
+            "validation_failed",
+            format!("status: {s:?} is not one of pending, dialing, done, skipped"),
+        ));
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(unprocessable("validation_failed", "limit: must be 1..=1000"));
+        return Err(unprocessable(
+            "validation_failed",
+            "limit: must be 1..=1000",
+        ));
     }
-    Ok(axum::Json(state.store.leads().list(campaign.id, q.status.as_deref(), q.after, limit).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .leads()
+            .list(campaign.id, q.status.as_deref(), q.after, limit)
+            .await?,
+    ))
 }

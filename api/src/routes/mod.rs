@@ -4,17 +4,17 @@
 
 pub mod analytics;
 pub mod call_routes;
-pub mod dashboard;
 pub mod calls;
 pub mod campaigns;
+pub mod dashboard;
 pub mod dnd;
 pub mod docs;
+pub mod flows;
 pub mod format;
 pub mod kb;
 pub mod kb_upload;
-pub mod leads;
-pub mod flows;
 pub mod keys;
+pub mod leads;
 pub mod outbound_calls;
 pub mod sites;
 pub mod system;
@@ -39,11 +39,19 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(docs::page))
         .routes(routes!(docs::asset))
         .routes(routes!(sites::list_sites, sites::create_site))
-        .routes(routes!(sites::get_site, sites::update_site, sites::delete_site))
+        .routes(routes!(
+            sites::get_site,
+            sites::update_site,
+            sites::delete_site
+        ))
         .routes(routes!(keys::list_keys, keys::create_key))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(flows::list_flows))
-        .routes(routes!(flows::get_flow, flows::put_flow, flows::delete_flow))
+        .routes(routes!(
+            flows::get_flow,
+            flows::put_flow,
+            flows::delete_flow
+        ))
         .routes(routes!(flows::list_versions))
         .routes(routes!(flows::activate_flow))
         .routes(routes!(flows::simulate_flow))
@@ -62,18 +70,34 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(dnd::delete_site_dnd))
         .routes(routes!(dnd::list_global_dnd, dnd::add_global_dnd))
         .routes(routes!(dnd::delete_global_dnd))
-        .merge(OpenApiRouter::new().routes(routes!(dnd::import_site_dnd)).routes(routes!(dnd::import_global_dnd)).layer(dnd::import_limit()))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(dnd::import_site_dnd))
+                .routes(routes!(dnd::import_global_dnd))
+                .layer(dnd::import_limit()),
+        )
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::retry_delivery))
-        .routes(routes!(campaigns::list_campaigns, campaigns::create_campaign))
-        .routes(routes!(campaigns::get_campaign, campaigns::update_campaign, campaigns::delete_campaign))
+        .routes(routes!(
+            campaigns::list_campaigns,
+            campaigns::create_campaign
+        ))
+        .routes(routes!(
+            campaigns::get_campaign,
+            campaigns::update_campaign,
+            campaigns::delete_campaign
+        ))
         .routes(routes!(leads::list_leads))
         .routes(routes!(campaigns::start_campaign))
         .routes(routes!(campaigns::pause_campaign))
         .routes(routes!(campaigns::resume_campaign))
         .routes(routes!(campaigns::stop_campaign))
         .routes(routes!(campaigns::export_campaign))
-        .merge(OpenApiRouter::new().routes(routes!(leads::upload_leads)).layer(leads::upload_limit()))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(leads::upload_leads))
+                .layer(leads::upload_limit()),
+        )
         .routes(routes!(format::format))
         .routes(routes!(widget::widget_socket))
         .routes(routes!(widget::get_widget))
@@ -84,13 +108,28 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(widget::demo_page))
         .routes(routes!(kb::list_documents, kb::create_document))
         .routes(routes!(kb::bulk_documents))
-        .routes(routes!(kb::get_document, kb::update_document, kb::delete_document))
+        .routes(routes!(
+            kb::get_document,
+            kb::update_document,
+            kb::delete_document
+        ))
         .routes(routes!(kb::search))
         .routes(routes!(kb::reindex))
         .routes(routes!(kb::get_reindex))
-        .merge(OpenApiRouter::new().routes(routes!(kb_upload::upload_document)).layer(kb_upload::upload_limit()))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(kb_upload::upload_document))
+                .layer(kb_upload::upload_limit()),
+        )
         .routes(routes!(transcriptions::list_transcriptions))
-        .routes(routes!(transcriptions::get_transcription, transcriptions::delete_transcription))
+        .routes(routes!(
+            transcriptions::get_transcription,
+            transcriptions::delete_transcription
+        ))
         .routes(routes!(transcriptions::call_audit))
-        .merge(OpenApiRouter::new().routes(routes!(transcriptions::create_transcription)).layer(transcriptions::upload_limit()))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(transcriptions::create_transcription))
+                .layer(transcriptions::upload_limit()),
+        )
 }

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vaarta_orchestrator::calls::CallInfo;
-use vaarta_orchestrator::calls::outbound::{OutboundRequest, PlaceError};
 use vaarta_orchestrator::calls::flow_loader::FlowLoadError;
+use vaarta_orchestrator::calls::outbound::{OutboundRequest, PlaceError};
 use vaarta_orchestrator::calls::services::PrepareError;
 
 use crate::auth::Caller;
@@ -65,7 +65,11 @@ pub async fn place_call(
         vaarta_orchestrator::tenancy::validation::text("caller_id", id, 64)?;
     }
     let Some(gateway) = state.outbound.as_ref() else {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "voice_disabled", "this node takes no calls ([voice] enabled = false, or the speech models did not load)"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "voice_disabled",
+            "this node takes no calls ([voice] enabled = false, or the speech models did not load)",
+        ));
     };
     let out = OutboundRequest {
         site_id,
@@ -86,18 +90,28 @@ pub async fn place_call(
 fn place_error(e: PlaceError) -> ApiError {
     let msg = e.to_string();
     match e {
-        PlaceError::InvalidNumber(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number", msg),
+        PlaceError::InvalidNumber(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number", msg)
+        }
         PlaceError::DoNotCall(_) => ApiError::new(StatusCode::CONFLICT, "do_not_call", msg),
         PlaceError::NoTrunk => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_trunk", msg),
         PlaceError::Dial(_) => ApiError::new(StatusCode::BAD_GATEWAY, "dial_failed", msg),
         PlaceError::Prepare(p) => match p {
             PrepareError::UnknownSite => ApiError::not_found("site"),
-            PrepareError::Flow(FlowLoadError::NotFound(f)) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_flow", format!("flow: the site has no active flow named {f:?}"))
-            }
+            PrepareError::Flow(FlowLoadError::NotFound(f)) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_flow",
+                format!("flow: the site has no active flow named {f:?}"),
+            ),
             PrepareError::Flow(FlowLoadError::Storage(s)) => s.into(),
-            PrepareError::Flow(f) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow", f.to_string()),
-            PrepareError::Admit(a) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "call_limit", a.to_string()),
+            PrepareError::Flow(f) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_flow",
+                f.to_string(),
+            ),
+            PrepareError::Admit(a) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "call_limit", a.to_string())
+            }
             PrepareError::Storage(s) => s.into(),
         },
     }

@@ -26,7 +26,11 @@ impl Page {
     fn resolve(&self) -> Result<(u32, u32), ApiError> {
         let limit = self.limit.unwrap_or(100);
         if !(1..=500).contains(&limit) {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "limit must be 1..=500"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "limit must be 1..=500",
+            ));
         }
         Ok((limit, self.offset.unwrap_or(0)))
     }
@@ -47,7 +51,10 @@ pub async fn list_sites(
         Principal::Admin => state.store.sites().list(limit, offset).await?,
         Principal::SiteKey { site_id, .. } => {
             let own = state.store.sites().get(site_id).await?;
-            own.into_iter().skip(offset as usize).take(limit as usize).collect()
+            own.into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .collect()
         }
     };
     Ok(axum::Json(sites.into_iter().map(Site::redacted).collect()))
@@ -96,7 +103,12 @@ pub async fn update_site(
     ApiJson(patch): ApiJson<SitePatch>,
 ) -> Result<axum::Json<Site>, ApiError> {
     patch.validate()?;
-    let site = state.store.sites().update(scope.site_id(), &patch).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let site = state
+        .store
+        .sites()
+        .update(scope.site_id(), &patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
     Ok(axum::Json(site.redacted()))
 }
 
@@ -109,7 +121,10 @@ pub async fn update_site(
         (status = 403, description = "a site key cannot delete its site", body = ErrorBody),
         (status = 404, body = ErrorBody),
     ))]
-pub async fn delete_site(State(state): State<AppState>, scope: SiteScope) -> Result<StatusCode, ApiError> {
+pub async fn delete_site(
+    State(state): State<AppState>,
+    scope: SiteScope,
+) -> Result<StatusCode, ApiError> {
     if !scope.caller.is_admin() {
         return Err(ApiError::forbidden("deleting a site needs the admin token"));
     }

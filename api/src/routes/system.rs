@@ -38,7 +38,11 @@ pub async fn ready(State(state): State<AppState>) -> Result<axum::Json<Status>, 
         Ok(()) => Ok(axum::Json(Status { status: "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "database unreachable"))
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "database unreachable",
+            ))
         }
     }
 }
@@ -50,7 +54,13 @@ pub async fn ready(State(state): State<AppState>) -> Result<axum::Json<Status>, 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     crate::metrics::refresh(&state).await;
     state.metrics.run_upkeep();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 /// This API's OpenAPI 3.1 description.
@@ -58,5 +68,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (status = 200, description = "OpenAPI document", content_type = "application/json"),
 ))]
 pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
 }

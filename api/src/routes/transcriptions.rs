@@ -8,7 +8,9 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use vaarta_orchestrator::audit::{AuditReport, NewTranscription, Transcription, TranscriptionMeta, call_audit};
+use vaarta_orchestrator::audit::{
+    AuditReport, NewTranscription, Transcription, TranscriptionMeta, call_audit,
+};
 use vaarta_orchestrator::storage::transcriptions::TranscriptionFilter;
 use vaarta_orchestrator::tenancy::Principal;
 
@@ -17,7 +19,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// File name endings accepted (the content is probed either way).
-const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "mp3", "ogg", "oga", "flac", "m4a", "mp4", "aac", "ul", "al"];
+const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "mp3", "ogg", "oga", "flac", "m4a", "mp4", "aac", "ul", "al",
+];
 
 /// The upload's multipart form (for the OpenAPI document).
 #[derive(ToSchema)]
@@ -62,7 +66,10 @@ pub async fn create_transcription(
     mut form: Multipart,
 ) -> Result<(StatusCode, axum::Json<Transcription>), ApiError> {
     let max = state.audit.max_upload_bytes;
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     // Multipart framing adds a little; refuse at once what cannot fit.
     if announced.is_some_and(|n| n > max + 64 * 1024) {
         return Err(too_large(max));
@@ -70,7 +77,9 @@ pub async fn create_transcription(
     let mut file: Option<(String, Option<String>, Vec<u8>)> = None;
     let mut meta = TranscriptionMeta::default();
     let mut site_field: Option<Uuid> = None;
-    let bad_form = |e: axum::extract::multipart::MultipartError| ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text());
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_multipart", e.body_text())
+    };
     while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
         match field.name().unwrap_or("") {
             "file" => {
@@ -88,18 +97,28 @@ pub async fn create_transcription(
             "metadata" => {
                 let text = field.text().await.map_err(bad_form)?;
                 if text.len() > 64 * 1024 {
-                    return Err(unprocessable("validation_failed", "metadata: larger than 64 KiB"));
+                    return Err(unprocessable(
+                        "validation_failed",
+                        "metadata: larger than 64 KiB",
+                    ));
                 }
-                meta = serde_json::from_str(&text).map_err(|e| unprocessable("invalid_metadata", format!("metadata: {e}")))?;
+                meta = serde_json::from_str(&text)
+                    .map_err(|e| unprocessable("invalid_metadata", format!("metadata: {e}")))?;
             }
             "site_id" => {
                 let text = field.text().await.map_err(bad_form)?;
-                site_field = Some(text.trim().parse().map_err(|_| unprocessable("validation_failed", "site_id: not a UUID"))?);
+                site_field = Some(
+                    text.trim()
+                        .parse()
+                        .map_err(|_| unprocessable("validation_failed", "site_id: not a UUID"))?,
+                );
             }
             other => {
                 return Err(unprocessable(
                     "unknown_field",
-                    format!("unknown form field {other:?}: send `file`, `metadata` and (admin) `site_id`"),
+                    format!(
+                        "unknown form field {other:?}: send `file`, `metadata` and (admin) `site_id`"
+                    ),
                 ));
             }
         }
@@ -109,11 +128,25 @@ pub async fn create_transcription(
         (Principal::SiteKey { site_id, .. }, Some(s)) if s == *site_id => s,
         (Principal::SiteKey { .. }, Some(_)) => return Err(ApiError::not_found("site")),
         (Principal::Admin, Some(s)) => s,
-        (Principal::Admin, None) => return Err(unprocessable("validation_failed", "site_id: required with the admin token")),
+        (Principal::Admin, None) => {
+            return Err(unprocessable(
+                "validation_failed",
+                "site_id: required with the admin token",
+            ));
+        }
     };
-    let site = state.store.sites().get(site_id).await?.ok_or_else(|| ApiError::not_found("site"))?;
-    let (file_name, content_type, bytes) =
-        file.ok_or_else(|| unprocessable("missing_file", "the form has no `file` part with the recording"))?;
+    let site = state
+        .store
+        .sites()
+        .get(site_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
+    let (file_name, content_type, bytes) = file.ok_or_else(|| {
+        unprocessable(
+            "missing_file",
+            "the form has no `file` part with the recording",
+        )
+    })?;
     meta.validate()?;
     if meta.callback_url.is_some() && site.settings.webhook_secret.is_none() {
         return Err(unprocessable(
@@ -121,20 +154,26 @@ pub async fn create_transcription(
             "metadata.callback_url: the site has no settings.webhook_secret to sign callbacks with; set one first",
         ));
     }
-    if let Some(ext) = std::path::Path::new(&file_name).extension().and_then(|e| e.to_str())
+    if let Some(ext) = std::path::Path::new(&file_name)
+        .extension()
+        .and_then(|e| e.to_str())
         && !AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
     {
         return Err(unprocessable(
             "unsupported_file_type",
-            format!("{file_name:?}: .{ext} is not an audio file type (send WAV, MP3, OGG, FLAC or M4A)"),
+            format!(
+                "{file_name:?}: .{ext} is not an audio file type (send WAV, MP3, OGG, FLAC or M4A)"
+            ),
         ));
     }
     // Decode now so a bad file is refused with its reason instead of failing later.
     let decode_cfg = state.audit.decode.clone();
     let probe = bytes.clone();
-    let decoded = tokio::task::spawn_blocking(move || vaarta_speech::decode::decode_bytes(probe, &decode_cfg).map(|a| a.duration_ms()))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let decoded = tokio::task::spawn_blocking(move || {
+        vaarta_speech::decode::decode_bytes(probe, &decode_cfg).map(|a| a.duration_ms())
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
     if let Err(e) = decoded {
         if e.is_bad_input() {
             return Err(unprocessable(e.code(), format!("{file_name:?}: {e}")));
@@ -142,7 +181,12 @@ pub async fn create_transcription(
         tracing::error!(error = %e, "decoding an upload failed");
         return Err(ApiError::internal());
     }
-    let new = NewTranscription { site_id, file_name, content_type, meta };
+    let new = NewTranscription {
+        site_id,
+        file_name,
+        content_type,
+        meta,
+    };
     let t = state.store.transcriptions().create(&new, &bytes).await?;
     tracing::info!(transcription_id = %t.id, site_id = %site_id, bytes = bytes.len(), "recording queued for transcription");
     Ok((StatusCode::ACCEPTED, axum::Json(t)))
@@ -157,7 +201,12 @@ pub async fn get_transcription(
     Caller(caller): Caller,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Transcription>, ApiError> {
-    let t = state.store.transcriptions().get(caller.site_id(), id).await?.ok_or_else(|| ApiError::not_found("transcription"))?;
+    let t = state
+        .store
+        .transcriptions()
+        .get(caller.site_id(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("transcription"))?;
     Ok(axum::Json(t))
 }
 
@@ -172,18 +221,25 @@ pub async fn list_transcriptions(
 ) -> Result<axum::Json<Vec<Transcription>>, ApiError> {
     let site = match (&caller, f.site_id) {
         (Principal::Admin, s) => s,
-        (Principal::SiteKey { site_id, .. }, Some(s)) if s != *site_id => return Err(ApiError::not_found("site")),
+        (Principal::SiteKey { site_id, .. }, Some(s)) if s != *site_id => {
+            return Err(ApiError::not_found("site"));
+        }
         (Principal::SiteKey { site_id, .. }, _) => Some(*site_id),
     };
     if let Some(s) = &f.status
         && !["queued", "processing", "completed", "failed"].contains(&s.as_str())
     {
-        return Err(unprocessable("validation_failed", format!("status: {s:?} is not one of queued, processing, completed, failed")));
+        return Err(unprocessable(
+            "validation_failed",
+            format!("status: {s:?} is not one of queued, processing, completed, failed"),
+        ));
     }
     if f.limit.is_some_and(|l| !(1..=200).contains(&l)) {
         return Err(unprocessable("validation_failed", "limit: must be 1..=200"));
     }
-    Ok(axum::Json(state.store.transcriptions().list(site, &f).await?))
+    Ok(axum::Json(
+        state.store.transcriptions().list(site, &f).await?,
+    ))
 }
 
 /// Deletes a transcription: its audio, checkpoints and report (a running job stops).
@@ -195,7 +251,12 @@ pub async fn delete_transcription(
     Caller(caller): Caller,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.transcriptions().delete(caller.site_id(), id).await? {
+    if state
+        .store
+        .transcriptions()
+        .delete(caller.site_id(), id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("transcription"))
@@ -213,7 +274,18 @@ pub async fn call_audit(
     Path(call_id): Path<Uuid>,
 ) -> Result<axum::Json<AuditReport>, ApiError> {
     state.calls.flush().await;
-    let detail = state.store.calls().detail(caller.site_id(), call_id).await?.ok_or_else(|| ApiError::not_found("call"))?;
-    let checks = state.store.sites().get(detail.call.site_id).await?.map(|s| s.settings.audit.checklist).unwrap_or_default();
+    let detail = state
+        .store
+        .calls()
+        .detail(caller.site_id(), call_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    let checks = state
+        .store
+        .sites()
+        .get(detail.call.site_id)
+        .await?
+        .map(|s| s.settings.audit.checklist)
+        .unwrap_or_default();
     Ok(axum::Json(call_audit::audit_call(&detail, &checks)))
 }

@@ -30,14 +30,32 @@ pub async fn list_deliveries(
     scope: SiteScope,
     Query(q): Query<DeliveriesQuery>,
 ) -> Result<axum::Json<Vec<WebhookDelivery>>, ApiError> {
-    if let Some(s) = q.status.as_deref().filter(|s| !["pending", "delivered", "dead"].contains(s)) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("status: {s:?} is not one of pending, delivered, dead")));
+    if let Some(s) = q
+        .status
+        .as_deref()
+        .filter(|s| !["pending", "delivered", "dead"].contains(s))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("status: {s:?} is not one of pending, delivered, dead"),
+        ));
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "limit: must be 1..=500"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "limit: must be 1..=500",
+        ));
     }
-    Ok(axum::Json(state.store.webhooks().list(scope.site_id(), q.status.as_deref(), limit).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .webhooks()
+            .list(scope.site_id(), q.status.as_deref(), limit)
+            .await?,
+    ))
 }
 
 /// Tries a dead-lettered delivery once more, now → 202 with the delivery (`pending`).
@@ -53,7 +71,11 @@ pub async fn retry_delivery(
     match repo.revive(scope.site_id(), id).await? {
         Some(d) => Ok((StatusCode::ACCEPTED, axum::Json(d))),
         None => match repo.get(id).await?.filter(|d| d.site_id == scope.site_id()) {
-            Some(d) => Err(ApiError::new(StatusCode::CONFLICT, "not_dead", format!("the delivery is {}, not dead", d.status))),
+            Some(d) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_dead",
+                format!("the delivery is {}, not dead", d.status),
+            )),
             None => Err(ApiError::not_found("delivery")),
         },
     }

@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::ws::{
+    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -13,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use vaarta_orchestrator::calls::widget::{ClientMessage, CloseReason, Outgoing, Refusal, ServerMessage, SocketOrigin, WidgetGateway};
+use vaarta_orchestrator::calls::widget::{
+    ClientMessage, CloseReason, Outgoing, Refusal, ServerMessage, SocketOrigin, WidgetGateway,
+};
 
 use crate::auth::SiteScope;
 use crate::error::{ApiError, ErrorBody};
@@ -51,28 +55,48 @@ pub async fn widget_socket(
     let ws = match ws {
         Ok(ws) => ws,
         Err(e) => {
-            return ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", format!("/v1/widget/ws is a WebSocket: {e}")).into_response();
+            return ApiError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "upgrade_required",
+                format!("/v1/widget/ws is a WebSocket: {e}"),
+            )
+            .into_response();
         }
     };
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let from = SocketOrigin { origin: text(header::ORIGIN), host: text(header::HOST) };
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let from = SocketOrigin {
+        origin: text(header::ORIGIN),
+        host: text(header::HOST),
+    };
     let gateway = state.widget.clone();
     let verdict = match (&gateway, q.site_id.as_deref(), q.key.as_deref()) {
-        (None, _, _) => Err(Refusal::new(CloseReason::Unavailable, "this node takes no calls (voice is off or the speech models are missing)")),
-        (_, None, _) => Err(Refusal::new(CloseReason::UnknownSite, "site_id is required")),
+        (None, _, _) => Err(Refusal::new(
+            CloseReason::Unavailable,
+            "this node takes no calls (voice is off or the speech models are missing)",
+        )),
+        (_, None, _) => Err(Refusal::new(
+            CloseReason::UnknownSite,
+            "site_id is required",
+        )),
         (_, _, None) => Err(Refusal::new(CloseReason::BadKey, "key is required")),
         (Some(gw), Some(site), Some(key)) => gw.authorize(site, key, &from).await,
     };
-    ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| async move {
-        match (verdict, gateway) {
-            (Ok(site_id), Some(gw)) => drive(socket, gw, site_id).await,
-            (Err(r), _) => {
-                tracing::info!(refusal = %r, origin = ?from.origin, "widget socket refused");
-                refuse(socket, &r).await
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| async move {
+            match (verdict, gateway) {
+                (Ok(site_id), Some(gw)) => drive(socket, gw, site_id).await,
+                (Err(r), _) => {
+                    tracing::info!(refusal = %r, origin = ?from.origin, "widget socket refused");
+                    refuse(socket, &r).await
+                }
+                (Ok(_), None) => {}
             }
-            (Ok(_), None) => {}
-        }
-    })
+        })
 }
 
 async fn send(socket: &mut WebSocket, m: &ServerMessage) -> bool {
@@ -84,7 +108,14 @@ async fn send(socket: &mut WebSocket, m: &ServerMessage) -> bool {
 /// sends until its close frame. Dropping a socket with unread input makes the kernel reset the
 /// connection, and the browser would see 1006 instead of our code and reason.
 async fn close(mut socket: WebSocket, code: u16, reason: String) {
-    if socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await.is_err() {
+    if socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await
+        .is_err()
+    {
         return;
     }
     let _ = tokio::time::timeout(CLOSE_WAIT, async {
@@ -109,12 +140,27 @@ async fn start_message(socket: &mut WebSocket) -> Result<(u32, Option<String>), 
         .map_err(|_| Refusal::new(CloseReason::Timeout, "no start message within 10 s"))?;
     match first {
         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMessage>(&t) {
-            Ok(ClientMessage::Start { sample_rate, visitor_id }) => Ok((sample_rate, visitor_id)),
-            Ok(_) => Err(Refusal::new(CloseReason::BadMessage, "the first message must be {\"type\": \"start\"}")),
-            Err(e) => Err(Refusal::new(CloseReason::BadMessage, format!("not a widget message: {e}"))),
+            Ok(ClientMessage::Start {
+                sample_rate,
+                visitor_id,
+            }) => Ok((sample_rate, visitor_id)),
+            Ok(_) => Err(Refusal::new(
+                CloseReason::BadMessage,
+                "the first message must be {\"type\": \"start\"}",
+            )),
+            Err(e) => Err(Refusal::new(
+                CloseReason::BadMessage,
+                format!("not a widget message: {e}"),
+            )),
         },
-        Some(Ok(Message::Binary(_))) => Err(Refusal::new(CloseReason::BadMessage, "audio before the start message")),
-        _ => Err(Refusal::new(CloseReason::BadMessage, "the socket closed before start")),
+        Some(Ok(Message::Binary(_))) => Err(Refusal::new(
+            CloseReason::BadMessage,
+            "audio before the start message",
+        )),
+        _ => Err(Refusal::new(
+            CloseReason::BadMessage,
+            "the socket closed before start",
+        )),
     }
 }
 
@@ -209,8 +255,15 @@ pub struct WidgetInfo {
 }
 
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1:8080");
-    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
     format!("{proto}://{host}")
 }
 
@@ -218,7 +271,9 @@ fn widget_info(scope: &SiteScope, key: String, headers: &HeaderMap) -> WidgetInf
     let (base, site_id) = (base_url(headers), scope.site_id());
     WidgetInfo {
         site_id,
-        embed_html: format!("<script src=\"{base}/widget.js\" data-site-id=\"{site_id}\" data-key=\"{key}\"></script>"),
+        embed_html: format!(
+            "<script src=\"{base}/widget.js\" data-site-id=\"{site_id}\" data-key=\"{key}\"></script>"
+        ),
         demo_url: format!("{base}/demo?site_id={site_id}"),
         key,
         allowed_origins: scope.site.settings.widget_origins.clone(),
@@ -229,8 +284,16 @@ fn widget_info(scope: &SiteScope, key: String, headers: &HeaderMap) -> WidgetInf
 #[utoipa::path(get, path = "/v1/sites/{site_id}/widget", tag = "widget", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = WidgetInfo), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_widget(State(state): State<AppState>, scope: SiteScope, headers: HeaderMap) -> Result<axum::Json<WidgetInfo>, ApiError> {
-    let key = state.store.widget_keys().get_or_create(scope.site_id()).await?;
+pub async fn get_widget(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    headers: HeaderMap,
+) -> Result<axum::Json<WidgetInfo>, ApiError> {
+    let key = state
+        .store
+        .widget_keys()
+        .get_or_create(scope.site_id())
+        .await?;
     Ok(axum::Json(widget_info(&scope, key, &headers)))
 }
 
@@ -238,7 +301,11 @@ pub async fn get_widget(State(state): State<AppState>, scope: SiteScope, headers
 #[utoipa::path(post, path = "/v1/sites/{site_id}/widget/key", tag = "widget", security(("bearer" = [])),
     params(("site_id" = Uuid, Path)),
     responses((status = 200, body = WidgetInfo), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn rotate_widget_key(State(state): State<AppState>, scope: SiteScope, headers: HeaderMap) -> Result<axum::Json<WidgetInfo>, ApiError> {
+pub async fn rotate_widget_key(
+    State(state): State<AppState>,
+    scope: SiteScope,
+    headers: HeaderMap,
+) -> Result<axum::Json<WidgetInfo>, ApiError> {
     let key = state.store.widget_keys().rotate(scope.site_id()).await?;
     tracing::info!(site_id = %scope.site_id(), "widget key rotated");
     Ok(axum::Json(widget_info(&scope, key, &headers)))
@@ -249,7 +316,17 @@ pub async fn rotate_widget_key(State(state): State<AppState>, scope: SiteScope, 
 #[utoipa::path(get, path = "/widget.js", tag = "widget",
     responses((status = 200, description = "JavaScript", content_type = "application/javascript", body = String)))]
 pub async fn widget_js() -> Response {
-    ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], WIDGET_JS).into_response()
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        WIDGET_JS,
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -260,10 +337,24 @@ pub struct DemoQuery {
 /// A page to try a site's widget.
 #[utoipa::path(get, path = "/demo", tag = "widget", params(DemoQuery),
     responses((status = 200, description = "HTML page", content_type = "text/html", body = String), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn demo_page(State(state): State<AppState>, Query(q): Query<DemoQuery>) -> Result<Html<String>, ApiError> {
-    let raw = q.site_id.ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "site_id: required (/demo?site_id=…)"))?;
+pub async fn demo_page(
+    State(state): State<AppState>,
+    Query(q): Query<DemoQuery>,
+) -> Result<Html<String>, ApiError> {
+    let raw = q.site_id.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "site_id: required (/demo?site_id=…)",
+        )
+    })?;
     let site_id = Uuid::parse_str(&raw).map_err(|_| ApiError::not_found("site"))?;
-    let site = state.store.sites().get(site_id).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let site = state
+        .store
+        .sites()
+        .get(site_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
     let key = state.store.widget_keys().get_or_create(site_id).await?;
     let page = DEMO_HTML
         .replace("{{site_name}}", &html_escape(&site.name))
@@ -273,5 +364,9 @@ pub async fn demo_page(State(state): State<AppState>, Query(q): Query<DemoQuery>
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

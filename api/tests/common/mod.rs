@@ -6,8 +6,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;
-use vaarta_api::AppState;
 use uuid::Uuid;
+use vaarta_api::AppState;
 use vaarta_orchestrator::Config;
 use vaarta_orchestrator::calls::*;
 use vaarta_orchestrator::storage::testing::TestDb;
@@ -32,7 +32,9 @@ pub struct Reply {
 impl Reply {
     /// The `error.code` of an error reply; panics with the body if the shape is wrong.
     pub fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {}", self.text))
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.text))
     }
 }
 
@@ -52,10 +54,22 @@ impl TestApp {
     pub fn with_state(db: TestDb, config: Config, f: impl FnOnce(AppState) -> AppState) -> TestApp {
         let state = f(AppState::new(db.store.clone(), &config, ADMIN.to_string()));
         let calls = state.calls.clone();
-        TestApp { router: vaarta_api::app(state), db, config, calls }
+        TestApp {
+            router: vaarta_api::app(state),
+            db,
+            config,
+            calls,
+        }
     }
 
-    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -63,32 +77,75 @@ impl TestApp {
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let res = self.router.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         match body {
-            Some(b) => self.raw(method, path, token, Some("application/json"), serde_json::to_vec(&b).unwrap()).await,
+            Some(b) => {
+                self.raw(
+                    method,
+                    path,
+                    token,
+                    Some("application/json"),
+                    serde_json::to_vec(&b).unwrap(),
+                )
+                .await
+            }
             None => self.raw(method, path, token, None, Vec::new()).await,
         }
     }
 
     /// Admin creates a site and a key for it; returns (site_id, key_id, secret).
     pub async fn site_with_key(&self, name: &str) -> (String, String, String) {
-        let r = self.call(Method::POST, "/v1/sites", Some(ADMIN), Some(serde_json::json!({"name": name}))).await;
+        let r = self
+            .call(
+                Method::POST,
+                "/v1/sites",
+                Some(ADMIN),
+                Some(serde_json::json!({"name": name})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         let site_id = r.body["site_id"].as_str().unwrap().to_string();
         let r = self
-            .call(Method::POST, &format!("/v1/sites/{site_id}/keys"), Some(ADMIN), Some(serde_json::json!({"label": "test"})))
+            .call(
+                Method::POST,
+                &format!("/v1/sites/{site_id}/keys"),
+                Some(ADMIN),
+                Some(serde_json::json!({"label": "test"})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        (site_id, r.body["key"]["key_id"].as_str().unwrap().to_string(), r.body["secret"].as_str().unwrap().to_string())
+        (
+            site_id,
+            r.body["key"]["key_id"].as_str().unwrap().to_string(),
+            r.body["secret"].as_str().unwrap().to_string(),
+        )
     }
 }
 
@@ -102,13 +159,19 @@ macro_rules! api_test {
 
             #[tokio::test]
             async fn sqlite() {
-                let $app = $crate::common::TestApp::new(vaarta_orchestrator::storage::testing::TestDb::sqlite().await).await;
+                let $app = $crate::common::TestApp::new(
+                    vaarta_orchestrator::storage::testing::TestDb::sqlite().await,
+                )
+                .await;
                 $body
             }
 
             #[tokio::test]
             async fn postgres() {
-                let $app = $crate::common::TestApp::new(vaarta_orchestrator::storage::testing::TestDb::postgres().await).await;
+                let $app = $crate::common::TestApp::new(
+                    vaarta_orchestrator::storage::testing::TestDb::postgres().await,
+                )
+                .await;
                 $body
             }
         }
@@ -141,5 +204,17 @@ pub fn call_info(site: &str, channel: CallChannel) -> CallInfo {
 /// A transcript turn event.
 pub fn turn(seq: u32, speaker: Speaker, text: &str, latency: Option<TurnLatency>) -> CallEventKind {
     let now = chrono::Utc::now();
-    CallEventKind::Turn { turn: TurnRecord { seq, speaker, text: text.into(), language: "hi".into(), confidence: 0.9, started_at: now, ended_at: now, interrupted: false, latency } }
+    CallEventKind::Turn {
+        turn: TurnRecord {
+            seq,
+            speaker,
+            text: text.into(),
+            language: "hi".into(),
+            confidence: 0.9,
+            started_at: now,
+            ended_at: now,
+            interrupted: false,
+            latency,
+        },
+    }
 }

@@ -30,7 +30,8 @@ pub fn app(db: TestDb) -> KbApp {
     let mut config = vaarta_orchestrator::Config::default();
     config.limits.max_body_bytes = 1024 * 1024;
     config.http.docs_assets_dir = "/nonexistent/swagger-ui".into();
-    let embedder = vaarta_speech::embed::Embedder::load(&Default::default(), &Default::default()).expect("embedding model (scripts/install-models)");
+    let embedder = vaarta_speech::embed::Embedder::load(&Default::default(), &Default::default())
+        .expect("embedding model (scripts/install-models)");
     let kb = KnowledgeBase::new(db.store.clone(), Arc::new(embedder));
     let mut shared = None;
     let app = TestApp::with_state(db, config, |s| {
@@ -38,13 +39,25 @@ pub fn app(db: TestDb) -> KbApp {
         shared = s.kb.clone();
         s
     });
-    KbApp { app, kb: shared.expect("kb") }
+    KbApp {
+        app,
+        kb: shared.expect("kb"),
+    }
 }
 
 /// The apalis workers (the `kb.reindex` one among them) on the app's database.
 pub async fn workers(app: &KbApp) -> Workers {
-    let cfg = vaarta_orchestrator::config::JobsConfig { poll_interval_ms: 100, heartbeat_s: 1, ..Default::default() };
-    let deps = WorkersDeps { store: app.db.store.clone(), transcribe: None, email: None, kb: Some(app.kb.clone()) };
+    let cfg = vaarta_orchestrator::config::JobsConfig {
+        poll_interval_ms: 100,
+        heartbeat_s: 1,
+        ..Default::default()
+    };
+    let deps = WorkersDeps {
+        store: app.db.store.clone(),
+        transcribe: None,
+        email: None,
+        kb: Some(app.kb.clone()),
+    };
     Workers::start(deps, &cfg).await.expect("workers")
 }
 
@@ -52,12 +65,23 @@ pub async fn workers(app: &KbApp) -> Workers {
 pub async fn wait_job(app: &TestApp, site: &str, key: &str, job: &str) -> Value {
     let start = Instant::now();
     loop {
-        let r = app.call(Method::GET, &format!("/v1/sites/{site}/kb/reindex/{job}"), Some(key), None).await;
+        let r = app
+            .call(
+                Method::GET,
+                &format!("/v1/sites/{site}/kb/reindex/{job}"),
+                Some(key),
+                None,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         if r.body["status"] == "done" || r.body["status"] == "failed" {
             return r.body;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "job not finished after 120 s: {}", r.text);
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "job not finished after 120 s: {}",
+            r.text
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

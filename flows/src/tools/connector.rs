@@ -121,17 +121,35 @@ impl ToolsConfig {
     /// Render the named connector with `args` and check its URL against the policy (scheme,
     /// host allow-list, IP literals). DNS results must still pass [`SsrfPolicy::check_resolved`].
     pub fn prepare(&self, tool: &str, args: &Map<String, Value>) -> Result<ToolRequest, ToolError> {
-        let c = self.connectors.get(tool).ok_or_else(|| ToolError::UnknownTool(tool.to_string()))?;
-        let r = Renderer { tool, args, secrets: &self.secrets };
+        let c = self
+            .connectors
+            .get(tool)
+            .ok_or_else(|| ToolError::UnknownTool(tool.to_string()))?;
+        let r = Renderer {
+            tool,
+            args,
+            secrets: &self.secrets,
+        };
         let url_text = r.render(&c.url, true)?;
-        let url = Url::parse(&url_text).map_err(|e| ToolError::InvalidUrl { tool: tool.into(), message: e.to_string() })?;
-        self.policy.check_url(&url).map_err(|source| ToolError::Denied { tool: tool.into(), source })?;
+        let url = Url::parse(&url_text).map_err(|e| ToolError::InvalidUrl {
+            tool: tool.into(),
+            message: e.to_string(),
+        })?;
+        self.policy
+            .check_url(&url)
+            .map_err(|source| ToolError::Denied {
+                tool: tool.into(),
+                source,
+            })?;
         let mut headers = Vec::with_capacity(c.headers.len());
         for (name, template) in &c.headers {
             let value = r.render(template, false)?;
             let bad = |s: &str| s.contains(['\r', '\n']);
             if bad(name) || bad(&value) || name.is_empty() {
-                return Err(ToolError::InvalidHeader { tool: tool.into(), header: name.clone() });
+                return Err(ToolError::InvalidHeader {
+                    tool: tool.into(),
+                    header: name.clone(),
+                });
             }
             headers.push((name.clone(), value));
         }
@@ -179,11 +197,21 @@ impl ToolConnector {
             Value::Object(
                 self.response
                     .iter()
-                    .map(|(field, ptr)| (field.clone(), json.pointer(ptr).cloned().unwrap_or(Value::Null)))
+                    .map(|(field, ptr)| {
+                        (
+                            field.clone(),
+                            json.pointer(ptr).cloned().unwrap_or(Value::Null),
+                        )
+                    })
                     .collect(),
             )
         };
-        ToolResponse { ok, status, data, error: (!ok).then(|| format!("HTTP {status}")) }
+        ToolResponse {
+            ok,
+            status,
+            data,
+            error: (!ok).then(|| format!("HTTP {status}")),
+        }
     }
 }
 
@@ -196,14 +224,21 @@ struct Renderer<'a> {
 impl Renderer<'_> {
     fn lookup(&self, key: &str) -> Result<String, ToolError> {
         if let Some(secret) = key.strip_prefix("secret:") {
-            return self.secrets.get(secret).cloned().ok_or_else(|| ToolError::MissingSecret {
-                tool: self.tool.into(),
-                secret: secret.into(),
-            });
+            return self
+                .secrets
+                .get(secret)
+                .cloned()
+                .ok_or_else(|| ToolError::MissingSecret {
+                    tool: self.tool.into(),
+                    secret: secret.into(),
+                });
         }
         match self.args.get(key) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(Value::Null) | None => Err(ToolError::MissingArg { tool: self.tool.into(), arg: key.into() }),
+            Some(Value::Null) | None => Err(ToolError::MissingArg {
+                tool: self.tool.into(),
+                arg: key.into(),
+            }),
             Some(other) => Ok(other.to_string()),
         }
     }
@@ -247,18 +282,26 @@ impl Renderer<'_> {
             Value::String(s) => {
                 let inner = s.strip_prefix('{').and_then(|x| x.strip_suffix('}'));
                 match inner {
-                    Some(k) if !k.contains(['{', '}']) && !k.starts_with("secret:") => {
-                        self.args.get(k.trim()).cloned().ok_or_else(|| ToolError::MissingArg {
+                    Some(k) if !k.contains(['{', '}']) && !k.starts_with("secret:") => self
+                        .args
+                        .get(k.trim())
+                        .cloned()
+                        .ok_or_else(|| ToolError::MissingArg {
                             tool: self.tool.into(),
                             arg: k.trim().into(),
-                        })?
-                    }
+                        })?,
                     _ => Value::String(self.render(s, false)?),
                 }
             }
-            Value::Array(a) => Value::Array(a.iter().map(|v| self.render_json(v)).collect::<Result<_, _>>()?),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|v| self.render_json(v))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(o) => Value::Object(
-                o.iter().map(|(k, v)| Ok((k.clone(), self.render_json(v)?))).collect::<Result<_, ToolError>>()?,
+                o.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.render_json(v)?)))
+                    .collect::<Result<_, ToolError>>()?,
             ),
             other => other.clone(),
         })
@@ -312,13 +355,32 @@ mod tests {
     #[test]
     fn renders_url_headers_and_body() {
         let c = config();
-        let req = c.prepare("order_status", &args(json!({"order_id": "A1/../2 3", "lang": "hi"}))).unwrap();
-        assert_eq!(req.url.as_str(), "https://crm.example.com/orders/A1%2F..%2F2%203?lang=hi");
-        assert_eq!(req.headers, vec![("Authorization".to_string(), "Bearer s3cr3t".to_string())]);
+        let req = c
+            .prepare(
+                "order_status",
+                &args(json!({"order_id": "A1/../2 3", "lang": "hi"})),
+            )
+            .unwrap();
+        assert_eq!(
+            req.url.as_str(),
+            "https://crm.example.com/orders/A1%2F..%2F2%203?lang=hi"
+        );
+        assert_eq!(
+            req.headers,
+            vec![("Authorization".to_string(), "Bearer s3cr3t".to_string())]
+        );
         assert_eq!(req.body, None);
-        let req = c.prepare("order_update", &args(json!({"order_id": 42, "note": "jaldi", "urgent": true}))).unwrap();
+        let req = c
+            .prepare(
+                "order_update",
+                &args(json!({"order_id": 42, "note": "jaldi", "urgent": true})),
+            )
+            .unwrap();
         assert_eq!(req.method, HttpMethod::Post);
-        assert_eq!(req.body, Some(json!({"id": 42, "note": "via voice: jaldi", "urgent": true})));
+        assert_eq!(
+            req.body,
+            Some(json!({"id": 42, "note": "via voice: jaldi", "urgent": true}))
+        );
         // Secrets survive storage (the API redacts them in responses: SiteSettings::redacted).
         let back: ToolsConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.secrets, c.secrets);
@@ -327,8 +389,14 @@ mod tests {
     #[test]
     fn refuses_unknown_tools_missing_args_and_other_hosts() {
         let c = config();
-        assert_eq!(c.prepare("nope", &Map::new()), Err(ToolError::UnknownTool("nope".into())));
-        assert!(matches!(c.prepare("order_status", &args(json!({"lang": "hi"}))), Err(ToolError::MissingArg { .. })));
+        assert_eq!(
+            c.prepare("nope", &Map::new()),
+            Err(ToolError::UnknownTool("nope".into()))
+        );
+        assert!(matches!(
+            c.prepare("order_status", &args(json!({"lang": "hi"}))),
+            Err(ToolError::MissingArg { .. })
+        ));
         let e = c.prepare("evil", &args(json!({"x": "1"}))).unwrap_err();
         assert!(e.is_denied());
         assert!(e.to_string().contains("attacker.net"), "{e}");
@@ -338,7 +406,15 @@ mod tests {
     fn maps_responses_through_json_pointers() {
         let c = &config().connectors["order_status"];
         let r = c.map_response(200, br#"{"order":{"status":"shipped","eta":"kal"}}"#);
-        assert_eq!(r, ToolResponse { ok: true, status: 200, data: json!({"status": "shipped", "eta": "kal"}), error: None });
+        assert_eq!(
+            r,
+            ToolResponse {
+                ok: true,
+                status: 200,
+                data: json!({"status": "shipped", "eta": "kal"}),
+                error: None
+            }
+        );
         let r = c.map_response(404, br#"{"error":"not found"}"#);
         assert!(!r.ok);
         assert_eq!(r.data, json!({"status": null, "eta": null}));

@@ -27,7 +27,11 @@ pub enum SsrfError {
     #[error("host '{0}' is not in the site's allowed_hosts")]
     HostNotAllowed(String),
     #[error("address {ip} of '{host}' is {class} and not in allowed_ips")]
-    AddressDenied { host: String, ip: IpAddr, class: &'static str },
+    AddressDenied {
+        host: String,
+        ip: IpAddr,
+        class: &'static str,
+    },
     #[error("invalid allowed_ips entry '{0}'")]
     BadCidr(String),
     #[error("host '{0}' did not resolve to any address")]
@@ -44,7 +48,10 @@ impl SsrfPolicy {
             other => return Err(SsrfError::Scheme(other.to_string())),
         }
         let host = url.host_str().ok_or(SsrfError::NoHost)?;
-        let bare = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         if !self.host_allowed(&bare) {
             return Err(SsrfError::HostNotAllowed(bare));
         }
@@ -66,13 +73,19 @@ impl SsrfPolicy {
 
     /// Check one resolved address. Every address a host resolves to must pass.
     pub fn check_ip(&self, host: &str, ip: IpAddr) -> Result<(), SsrfError> {
-        let Some(class) = special_class(ip) else { return Ok(()) };
+        let Some(class) = special_class(ip) else {
+            return Ok(());
+        };
         for entry in &self.allowed_ips {
             if cidr_contains(entry, ip).ok_or_else(|| SsrfError::BadCidr(entry.clone()))? {
                 return Ok(());
             }
         }
-        Err(SsrfError::AddressDenied { host: host.to_string(), ip, class })
+        Err(SsrfError::AddressDenied {
+            host: host.to_string(),
+            ip,
+            class,
+        })
     }
 
     /// Check a whole resolution result: non-empty and every address allowed.
@@ -159,7 +172,11 @@ fn cidr_contains(entry: &str, ip: IpAddr) -> Option<bool> {
             if len > 128 {
                 return None;
             }
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
             u128::from(net) & mask == u128::from(ip) & mask
         }
         _ => false,
@@ -171,14 +188,23 @@ mod tests {
     use super::*;
 
     fn policy() -> SsrfPolicy {
-        SsrfPolicy { allowed_hosts: vec!["crm.example.com".into(), "*.shop.in".into()], ..Default::default() }
+        SsrfPolicy {
+            allowed_hosts: vec!["crm.example.com".into(), "*.shop.in".into()],
+            ..Default::default()
+        }
     }
 
     #[test]
     fn only_allow_listed_https_hosts() {
         let p = policy();
-        assert!(p.check_url(&Url::parse("https://crm.example.com/x").unwrap()).is_ok());
-        assert!(p.check_url(&Url::parse("https://api.shop.in/x").unwrap()).is_ok());
+        assert!(
+            p.check_url(&Url::parse("https://crm.example.com/x").unwrap())
+                .is_ok()
+        );
+        assert!(
+            p.check_url(&Url::parse("https://api.shop.in/x").unwrap())
+                .is_ok()
+        );
         assert_eq!(
             p.check_url(&Url::parse("https://shop.in/x").unwrap()),
             Err(SsrfError::HostNotAllowed("shop.in".into()))
@@ -187,32 +213,76 @@ mod tests {
             p.check_url(&Url::parse("https://evil.com/?crm.example.com").unwrap()),
             Err(SsrfError::HostNotAllowed("evil.com".into()))
         );
-        assert!(matches!(p.check_url(&Url::parse("http://crm.example.com/").unwrap()), Err(SsrfError::Scheme(_))));
-        assert!(matches!(p.check_url(&Url::parse("file:///etc/passwd").unwrap()), Err(SsrfError::Scheme(_))));
+        assert!(matches!(
+            p.check_url(&Url::parse("http://crm.example.com/").unwrap()),
+            Err(SsrfError::Scheme(_))
+        ));
+        assert!(matches!(
+            p.check_url(&Url::parse("file:///etc/passwd").unwrap()),
+            Err(SsrfError::Scheme(_))
+        ));
     }
 
     #[test]
     fn private_and_special_addresses_are_denied() {
         let p = policy();
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",
-            "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
-            assert!(matches!(p.check_ip("h", ip), Err(SsrfError::AddressDenied { .. })), "{ip} must be denied");
+            assert!(
+                matches!(p.check_ip("h", ip), Err(SsrfError::AddressDenied { .. })),
+                "{ip} must be denied"
+            );
         }
         assert!(p.check_ip("h", "93.184.216.34".parse().unwrap()).is_ok());
         assert!(p.check_ip("h", "2606:4700::1111".parse().unwrap()).is_ok());
         assert!(p.check_resolved("h", &[]).is_err());
         // One bad address in a resolution poisons the whole host (DNS rebinding defence).
-        assert!(p.check_resolved("h", &["93.184.216.34".parse().unwrap(), "10.0.0.1".parse().unwrap()]).is_err());
+        assert!(
+            p.check_resolved(
+                "h",
+                &[
+                    "93.184.216.34".parse().unwrap(),
+                    "10.0.0.1".parse().unwrap()
+                ]
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn explicit_ranges_allow_private_addresses() {
-        let p = SsrfPolicy { allowed_hosts: vec!["127.0.0.1".into()], allowed_ips: vec!["127.0.0.0/8".into(), "10.5.0.0/16".into()], allow_http: true };
-        assert!(p.check_url(&Url::parse("http://127.0.0.1:8080/x").unwrap()).is_ok());
+        let p = SsrfPolicy {
+            allowed_hosts: vec!["127.0.0.1".into()],
+            allowed_ips: vec!["127.0.0.0/8".into(), "10.5.0.0/16".into()],
+            allow_http: true,
+        };
+        assert!(
+            p.check_url(&Url::parse("http://127.0.0.1:8080/x").unwrap())
+                .is_ok()
+        );
         assert!(p.check_ip("h", "10.5.9.9".parse().unwrap()).is_ok());
         assert!(p.check_ip("h", "10.6.0.1".parse().unwrap()).is_err());
-        let bad = SsrfPolicy { allowed_ips: vec!["10.0.0.0/99".into()], ..Default::default() };
-        assert_eq!(bad.check_ip("h", "10.0.0.1".parse().unwrap()), Err(SsrfError::BadCidr("10.0.0.0/99".into())));
+        let bad = SsrfPolicy {
+            allowed_ips: vec!["10.0.0.0/99".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.check_ip("h", "10.0.0.1".parse().unwrap()),
+            Err(SsrfError::BadCidr("10.0.0.0/99".into()))
+        );
     }
 }

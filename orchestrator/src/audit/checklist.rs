@@ -79,15 +79,24 @@ pub struct QaReport {
 /// Validates `settings.audit.checklist`.
 pub fn validate(checks: &[QaCheck]) -> Result<(), ValidationError> {
     if checks.len() > MAX_CHECKS {
-        return Err(ValidationError::new("settings.audit.checklist", format!("at most {MAX_CHECKS} checks")));
+        return Err(ValidationError::new(
+            "settings.audit.checklist",
+            format!("at most {MAX_CHECKS} checks"),
+        ));
     }
     for (i, c) in checks.iter().enumerate() {
         let field = format!("settings.audit.checklist[{i}]");
         if c.id.trim().is_empty() || c.id.len() > 64 {
-            return Err(ValidationError::new(format!("{field}.id"), "must be 1..=64 characters"));
+            return Err(ValidationError::new(
+                format!("{field}.id"),
+                "must be 1..=64 characters",
+            ));
         }
         if c.phrases.is_empty() || c.phrases.len() > MAX_PHRASES {
-            return Err(ValidationError::new(format!("{field}.phrases"), format!("needs 1..={MAX_PHRASES} phrases")));
+            return Err(ValidationError::new(
+                format!("{field}.phrases"),
+                format!("needs 1..={MAX_PHRASES} phrases"),
+            ));
         }
         for (j, p) in c.phrases.iter().enumerate() {
             if normalise(p).is_empty() || p.len() > MAX_PHRASE_LEN {
@@ -98,7 +107,10 @@ pub fn validate(checks: &[QaCheck]) -> Result<(), ValidationError> {
             }
         }
         if !matches!(c.speaker.as_str(), "agent" | "customer" | "any") {
-            return Err(ValidationError::new(format!("{field}.speaker"), "must be agent, customer or any"));
+            return Err(ValidationError::new(
+                format!("{field}.speaker"),
+                "must be agent, customer or any",
+            ));
         }
     }
     Ok(())
@@ -106,11 +118,17 @@ pub fn validate(checks: &[QaCheck]) -> Result<(), ValidationError> {
 
 /// Runs every check over the segments (in time order).
 pub fn evaluate(checks: &[QaCheck], segments: &[FileSegment]) -> QaReport {
-    let normalised: Vec<String> = segments.iter().map(|s| format!(" {} ", normalise(&s.text))).collect();
+    let normalised: Vec<String> = segments
+        .iter()
+        .map(|s| format!(" {} ", normalise(&s.text)))
+        .collect();
     let mut report = QaReport::default();
     for check in checks {
-        let phrases: Vec<(String, String)> =
-            check.phrases.iter().map(|p| (p.clone(), format!(" {} ", normalise(p)))).collect();
+        let phrases: Vec<(String, String)> = check
+            .phrases
+            .iter()
+            .map(|p| (p.clone(), format!(" {} ", normalise(p))))
+            .collect();
         let mut hits = Vec::new();
         for (seg, text) in segments.iter().zip(&normalised) {
             // Mono recordings have turn labels (`speaker_1`...), not parties: every check applies.
@@ -134,13 +152,22 @@ pub fn evaluate(checks: &[QaCheck], segments: &[FileSegment]) -> QaReport {
                 });
             }
         }
-        let passed = if check.kind == QaKind::Prohibited { hits.is_empty() } else { !hits.is_empty() };
+        let passed = if check.kind == QaKind::Prohibited {
+            hits.is_empty()
+        } else {
+            !hits.is_empty()
+        };
         if passed {
             report.passed += 1;
         } else {
             report.failed += 1;
         }
-        report.checks.push(QaCheckResult { id: check.id.clone(), kind: check.kind, passed, hits });
+        report.checks.push(QaCheckResult {
+            id: check.id.clone(),
+            kind: check.kind,
+            passed,
+            hits,
+        });
     }
     report
 }
@@ -179,7 +206,13 @@ mod tests {
     }
 
     fn check(id: &str, kind: QaKind, phrases: &[&str], within_ms: Option<u64>) -> QaCheck {
-        QaCheck { id: id.into(), kind, phrases: phrases.iter().map(|p| p.to_string()).collect(), speaker: "agent".into(), within_ms }
+        QaCheck {
+            id: id.into(),
+            kind,
+            phrases: phrases.iter().map(|p| p.to_string()).collect(),
+            speaker: "agent".into(),
+            within_ms,
+        }
     }
 
     #[test]
@@ -187,14 +220,38 @@ mod tests {
         let segments = vec![
             seg(500, "agent", "Hello! Thank you for calling Acme."),
             seg(3000, "customer", "This is a scam, I am calling the police"),
-            seg(6000, "agent", "Am I speaking with Mr. Rao? This call is recorded for quality."),
+            seg(
+                6000,
+                "agent",
+                "Am I speaking with Mr. Rao? This call is recorded for quality.",
+            ),
             seg(20_000, "agent", "Don't worry, that is guaranteed."),
         ];
         let checks = vec![
-            check("greeting", QaKind::Greeting, &["thank you for calling", "namaste"], Some(5000)),
-            check("name", QaKind::NameConfirmation, &["am i speaking with"], None),
-            check("disclosure", QaKind::Disclosure, &["call is recorded"], Some(5000)),
-            check("no_promises", QaKind::Prohibited, &["guaranteed", "scam"], None),
+            check(
+                "greeting",
+                QaKind::Greeting,
+                &["thank you for calling", "namaste"],
+                Some(5000),
+            ),
+            check(
+                "name",
+                QaKind::NameConfirmation,
+                &["am i speaking with"],
+                None,
+            ),
+            check(
+                "disclosure",
+                QaKind::Disclosure,
+                &["call is recorded"],
+                Some(5000),
+            ),
+            check(
+                "no_promises",
+                QaKind::Prohibited,
+                &["guaranteed", "scam"],
+                None,
+            ),
             check("no_police", QaKind::Prohibited, &["police"], None),
         ];
         let r = evaluate(&checks, &segments);
@@ -210,21 +267,38 @@ mod tests {
         assert!(!p.passed);
         assert_eq!(p.hits.len(), 1);
         assert_eq!(p.hits[0].start_ms, 20_000);
-        assert!(by_id("no_police").passed, "customer speech is not the agent's");
+        assert!(
+            by_id("no_police").passed,
+            "customer speech is not the agent's"
+        );
         assert_eq!((r.passed, r.failed), (3, 2));
     }
 
     #[test]
     fn mono_turn_labels_are_checked_for_every_party() {
-        let r = evaluate(&[check("greeting", QaKind::Greeting, &["thank you for calling"], None)], &[seg(0, "speaker_1", "Thank you for calling")]);
+        let r = evaluate(
+            &[check(
+                "greeting",
+                QaKind::Greeting,
+                &["thank you for calling"],
+                None,
+            )],
+            &[seg(0, "speaker_1", "Thank you for calling")],
+        );
         assert!(r.checks[0].passed);
     }
 
     #[test]
     fn partial_words_do_not_match() {
-        let r = evaluate(&[check("x", QaKind::Required, &["hi"], None)], &[seg(0, "agent", "this is history")]);
+        let r = evaluate(
+            &[check("x", QaKind::Required, &["hi"], None)],
+            &[seg(0, "agent", "this is history")],
+        );
         assert!(!r.checks[0].passed);
-        let r = evaluate(&[check("x", QaKind::Required, &["dont"], None)], &[seg(0, "agent", "I DON'T know")]);
+        let r = evaluate(
+            &[check("x", QaKind::Required, &["dont"], None)],
+            &[seg(0, "agent", "I DON'T know")],
+        );
         assert!(r.checks[0].passed);
     }
 
@@ -233,7 +307,11 @@ mod tests {
         let mut c = check("greeting", QaKind::Greeting, &["hello"], None);
         c.phrases = vec!["  !! ".into()];
         let e = validate(&[c]).unwrap_err();
-        assert!(e.to_string().contains("settings.audit.checklist[0].phrases[0]"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("settings.audit.checklist[0].phrases[0]"),
+            "{e}"
+        );
         let mut c = check("greeting", QaKind::Greeting, &["hello"], None);
         c.speaker = "bot".into();
         assert!(validate(&[c]).unwrap_err().to_string().contains("speaker"));

@@ -9,7 +9,8 @@ mod transcription;
 
 pub use checklist::{QaCheck, QaCheckResult, QaHit, QaKind, QaReport};
 pub use transcription::{
-    AuditReport, NewTranscription, Transcription, TranscriptionMeta, TranscriptionProgress, TranscriptionStatus,
+    AuditReport, NewTranscription, Transcription, TranscriptionMeta, TranscriptionProgress,
+    TranscriptionStatus,
 };
 
 use serde::{Deserialize, Serialize};

@@ -30,7 +30,10 @@ pub struct TranscriptionMeta {
 
 impl TranscriptionMeta {
     pub fn validate(&self) -> Result<(), ValidationError> {
-        for (field, v) in [("metadata.agent_id", &self.agent_id), ("metadata.crm_call_id", &self.crm_call_id)] {
+        for (field, v) in [
+            ("metadata.agent_id", &self.agent_id),
+            ("metadata.crm_call_id", &self.crm_call_id),
+        ] {
             if let Some(v) = v {
                 crate::tenancy::validation::text(field, v, 200)?;
             }
@@ -38,7 +41,10 @@ impl TranscriptionMeta {
         if let Some(l) = &self.language
             && !(2..=3).contains(&l.len())
         {
-            return Err(ValidationError::new("metadata.language", format!("{l:?} is not a language code like en, hi or pa")));
+            return Err(ValidationError::new(
+                "metadata.language",
+                format!("{l:?} is not a language code like en, hi or pa"),
+            ));
         }
         if let Some(u) = &self.callback_url {
             crate::tenancy::validation::http_url("metadata.callback_url", u, false)?;

@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
     /// One probe is out.
     HalfOpen,
 }
@@ -22,7 +26,11 @@ pub struct Breaker {
 
 impl Breaker {
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Breaker { threshold: threshold.max(1), cooldown, state: Mutex::new(State::Closed { failures: 0 }) }
+        Breaker {
+            threshold: threshold.max(1),
+            cooldown,
+            state: Mutex::new(State::Closed { failures: 0 }),
+        }
     }
 
     /// Whether a request may go out now.
@@ -45,13 +53,20 @@ impl Breaker {
     pub fn failure(&self, now: Instant) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         *s = match *s {
-            State::Closed { failures } if failures + 1 < self.threshold => State::Closed { failures: failures + 1 },
-            _ => State::Open { until: now + self.cooldown },
+            State::Closed { failures } if failures + 1 < self.threshold => State::Closed {
+                failures: failures + 1,
+            },
+            _ => State::Open {
+                until: now + self.cooldown,
+            },
         };
     }
 
     pub fn is_open(&self) -> bool {
-        !matches!(*self.state.lock().unwrap_or_else(|p| p.into_inner()), State::Closed { .. })
+        !matches!(
+            *self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            State::Closed { .. }
+        )
     }
 }
 

@@ -36,9 +36,15 @@ struct Piece {
 
 impl HttpBrain {
     pub fn new(settings: &BrainSettings) -> Result<Self, BrainError> {
-        let url = settings.url.clone().ok_or_else(|| BrainError::Unavailable("no brain url configured".into()))?;
+        let url = settings
+            .url
+            .clone()
+            .ok_or_else(|| BrainError::Unavailable("no brain url configured".into()))?;
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(1000).min(Duration::from_millis(settings.first_token_timeout_ms)))
+            .connect_timeout(
+                Duration::from_millis(1000)
+                    .min(Duration::from_millis(settings.first_token_timeout_ms)),
+            )
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| BrainError::Unavailable(e.to_string()))?;
@@ -49,7 +55,10 @@ impl HttpBrain {
             first_token: Duration::from_millis(settings.first_token_timeout_ms),
             total: Duration::from_millis(settings.total_timeout_ms),
             permits: Arc::new(Semaphore::new(settings.max_concurrent)),
-            breaker: Arc::new(Breaker::new(settings.breaker_failures, Duration::from_millis(settings.breaker_cooldown_ms))),
+            breaker: Arc::new(Breaker::new(
+                settings.breaker_failures,
+                Duration::from_millis(settings.breaker_cooldown_ms),
+            )),
         })
     }
 }
@@ -66,12 +75,18 @@ impl Lines {
         let mut out = Vec::new();
         while let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.buf.drain(..=i).collect();
-            out.push(String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string());
+            out.push(
+                String::from_utf8_lossy(&line)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            );
         }
         out
     }
     fn rest(&mut self) -> Option<String> {
-        let s = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).trim().to_string();
+        let s = String::from_utf8_lossy(&std::mem::take(&mut self.buf))
+            .trim()
+            .to_string();
         (!s.is_empty()).then_some(s)
     }
 }
@@ -96,18 +111,29 @@ fn parse_line(format: &Format, line: &str) -> Option<Result<String, BrainError>>
     match serde_json::from_str::<Piece>(payload) {
         Ok(Piece { error: Some(e), .. }) => Some(Err(BrainError::BadAnswer(e))),
         Ok(p) => p.delta.or(p.answer).map(Ok),
-        Err(e) => Some(Err(BrainError::BadAnswer(format!("unparsable stream line: {e}")))),
+        Err(e) => Some(Err(BrainError::BadAnswer(format!(
+            "unparsable stream line: {e}"
+        )))),
     }
 }
 
 impl Brain for HttpBrain {
-    fn answer(&self, request: BrainRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>> {
+    fn answer(
+        &self,
+        request: BrainRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>,
+    > {
         Box::pin(async move {
             let started = Instant::now();
             if !self.breaker.allow(started) {
                 return Err(BrainError::CircuitOpen);
             }
-            let permit = self.permits.clone().try_acquire_owned().map_err(|_| BrainError::Overloaded)?;
+            let permit = self
+                .permits
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| BrainError::Overloaded)?;
             let body = serde_json::json!({
                 "site_id": request.site_id,
                 "api_key": self.api_key,
@@ -117,7 +143,10 @@ impl Brain for HttpBrain {
                 "text": request.text,
                 "history": request.history,
             });
-            let mut req = self.client.post(&self.url).json(&body).header("accept", "text/event-stream, application/x-ndjson, application/json");
+            let mut req = self.client.post(&self.url).json(&body).header(
+                "accept",
+                "text/event-stream, application/x-ndjson, application/json",
+            );
             if let Some(k) = &self.api_key {
                 req = req.bearer_auth(k);
             }
@@ -133,9 +162,17 @@ impl Brain for HttpBrain {
                 Ok(Ok(r)) => r,
             };
             if !resp.status().is_success() {
-                return Err(fail(BrainError::Unavailable(format!("brain answered HTTP {}", resp.status()))));
+                return Err(fail(BrainError::Unavailable(format!(
+                    "brain answered HTTP {}",
+                    resp.status()
+                ))));
             }
-            let ctype = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_lowercase();
+            let ctype = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_lowercase();
             let format = if ctype.starts_with("text/event-stream") {
                 Format::Sse
             } else if ctype.contains("ndjson") || ctype.contains("jsonl") {
@@ -144,7 +181,8 @@ impl Brain for HttpBrain {
                 Format::Json
             };
             let (tx, rx) = mpsc::channel::<Result<String, BrainError>>(32);
-            let (breaker, first, deadline) = (self.breaker.clone(), self.first_token, started + self.total);
+            let (breaker, first, deadline) =
+                (self.breaker.clone(), self.first_token, started + self.total);
             let total_ms = self.total.as_millis() as u64;
             tokio::spawn(async move {
                 let _permit = permit;
@@ -154,10 +192,16 @@ impl Brain for HttpBrain {
                 let mut got_text = false;
                 let result: Result<(), BrainError> = async {
                     loop {
-                        let limit = if got_text { deadline } else { (started + first).min(deadline) };
-                        let next = tokio::time::timeout_at(limit.into(), body.next()).await.map_err(|_| {
-                            BrainError::Timeout(if got_text { total_ms } else { first_ms })
-                        })?;
+                        let limit = if got_text {
+                            deadline
+                        } else {
+                            (started + first).min(deadline)
+                        };
+                        let next = tokio::time::timeout_at(limit.into(), body.next())
+                            .await
+                            .map_err(|_| {
+                                BrainError::Timeout(if got_text { total_ms } else { first_ms })
+                            })?;
                         let Some(chunk) = next else { break };
                         let chunk = chunk.map_err(|e| BrainError::Unavailable(e.to_string()))?;
                         if let Format::Json = format {
@@ -180,11 +224,16 @@ impl Brain for HttpBrain {
                         }
                     }
                     if let Format::Json = format {
-                        let p: Piece = serde_json::from_slice(&json).map_err(|e| BrainError::BadAnswer(format!("not the brain contract's JSON: {e}")))?;
+                        let p: Piece = serde_json::from_slice(&json).map_err(|e| {
+                            BrainError::BadAnswer(format!("not the brain contract's JSON: {e}"))
+                        })?;
                         if let Some(e) = p.error {
                             return Err(BrainError::BadAnswer(e));
                         }
-                        let answer = p.answer.or(p.delta).ok_or_else(|| BrainError::BadAnswer("no answer field".into()))?;
+                        let answer = p
+                            .answer
+                            .or(p.delta)
+                            .ok_or_else(|| BrainError::BadAnswer("no answer field".into()))?;
                         let _ = tx.send(Ok(answer)).await;
                     }
                     Ok(())
@@ -194,13 +243,19 @@ impl Brain for HttpBrain {
                     Ok(()) => breaker.success(),
                     Err(e) => {
                         breaker.failure(Instant::now());
-                        metrics::counter!("vaarta_brain_errors_total", "kind" => "http").increment(1);
+                        metrics::counter!("vaarta_brain_errors_total", "kind" => "http")
+                            .increment(1);
                         let _ = tx.send(Err(e)).await;
                     }
                 }
-                metrics::histogram!("vaarta_brain_answer_ms").record(started.elapsed().as_secs_f64() * 1000.0);
+                metrics::histogram!("vaarta_brain_answer_ms")
+                    .record(started.elapsed().as_secs_f64() * 1000.0);
             });
-            let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+            let stream =
+                futures::stream::unfold(
+                    rx,
+                    |mut rx| async move { rx.recv().await.map(|x| (x, rx)) },
+                );
             Ok(Box::pin(stream) as AnswerStream)
         })
     }
@@ -219,8 +274,19 @@ mod tests {
         assert_eq!(parse_line(&Format::Sse, &lines[0]).unwrap().unwrap(), "Hi");
         assert!(parse_line(&Format::Sse, &lines[2]).is_none());
         assert!(parse_line(&Format::Sse, ": keep-alive").is_none());
-        assert_eq!(parse_line(&Format::Ndjson, "{\"delta\":\"a\"}").unwrap().unwrap(), "a");
-        assert!(matches!(parse_line(&Format::Ndjson, "{\"error\":\"down\"}"), Some(Err(BrainError::BadAnswer(_)))));
-        assert!(matches!(parse_line(&Format::Ndjson, "garbage"), Some(Err(_))));
+        assert_eq!(
+            parse_line(&Format::Ndjson, "{\"delta\":\"a\"}")
+                .unwrap()
+                .unwrap(),
+            "a"
+        );
+        assert!(matches!(
+            parse_line(&Format::Ndjson, "{\"error\":\"down\"}"),
+            Some(Err(BrainError::BadAnswer(_)))
+        ));
+        assert!(matches!(
+            parse_line(&Format::Ndjson, "garbage"),
+            Some(Err(_))
+        ));
     }
 }

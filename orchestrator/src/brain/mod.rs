@@ -71,5 +71,10 @@ pub trait Brain: Send + Sync {
 /// Knowledge-base passages for a question (the KB service implements it; the LLM brain and the
 /// KB-only answerer retrieve through it).
 pub trait Retriever: Send + Sync {
-    fn search<'a>(&'a self, site_id: Uuid, query: &'a str, top_k: usize) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>>;
+    fn search<'a>(
+        &'a self,
+        site_id: Uuid,
+        query: &'a str,
+        top_k: usize,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>>;
 }

@@ -44,8 +44,15 @@ fn system_prompt(language: &str) -> String {
 }
 
 impl OpenAiBrain {
-    pub fn new(settings: &BrainSettings, retriever: Option<Arc<dyn Retriever>>, tools: Option<ToolExecutor>) -> Result<Self, BrainError> {
-        let base = settings.url.clone().ok_or_else(|| BrainError::Unavailable("no brain url configured".into()))?;
+    pub fn new(
+        settings: &BrainSettings,
+        retriever: Option<Arc<dyn Retriever>>,
+        tools: Option<ToolExecutor>,
+    ) -> Result<Self, BrainError> {
+        let base = settings
+            .url
+            .clone()
+            .ok_or_else(|| BrainError::Unavailable("no brain url configured".into()))?;
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(1000))
             .redirect(reqwest::redirect::Policy::none())
@@ -55,18 +62,26 @@ impl OpenAiBrain {
             client,
             endpoint: format!("{}/chat/completions", base.trim_end_matches('/')),
             api_key: settings.api_key.clone(),
-            model: settings.model.clone().unwrap_or_else(|| "gpt-4o-mini".into()),
+            model: settings
+                .model
+                .clone()
+                .unwrap_or_else(|| "gpt-4o-mini".into()),
             first_token: Duration::from_millis(settings.first_token_timeout_ms),
             total: Duration::from_millis(settings.total_timeout_ms),
             permits: Arc::new(Semaphore::new(settings.max_concurrent)),
-            breaker: Arc::new(Breaker::new(settings.breaker_failures, Duration::from_millis(settings.breaker_cooldown_ms))),
+            breaker: Arc::new(Breaker::new(
+                settings.breaker_failures,
+                Duration::from_millis(settings.breaker_cooldown_ms),
+            )),
             retriever,
             tools,
         })
     }
 
     fn functions(&self) -> Vec<Value> {
-        let Some(t) = &self.tools else { return Vec::new() };
+        let Some(t) = &self.tools else {
+            return Vec::new();
+        };
         t.config()
             .connectors
             .iter()
@@ -120,23 +135,38 @@ async fn stream_round(
         .map_err(|_| BrainError::Timeout(0))?
         .map_err(|e| BrainError::Unavailable(e.to_string()))?;
     if !resp.status().is_success() {
-        return Err(BrainError::Unavailable(format!("LLM answered HTTP {}", resp.status())));
+        return Err(BrainError::Unavailable(format!(
+            "LLM answered HTTP {}",
+            resp.status()
+        )));
     }
     let mut body = resp.bytes_stream();
     let mut buf = Vec::new();
     let mut round = Round::default();
     loop {
-        let limit = if *got_text { deadline } else { first_deadline.min(deadline) };
-        let Some(chunk) = tokio::time::timeout_at(limit.into(), body.next()).await.map_err(|_| BrainError::Timeout(0))? else { break };
+        let limit = if *got_text {
+            deadline
+        } else {
+            first_deadline.min(deadline)
+        };
+        let Some(chunk) = tokio::time::timeout_at(limit.into(), body.next())
+            .await
+            .map_err(|_| BrainError::Timeout(0))?
+        else {
+            break;
+        };
         buf.extend_from_slice(&chunk.map_err(|e| BrainError::Unavailable(e.to_string()))?);
         while let Some(i) = buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
             let line = String::from_utf8_lossy(&line);
-            let Some(data) = line.trim().strip_prefix("data:").map(str::trim) else { continue };
+            let Some(data) = line.trim().strip_prefix("data:").map(str::trim) else {
+                continue;
+            };
             if data == "[DONE]" || data.is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(data).map_err(|e| BrainError::BadAnswer(format!("unparsable chunk: {e}")))?;
+            let v: Value = serde_json::from_str(data)
+                .map_err(|e| BrainError::BadAnswer(format!("unparsable chunk: {e}")))?;
             let delta = &v["choices"][0]["delta"];
             if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
                 *got_text = true;
@@ -166,13 +196,22 @@ async fn stream_round(
 }
 
 impl Brain for OpenAiBrain {
-    fn answer(&self, request: BrainRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>> {
+    fn answer(
+        &self,
+        request: BrainRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>,
+    > {
         Box::pin(async move {
             let started = Instant::now();
             if !self.breaker.allow(started) {
                 return Err(BrainError::CircuitOpen);
             }
-            let permit = self.permits.clone().try_acquire_owned().map_err(|_| BrainError::Overloaded)?;
+            let permit = self
+                .permits
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| BrainError::Overloaded)?;
             let mut system = system_prompt(&request.language);
             if let Some(r) = &self.retriever {
                 if let Ok(passages) = r.search(request.site_id, &request.text, 3).await {
@@ -190,13 +229,23 @@ impl Brain for OpenAiBrain {
                     messages.push(json!({"role": h.role, "content": h.text}));
                 }
             }
-            if request.history.last().is_none_or(|h| h.role != "user" || h.text != request.text) {
+            if request
+                .history
+                .last()
+                .is_none_or(|h| h.role != "user" || h.text != request.text)
+            {
                 messages.push(json!({"role": "user", "content": request.text}));
             }
             let functions = self.functions();
             let (tx, rx) = mpsc::channel(32);
-            let (client, endpoint, key, model, tools, breaker) =
-                (self.client.clone(), self.endpoint.clone(), self.api_key.clone(), self.model.clone(), self.tools.clone(), self.breaker.clone());
+            let (client, endpoint, key, model, tools, breaker) = (
+                self.client.clone(),
+                self.endpoint.clone(),
+                self.api_key.clone(),
+                self.model.clone(),
+                self.tools.clone(),
+                self.breaker.clone(),
+            );
             let (first_deadline, deadline) = (started + self.first_token, started + self.total);
             tokio::spawn(async move {
                 let _permit = permit;
@@ -236,17 +285,25 @@ impl Brain for OpenAiBrain {
                     Ok(()) if got_text => breaker.success(),
                     Ok(()) => {
                         breaker.failure(Instant::now());
-                        let _ = tx.send(Err(BrainError::BadAnswer("the model gave no text".into()))).await;
+                        let _ = tx
+                            .send(Err(BrainError::BadAnswer("the model gave no text".into())))
+                            .await;
                     }
                     Err(e) => {
                         breaker.failure(Instant::now());
-                        metrics::counter!("vaarta_brain_errors_total", "kind" => "openai").increment(1);
+                        metrics::counter!("vaarta_brain_errors_total", "kind" => "openai")
+                            .increment(1);
                         let _ = tx.send(Err(e)).await;
                     }
                 }
-                metrics::histogram!("vaarta_brain_answer_ms").record(started.elapsed().as_secs_f64() * 1000.0);
+                metrics::histogram!("vaarta_brain_answer_ms")
+                    .record(started.elapsed().as_secs_f64() * 1000.0);
             });
-            let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+            let stream =
+                futures::stream::unfold(
+                    rx,
+                    |mut rx| async move { rx.recv().await.map(|x| (x, rx)) },
+                );
             Ok(Box::pin(stream) as AnswerStream)
         })
     }

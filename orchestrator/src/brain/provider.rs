@@ -15,12 +15,24 @@ use crate::tenancy::SiteSettings;
 /// The brains of every site on this node.
 pub struct SiteBrains {
     retriever: Option<Arc<dyn Retriever>>,
-    cache: Mutex<HashMap<Uuid, (BrainSettings, vaarta_flows::tools::ToolsConfig, Arc<dyn Brain>)>>,
+    cache: Mutex<
+        HashMap<
+            Uuid,
+            (
+                BrainSettings,
+                vaarta_flows::tools::ToolsConfig,
+                Arc<dyn Brain>,
+            ),
+        >,
+    >,
 }
 
 impl SiteBrains {
     pub fn new(retriever: Option<Arc<dyn Retriever>>) -> Self {
-        SiteBrains { retriever, cache: Mutex::new(HashMap::new()) }
+        SiteBrains {
+            retriever,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -28,7 +40,12 @@ impl SiteBrains {
 struct Broken(String);
 
 impl Brain for Broken {
-    fn answer(&self, _: BrainRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>> {
+    fn answer(
+        &self,
+        _: BrainRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>,
+    > {
         let e = self.0.clone();
         Box::pin(async move { Err(BrainError::Unavailable(e)) })
     }
@@ -51,7 +68,8 @@ impl BrainProvider for SiteBrains {
                 Err(e) => Arc::new(Broken(e.to_string())),
             },
             BrainKind::Openai => {
-                let tools = (!settings.tools.connectors.is_empty()).then(|| crate::tools::ToolExecutor::new(settings.tools.clone()));
+                let tools = (!settings.tools.connectors.is_empty())
+                    .then(|| crate::tools::ToolExecutor::new(settings.tools.clone()));
                 match super::openai::OpenAiBrain::new(&wanted, self.retriever.clone(), tools) {
                     Ok(b) => Arc::new(b),
                     Err(e) => Arc::new(Broken(e.to_string())),

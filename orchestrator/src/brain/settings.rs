@@ -64,20 +64,37 @@ impl BrainSettings {
         if self.kind != BrainKind::KbOnly {
             match &self.url {
                 Some(u) => crate::tenancy::validation::http_url("settings.brain.url", u, false)?,
-                None => return Err(ValidationError::new("settings.brain.url", "required for kind http and openai")),
+                None => {
+                    return Err(ValidationError::new(
+                        "settings.brain.url",
+                        "required for kind http and openai",
+                    ));
+                }
             }
         }
         if !(100..=60_000).contains(&self.first_token_timeout_ms) {
-            return Err(ValidationError::new("settings.brain.first_token_timeout_ms", "must be between 100 and 60000"));
+            return Err(ValidationError::new(
+                "settings.brain.first_token_timeout_ms",
+                "must be between 100 and 60000",
+            ));
         }
         if self.total_timeout_ms < self.first_token_timeout_ms || self.total_timeout_ms > 120_000 {
-            return Err(ValidationError::new("settings.brain.total_timeout_ms", "must be at least first_token_timeout_ms and at most 120000"));
+            return Err(ValidationError::new(
+                "settings.brain.total_timeout_ms",
+                "must be at least first_token_timeout_ms and at most 120000",
+            ));
         }
         if !(1..=1000).contains(&self.max_concurrent) {
-            return Err(ValidationError::new("settings.brain.max_concurrent", "must be between 1 and 1000"));
+            return Err(ValidationError::new(
+                "settings.brain.max_concurrent",
+                "must be between 1 and 1000",
+            ));
         }
         if self.breaker_failures == 0 {
-            return Err(ValidationError::new("settings.brain.breaker_failures", "must be at least 1"));
+            return Err(ValidationError::new(
+                "settings.brain.breaker_failures",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }

@@ -36,11 +36,15 @@ impl CallFacts {
     pub fn from_events(events: &[CallEvent]) -> CallFacts {
         let mut f = CallFacts::default();
         for e in events {
-            let CallEventKind::Action { name, detail } = &e.kind else { continue };
+            let CallEventKind::Action { name, detail } = &e.kind else {
+                continue;
+            };
             match name.as_str() {
                 "qualify" => {
                     if let Value::Object(d) = detail {
-                        f.qualification.get_or_insert_with(Map::new).extend(d.clone());
+                        f.qualification
+                            .get_or_insert_with(Map::new)
+                            .extend(d.clone());
                     }
                 }
                 "tag" => {
@@ -63,7 +67,11 @@ impl CallFacts {
 
     /// The qualification's `status` (`hot`, `warm`, `qualified`, ...), lower-cased.
     pub fn status(&self) -> Option<String> {
-        self.qualification.as_ref()?.get("status")?.as_str().map(str::to_lowercase)
+        self.qualification
+            .as_ref()?
+            .get("status")?
+            .as_str()
+            .map(str::to_lowercase)
     }
 }
 

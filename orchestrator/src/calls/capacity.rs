@@ -28,7 +28,12 @@ pub struct SpeechCapacityConfig {
 
 impl Default for SpeechCapacityConfig {
     fn default() -> Self {
-        Self { enabled: true, headroom: 0.8, turn_interval_s: 6.0, min_calls: 2 }
+        Self {
+            enabled: true,
+            headroom: 0.8,
+            turn_interval_s: 6.0,
+            min_calls: 2,
+        }
     }
 }
 
@@ -39,7 +44,10 @@ impl SpeechCapacityConfig {
         if !self.enabled {
             return None;
         }
-        let final_s = engines.stt.average_compute_for(Priority::Live).as_secs_f64();
+        let final_s = engines
+            .stt
+            .average_compute_for(Priority::Live)
+            .as_secs_f64();
         if final_s <= 0.0 {
             return None;
         }

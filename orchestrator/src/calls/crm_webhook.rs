@@ -13,15 +13,31 @@ use crate::tenancy::Site;
 pub const CALL_ENDED: &str = "call.ended";
 
 /// Queues the site's `call.ended` webhook for an ended call; nothing when it has no URL.
-pub async fn queue_call_ended(store: &Store, site: &Site, ended: &EndedCall) -> Result<bool, StorageError> {
-    let Some(url) = site.settings.webhook_url.as_deref() else { return Ok(false) };
+pub async fn queue_call_ended(
+    store: &Store,
+    site: &Site,
+    ended: &EndedCall,
+) -> Result<bool, StorageError> {
+    let Some(url) = site.settings.webhook_url.as_deref() else {
+        return Ok(false);
+    };
     let call = &ended.call;
     let mut payload = call_ended_payload(ended);
-    match crate::audit::summary::summarise(site.settings.brain.as_ref(), &speaker_lines(&ended.turns)).await {
+    match crate::audit::summary::summarise(
+        site.settings.brain.as_ref(),
+        &speaker_lines(&ended.turns),
+    )
+    .await
+    {
         Ok(s) => payload["summary"] = s.into(),
-        Err(e) => tracing::warn!(call_id = %call.id, error = %e, "the site's LLM gave no call summary; the webhook goes without one"),
+        Err(e) => {
+            tracing::warn!(call_id = %call.id, error = %e, "the site's LLM gave no call summary; the webhook goes without one")
+        }
     }
-    store.webhooks().enqueue(call.site_id, CALL_ENDED, call.id, url, &payload).await?;
+    store
+        .webhooks()
+        .enqueue(call.site_id, CALL_ENDED, call.id, url, &payload)
+        .await?;
     Ok(true)
 }
 
@@ -30,8 +46,14 @@ pub const CALLBACK_REQUESTED: &str = "callback.requested";
 
 /// Queues the site's `callback.requested` webhook when the call ended with a promised callback
 /// (a durable job: signed, retried, dead-lettered like `call.ended`); nothing without a URL.
-pub async fn queue_callback_requested(store: &Store, site: &Site, ended: &EndedCall) -> Result<bool, StorageError> {
-    let Some(url) = site.settings.webhook_url.as_deref() else { return Ok(false) };
+pub async fn queue_callback_requested(
+    store: &Store,
+    site: &Site,
+    ended: &EndedCall,
+) -> Result<bool, StorageError> {
+    let Some(url) = site.settings.webhook_url.as_deref() else {
+        return Ok(false);
+    };
     if !ended.facts.callback_requested {
         return Ok(false);
     }
@@ -48,20 +70,38 @@ pub async fn queue_callback_requested(store: &Store, site: &Site, ended: &EndedC
         "reason": call.end_reason,
         "requested_at": call.ended_at,
     });
-    store.webhooks().enqueue(call.site_id, CALLBACK_REQUESTED, call.id, url, &payload).await?;
+    store
+        .webhooks()
+        .enqueue(call.site_id, CALLBACK_REQUESTED, call.id, url, &payload)
+        .await?;
     Ok(true)
 }
 
 /// A call's turns as (agent | customer, text), the shape summaries take.
 fn speaker_lines(turns: &[TurnRecord]) -> Vec<(String, String)> {
-    turns.iter().map(|t| (if t.speaker == Speaker::Bot { "agent" } else { "customer" }.to_string(), t.text.clone())).collect()
+    turns
+        .iter()
+        .map(|t| {
+            (
+                if t.speaker == Speaker::Bot {
+                    "agent"
+                } else {
+                    "customer"
+                }
+                .to_string(),
+                t.text.clone(),
+            )
+        })
+        .collect()
 }
 
 /// What a CRM needs from a finished call: the call, its lead, outcome, the flow's
 /// qualification, tags and opt-out, and the transcript.
 pub fn call_ended_payload(ended: &EndedCall) -> Value {
     let (call, facts) = (&ended.call, &ended.facts);
-    let lead = call.lead_id.map(|id| json!({ "id": id, "campaign_id": call.campaign_id }));
+    let lead = call
+        .lead_id
+        .map(|id| json!({ "id": id, "campaign_id": call.campaign_id }));
     json!({
         "event": CALL_ENDED,
         "call": call,

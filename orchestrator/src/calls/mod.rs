@@ -3,8 +3,8 @@
 //! and takes [`CallCommand`]s (API call control). The real-time loop lives in [`session`].
 
 pub mod call_emails;
-pub mod capacity;
 pub mod call_facts;
+pub mod capacity;
 pub mod crm_webhook;
 pub mod engines;
 pub mod flow_loader;

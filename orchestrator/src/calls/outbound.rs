@@ -41,7 +41,9 @@ pub struct OutboundRequest {
 /// Why a call was not placed.
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceError {
-    #[error("invalid number {0:?}: use E.164 like +919812345678, a 10-digit Indian number, or a sip: URI")]
+    #[error(
+        "invalid number {0:?}: use E.164 like +919812345678, a 10-digit Indian number, or a sip: URI"
+    )]
     InvalidNumber(String),
     #[error("{0} is on the do-not-call list")]
     DoNotCall(String),
@@ -58,12 +60,29 @@ pub fn dial_target(to: &str) -> Result<String, PlaceError> {
     let t = to.trim();
     if let Some(rest) = t.strip_prefix("sip:") {
         let (user, host) = rest.split_once('@').unwrap_or(("", rest));
-        let ok_host = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
-        let ok_user = user.chars().all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
-        return if ok_host && ok_user && t.len() <= 256 { Ok(t.to_string()) } else { Err(PlaceError::InvalidNumber(t.to_string())) };
+        let ok_host = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+        let ok_user = user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
+        return if ok_host && ok_user && t.len() <= 256 {
+            Ok(t.to_string())
+        } else {
+            Err(PlaceError::InvalidNumber(t.to_string()))
+        };
     }
-    let clean: String = t.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
-    if clean.is_empty() || !clean.trim_start_matches('+').chars().all(|c| c.is_ascii_digit()) {
+    let clean: String = t
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    if clean.is_empty()
+        || !clean
+            .trim_start_matches('+')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+    {
         return Err(PlaceError::InvalidNumber(t.to_string()));
     }
     let e164 = normalize_number(&clean);
@@ -90,7 +109,14 @@ impl SipGateway {
     /// Places a call now and returns it ringing; the rest runs in the background.
     pub async fn place(&self, req: OutboundRequest) -> Result<CallInfo, PlaceError> {
         let target = dial_target(&req.to)?;
-        if self.services.store.dnd().blocks(req.site_id, &target).await.map_err(PrepareError::from)? {
+        if self
+            .services
+            .store
+            .dnd()
+            .blocks(req.site_id, &target)
+            .await
+            .map_err(PrepareError::from)?
+        {
             return Err(PlaceError::DoNotCall(target));
         }
         let sip_uri = if target.starts_with("sip:") {
@@ -120,7 +146,10 @@ impl SipGateway {
         let out = match self.telephony.dial(dial).await {
             Ok(o) => o,
             Err(e) => {
-                handle.emit(CallEventKind::Ended { outcome: CallOutcome::Failed, reason: e.to_string() });
+                handle.emit(CallEventKind::Ended {
+                    outcome: CallOutcome::Failed,
+                    reason: e.to_string(),
+                });
                 return Err(PlaceError::Dial(e.to_string()));
             }
         };
@@ -160,19 +189,31 @@ impl SipGateway {
                     let mut audio = out.audio;
                     tokio::spawn(async move {
                         while let Some(frame) = audio.recv().await {
-                            if media_tx.send(MediaEvent::Audio(frame.to_vec())).await.is_err() {
+                            if media_tx
+                                .send(MediaEvent::Audio(frame.to_vec()))
+                                .await
+                                .is_err()
+                            {
                                 break;
                             }
                         }
                     });
-                    let media = SipMedia::new(gw.telephony.clone(), call, gw.trunk_domain.clone(), gw.legs.clone());
+                    let media = SipMedia::new(
+                        gw.telephony.clone(),
+                        call,
+                        gw.trunk_domain.clone(),
+                        gw.legs.clone(),
+                    );
                     let outcome = super::session::run(ctx, media, media_rx, handle).await;
                     tracing::info!(?outcome, "outbound call ended");
                 }
                 DialOutcome::Ended(cause) => {
                     let outcome = outcome_of(&cause);
                     tracing::info!(?cause, ?outcome, "outbound call not connected");
-                    handle.emit(CallEventKind::Ended { outcome, reason: format!("{cause:?}") });
+                    handle.emit(CallEventKind::Ended {
+                        outcome,
+                        reason: format!("{cause:?}"),
+                    });
                 }
             }
             gw.forget(call);
@@ -185,7 +226,11 @@ impl SipGateway {
     pub(super) fn register_leg(
         &self,
         call: vaarta_telephony::CallId,
-    ) -> (mpsc::Sender<MediaEvent>, mpsc::Receiver<MediaEvent>, oneshot::Receiver<DialOutcome>) {
+    ) -> (
+        mpsc::Sender<MediaEvent>,
+        mpsc::Receiver<MediaEvent>,
+        oneshot::Receiver<DialOutcome>,
+    ) {
         let (media_tx, media_rx) = mpsc::channel(256);
         let (ring_tx, ring_rx) = oneshot::channel();
         let mut legs = lock(&self.legs);
@@ -218,9 +263,24 @@ mod tests {
         assert_eq!(dial_target("98123 45678").unwrap(), "+919812345678");
         assert_eq!(dial_target("+44 20 7946 0958").unwrap(), "+442079460958");
         assert_eq!(dial_target("09812345678").unwrap(), "+919812345678");
-        assert_eq!(dial_target("sip:agent@127.0.0.1:5070").unwrap(), "sip:agent@127.0.0.1:5070");
-        for bad in ["", "abc", "12", "+0123456789", "98123x45678", "sip:", "sip:a b@host", "+1234567890123456"] {
-            assert!(matches!(dial_target(bad), Err(PlaceError::InvalidNumber(_))), "{bad:?}");
+        assert_eq!(
+            dial_target("sip:agent@127.0.0.1:5070").unwrap(),
+            "sip:agent@127.0.0.1:5070"
+        );
+        for bad in [
+            "",
+            "abc",
+            "12",
+            "+0123456789",
+            "98123x45678",
+            "sip:",
+            "sip:a b@host",
+            "+1234567890123456",
+        ] {
+            assert!(
+                matches!(dial_target(bad), Err(PlaceError::InvalidNumber(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -230,7 +290,10 @@ mod tests {
         assert_eq!(outcome_of(&HangupCause::NoAnswer), CallOutcome::NoAnswer);
         assert_eq!(outcome_of(&HangupCause::Failed(480)), CallOutcome::NoAnswer);
         assert_eq!(outcome_of(&HangupCause::Declined), CallOutcome::Declined);
-        assert_eq!(outcome_of(&HangupCause::Failed(404)), CallOutcome::InvalidNumber);
+        assert_eq!(
+            outcome_of(&HangupCause::Failed(404)),
+            CallOutcome::InvalidNumber
+        );
         assert_eq!(outcome_of(&HangupCause::Failed(503)), CallOutcome::Failed);
     }
 }

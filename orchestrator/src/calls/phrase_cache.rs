@@ -49,7 +49,9 @@ impl Default for PhraseCache {
 
 impl PhraseCache {
     pub fn new() -> Self {
-        Self { inner: Mutex::new(Inner::default()) }
+        Self {
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -62,7 +64,11 @@ impl PhraseCache {
             return None;
         }
         let voice = format!("{:?}", tts.voice_for(lang).ok()?);
-        Some(Key { voice, rate, text: text.to_string() })
+        Some(Key {
+            voice,
+            rate,
+            text: text.to_string(),
+        })
     }
 
     /// The line's audio when it was synthesised before for this voice and rate.
@@ -86,7 +92,9 @@ impl PhraseCache {
 
     /// Keeps a line's audio, evicting the least recently used lines beyond the size bound.
     pub fn insert(&self, tts: &Tts, lang: &str, rate: u32, text: &str, pcm: Arc<[i16]>) {
-        let Some(key) = Self::key(tts, lang, rate, text) else { return };
+        let Some(key) = Self::key(tts, lang, rate, text) else {
+            return;
+        };
         if pcm.is_empty() || pcm.len() > MAX_SAMPLES / 8 {
             return;
         }
@@ -94,11 +102,24 @@ impl PhraseCache {
         inner.clock += 1;
         let now = inner.clock;
         inner.samples += pcm.len();
-        if let Some(old) = inner.entries.insert(key, Entry { pcm, last_used: now }) {
+        if let Some(old) = inner.entries.insert(
+            key,
+            Entry {
+                pcm,
+                last_used: now,
+            },
+        ) {
             inner.samples -= old.pcm.len();
         }
         while inner.samples > MAX_SAMPLES {
-            let Some(oldest) = inner.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| k.clone()) else { break };
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
             if let Some(e) = inner.entries.remove(&oldest) {
                 inner.samples -= e.pcm.len();
             }
@@ -116,7 +137,10 @@ impl PhraseCache {
             }
             match tts.synthesize(line, lang, rate) {
                 Ok(samples) => {
-                    let pcm: Arc<[i16]> = samples.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
+                    let pcm: Arc<[i16]> = samples
+                        .iter()
+                        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+                        .collect();
                     self.insert(tts, lang, rate, line, pcm);
                     made += 1;
                 }

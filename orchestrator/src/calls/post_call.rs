@@ -17,17 +17,22 @@ pub struct PostCall {
 #[tracing::instrument(skip(store, post))]
 pub async fn after_call_ended(store: Store, post: PostCall, call_id: Uuid, site_id: Uuid) {
     let loaded = async {
-        let Some(call) = store.calls().get(call_id).await? else { return Ok(None) };
+        let Some(call) = store.calls().get(call_id).await? else {
+            return Ok(None);
+        };
         let site = store.sites().get(call.site_id).await?;
         Ok::<_, crate::storage::StorageError>(Some((EndedCall::load(&store, call).await?, site)))
     };
     let (ended, site) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return,
-        Err(e) => return tracing::error!(error = %e, "loading the ended call failed: no webhook, emails or lead update"),
+        Err(e) => {
+            return tracing::error!(error = %e, "loading the ended call failed: no webhook, emails or lead update");
+        }
     };
     if ended.call.lead_id.is_some()
-        && let Err(e) = crate::campaigns::attempts::record_attempt(&store, &ended.call, &ended.facts).await
+        && let Err(e) =
+            crate::campaigns::attempts::record_attempt(&store, &ended.call, &ended.facts).await
     {
         tracing::error!(error = %e, "recording the campaign attempt failed (the dialer's recovery retries it)");
     }

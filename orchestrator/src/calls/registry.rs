@@ -49,7 +49,11 @@ enum Write {
     Turn(Uuid, super::types::TurnRecord),
     Event(u32, CallEvent),
     /// The caller asked not to be called again (`opt_out()` in the flow).
-    OptOut { site_id: Uuid, call_id: Uuid, number: String },
+    OptOut {
+        site_id: Uuid,
+        call_id: Uuid,
+        number: String,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -78,11 +82,22 @@ impl CallRegistry {
     }
 
     /// Like `new`, with what happens after each call (CRM webhook, notification emails).
-    pub fn with_post_call(store: Store, limits: CallLimits, post: super::post_call::PostCall) -> Self {
+    pub fn with_post_call(
+        store: Store,
+        limits: CallLimits,
+        post: super::post_call::PostCall,
+    ) -> Self {
         let (writer, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(store, rx, post));
         let (events, _) = broadcast::channel(1024);
-        CallRegistry { inner: Arc::new(Inner { limits, live: Mutex::new(HashMap::new()), events, writer }) }
+        CallRegistry {
+            inner: Arc::new(Inner {
+                limits,
+                live: Mutex::new(HashMap::new()),
+                events,
+                writer,
+            }),
+        }
     }
 
     pub fn limits(&self) -> CallLimits {
@@ -90,26 +105,52 @@ impl CallRegistry {
     }
 
     /// Admits a call (node limit, then the site's limit) and announces it.
-    pub fn admit(&self, info: CallInfo, site_limit: Option<usize>) -> Result<CallHandle, AdmitError> {
+    pub fn admit(
+        &self,
+        info: CallInfo,
+        site_limit: Option<usize>,
+    ) -> Result<CallHandle, AdmitError> {
         let (tx, rx) = mpsc::channel(8);
         {
             let mut live = lock(&self.inner.live);
             let node = self.inner.limits.max_calls_per_node;
             if live.len() >= node {
-                metrics::counter!("vaarta_calls_refused_total", "reason" => "node_full").increment(1);
+                metrics::counter!("vaarta_calls_refused_total", "reason" => "node_full")
+                    .increment(1);
                 return Err(AdmitError::NodeFull { limit: node });
             }
             let site = site_limit.unwrap_or(self.inner.limits.default_max_calls_per_site);
-            if live.values().filter(|c| c.info.site_id == info.site_id).count() >= site {
-                metrics::counter!("vaarta_calls_refused_total", "reason" => "site_full").increment(1);
+            if live
+                .values()
+                .filter(|c| c.info.site_id == info.site_id)
+                .count()
+                >= site
+            {
+                metrics::counter!("vaarta_calls_refused_total", "reason" => "site_full")
+                    .increment(1);
                 return Err(AdmitError::SiteFull { limit: site });
             }
-            live.insert(info.id, Live { info: info.clone(), commands: tx });
+            live.insert(
+                info.id,
+                Live {
+                    info: info.clone(),
+                    commands: tx,
+                },
+            );
             metrics::gauge!("vaarta_active_calls").set(live.len() as f64);
         }
-        let handle = CallHandle { registry: self.clone(), id: info.id, site_id: info.site_id, commands: rx, seq: AtomicU32::new(0), ended: AtomicBool::new(false) };
+        let handle = CallHandle {
+            registry: self.clone(),
+            id: info.id,
+            site_id: info.site_id,
+            commands: rx,
+            seq: AtomicU32::new(0),
+            ended: AtomicBool::new(false),
+        };
         let _ = self.inner.writer.send(Write::Insert(info.clone()));
-        handle.emit(CallEventKind::Started { call: Box::new(info) });
+        handle.emit(CallEventKind::Started {
+            call: Box::new(info),
+        });
         Ok(handle)
     }
 
@@ -120,7 +161,10 @@ impl CallRegistry {
     }
 
     pub fn command(&self, call_id: Uuid, cmd: CallCommand) -> Result<(), CallNotFound> {
-        let tx = lock(&self.inner.live).get(&call_id).map(|c| c.commands.clone()).ok_or(CallNotFound(call_id))?;
+        let tx = lock(&self.inner.live)
+            .get(&call_id)
+            .map(|c| c.commands.clone())
+            .ok_or(CallNotFound(call_id))?;
         tx.try_send(cmd).map_err(|_| CallNotFound(call_id))
     }
 
@@ -131,7 +175,11 @@ impl CallRegistry {
 
     /// Live calls, of one site or all.
     pub fn live(&self, site_id: Option<Uuid>) -> Vec<CallInfo> {
-        let mut v: Vec<CallInfo> = lock(&self.inner.live).values().filter(|c| site_id.is_none_or(|s| s == c.info.site_id)).map(|c| c.info.clone()).collect();
+        let mut v: Vec<CallInfo> = lock(&self.inner.live)
+            .values()
+            .filter(|c| site_id.is_none_or(|s| s == c.info.site_id))
+            .map(|c| c.info.clone())
+            .collect();
         v.sort_by_key(|c| c.started_at);
         v
     }
@@ -169,7 +217,9 @@ impl CallHandle {
     }
 
     pub fn info(&self) -> CallInfo {
-        self.registry.get_live(self.id).expect("a handle's call is live")
+        self.registry
+            .get_live(self.id)
+            .expect("a handle's call is live")
     }
 
     /// Records and announces an event; never blocks.
@@ -187,7 +237,11 @@ impl CallHandle {
                 };
                 let number = crate::storage::routes::normalize_number(number);
                 if number.len() > 8 {
-                    let _ = inner.writer.send(Write::OptOut { site_id: self.site_id, call_id: self.id, number });
+                    let _ = inner.writer.send(Write::OptOut {
+                        site_id: self.site_id,
+                        call_id: self.id,
+                        number,
+                    });
                 }
             }
             match &kind {
@@ -207,7 +261,12 @@ impl CallHandle {
                 _ => {}
             }
         }
-        let event = CallEvent { call_id: self.id, site_id: self.site_id, at: Utc::now(), kind };
+        let event = CallEvent {
+            call_id: self.id,
+            site_id: self.site_id,
+            at: Utc::now(),
+            kind,
+        };
         if let Some(info) = update {
             let _ = inner.writer.send(Write::Update(info));
         }
@@ -246,7 +305,10 @@ impl CallHandle {
 impl Drop for CallHandle {
     fn drop(&mut self) {
         if !self.ended.load(Ordering::Relaxed) {
-            self.emit(CallEventKind::Ended { outcome: CallOutcome::Failed, reason: "session ended unexpectedly".into() });
+            self.emit(CallEventKind::Ended {
+                outcome: CallOutcome::Failed,
+                reason: "session ended unexpectedly".into(),
+            });
         }
         let mut live = lock(&self.registry.inner.live);
         live.remove(&self.id);
@@ -254,7 +316,11 @@ impl Drop for CallHandle {
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>, post: super::post_call::PostCall) {
+async fn write_loop(
+    store: Store,
+    mut rx: mpsc::UnboundedReceiver<Write>,
+    post: super::post_call::PostCall,
+) {
     while let Some(w) = rx.recv().await {
         let res = match w {
             Write::Insert(c) => store.calls().insert(&c).await,
@@ -264,13 +330,31 @@ async fn write_loop(store: Store, mut rx: mpsc::UnboundedReceiver<Write>, post: 
                 let res = store.calls().add_event(seq, &e).await;
                 if res.is_ok() && matches!(e.kind, CallEventKind::Ended { .. }) {
                     // Everything of the call is stored by now (one writer, in order).
-                    tokio::spawn(super::post_call::after_call_ended(store.clone(), post, e.call_id, e.site_id));
+                    tokio::spawn(super::post_call::after_call_ended(
+                        store.clone(),
+                        post,
+                        e.call_id,
+                        e.site_id,
+                    ));
                 }
                 res
             }
-            Write::OptOut { site_id, call_id, number } => {
+            Write::OptOut {
+                site_id,
+                call_id,
+                number,
+            } => {
                 tracing::info!(%site_id, %call_id, "caller opted out: number added to the site's do-not-call list");
-                store.dnd().add(Some(site_id), &number, &format!("opted out during call {call_id}"), "flow").await.map(|_| ())
+                store
+                    .dnd()
+                    .add(
+                        Some(site_id),
+                        &number,
+                        &format!("opted out during call {call_id}"),
+                        "flow",
+                    )
+                    .await
+                    .map(|_| ())
             }
             Write::Flush(done) => {
                 let _ = done.send(());

@@ -87,8 +87,16 @@ impl PrepareError {
 
 impl VoiceServices {
     /// Loads the site and its flow, admits the call and returns its session context and handle.
-    pub async fn prepare(&self, req: CallRequest) -> Result<(SessionContext, CallHandle), PrepareError> {
-        let site = self.store.sites().get(req.site_id).await?.ok_or(PrepareError::UnknownSite)?;
+    pub async fn prepare(
+        &self,
+        req: CallRequest,
+    ) -> Result<(SessionContext, CallHandle), PrepareError> {
+        let site = self
+            .store
+            .sites()
+            .get(req.site_id)
+            .await?
+            .ok_or(PrepareError::UnknownSite)?;
         let (program, version) = load_flow(&self.store, req.site_id, &req.flow).await?;
         let mut settings = session_settings(&site.settings, &self.turn);
         if site.settings.voice.record_calls {
@@ -117,17 +125,21 @@ impl VoiceServices {
         let live = self.registry.live_count();
         super::capacity::record(capacity, live);
         if let Some(cap) = capacity.filter(|c| live >= *c) {
-            metrics::counter!("vaarta_calls_refused_total", "reason" => "speech_capacity").increment(1);
+            metrics::counter!("vaarta_calls_refused_total", "reason" => "speech_capacity")
+                .increment(1);
             return Err(AdmitError::SpeechFull { capacity: cap }.into());
         }
-        let handle = self.registry.admit(info, site.settings.voice.max_concurrent_calls)?;
+        let handle = self
+            .registry
+            .admit(info, site.settings.voice.max_concurrent_calls)?;
         let direction = match (req.channel, req.direction) {
             (CallChannel::Widget, _) => "widget",
             (_, Direction::Inbound) => "inbound",
             (_, Direction::Outbound) => "outbound",
         };
         let mut vars = req.vars;
-        vars.entry("transfer_rules".to_string()).or_insert_with(|| transfer_rules_vars(&site.settings));
+        vars.entry("transfer_rules".to_string())
+            .or_insert_with(|| transfer_rules_vars(&site.settings));
         let flow_context = CallContext {
             call_id: handle.id().to_string(),
             site_id: req.site_id.to_string(),
@@ -137,7 +149,8 @@ impl VoiceServices {
             lead: req.lead,
             vars,
         };
-        let tools = (!site.settings.tools.connectors.is_empty()).then(|| ToolExecutor::new(site.settings.tools.clone()));
+        let tools = (!site.settings.tools.connectors.is_empty())
+            .then(|| ToolExecutor::new(site.settings.tools.clone()));
         let ctx = SessionContext {
             engines: self.engines.clone(),
             program,
@@ -162,7 +175,11 @@ fn transfer_rules_vars(s: &SiteSettings) -> Value {
 
 /// A site's settings resolved for one call.
 pub fn session_settings(s: &SiteSettings, node_turn: &TurnTakingConfig) -> SessionSettings {
-    let language = s.languages.first().map(|l| super::session::phrases::primary(l)).unwrap_or_else(|| "hi".to_string());
+    let language = s
+        .languages
+        .first()
+        .map(|l| super::session::phrases::primary(l))
+        .unwrap_or_else(|| "hi".to_string());
     let mut turn = node_turn.clone();
     if let Some(ms) = s.voice.holding_after_ms {
         turn.holding_after_ms = ms;
@@ -171,9 +188,17 @@ pub fn session_settings(s: &SiteSettings, node_turn: &TurnTakingConfig) -> Sessi
         turn.end_of_turn_silence_ms = ms;
     }
     for (lang, words) in &s.voice.backchannels {
-        turn.backchannels.by_language.entry(lang.to_lowercase()).or_default().extend(words.iter().cloned());
+        turn.backchannels
+            .by_language
+            .entry(lang.to_lowercase())
+            .or_default()
+            .extend(words.iter().cloned());
     }
-    let utc_offset_minutes = s.calling_hours.as_ref().and_then(|h| parse_offset(&h.utc_offset)).unwrap_or(330);
+    let utc_offset_minutes = s
+        .calling_hours
+        .as_ref()
+        .and_then(|h| parse_offset(&h.utc_offset))
+        .unwrap_or(330);
     SessionSettings {
         turn,
         language,

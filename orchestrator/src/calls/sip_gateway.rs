@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
-use vaarta_telephony::{CallId, Event, HangupCause, IncomingCall, RegistrationState, Telephony, TransferResult};
+use vaarta_telephony::{
+    CallId, Event, HangupCause, IncomingCall, RegistrationState, Telephony, TransferResult,
+};
 
 use super::services::{CallRequest, VoiceServices};
 use super::session::media::{MediaError, MediaEvent, MediaPort};
@@ -29,8 +31,18 @@ pub struct SipMedia {
 }
 
 impl SipMedia {
-    pub(super) fn new(telephony: Telephony, call: CallId, trunk_domain: Option<String>, legs: Legs) -> Self {
-        Self { telephony, call, trunk_domain, legs }
+    pub(super) fn new(
+        telephony: Telephony,
+        call: CallId,
+        trunk_domain: Option<String>,
+        legs: Legs,
+    ) -> Self {
+        Self {
+            telephony,
+            call,
+            trunk_domain,
+            legs,
+        }
     }
 }
 
@@ -51,10 +63,16 @@ impl MediaPort for SipMedia {
                 f
             })
             .collect();
-        self.telephony.play(self.call, frames).await.map_err(media_err)
+        self.telephony
+            .play(self.call, frames)
+            .await
+            .map_err(media_err)
     }
     async fn clear(&self) -> Result<(), MediaError> {
-        self.telephony.clear_playback(self.call).await.map_err(media_err)
+        self.telephony
+            .clear_playback(self.call)
+            .await
+            .map_err(media_err)
     }
     async fn hangup(&self) -> Result<(), MediaError> {
         // A leg bridged to an agent belongs to the bridge now: it ends when either side hangs up.
@@ -64,13 +82,23 @@ impl MediaPort for SipMedia {
         self.telephony.hangup(self.call).await.map_err(media_err)
     }
     async fn transfer(&self, destination: &str) -> Result<(), MediaError> {
-        let target = match (&self.trunk_domain, destination.strip_prefix("tel:").unwrap_or(destination)) {
+        let target = match (
+            &self.trunk_domain,
+            destination.strip_prefix("tel:").unwrap_or(destination),
+        ) {
             (_, d) if d.starts_with("sip:") || d.starts_with("sips:") => d.to_string(),
             (Some(domain), d) => format!("sip:{d}@{domain}"),
-            (None, d) => return Err(MediaError(format!("cannot transfer to {d}: no SIP trunk configured for numbers"))),
+            (None, d) => {
+                return Err(MediaError(format!(
+                    "cannot transfer to {d}: no SIP trunk configured for numbers"
+                )));
+            }
         };
         lock(&self.legs).transfers.insert(self.call, target.clone());
-        self.telephony.transfer(self.call, &target).await.map_err(media_err)
+        self.telephony
+            .transfer(self.call, &target)
+            .await
+            .map_err(media_err)
     }
 }
 
@@ -115,8 +143,17 @@ pub struct SipGateway {
 }
 
 impl SipGateway {
-    pub fn new(services: VoiceServices, telephony: Telephony, trunk_domain: Option<String>) -> Self {
-        Self { services, telephony, trunk_domain, legs: Arc::default() }
+    pub fn new(
+        services: VoiceServices,
+        telephony: Telephony,
+        trunk_domain: Option<String>,
+    ) -> Self {
+        Self {
+            services,
+            telephony,
+            trunk_domain,
+            legs: Arc::default(),
+        }
     }
 
     /// Runs until the telephony event stream ends (telephony shut down).
@@ -129,7 +166,16 @@ impl SipGateway {
                     let gw = self.clone();
                     tokio::spawn(async move {
                         let call = inc.call;
-                        incoming(gw.services, gw.telephony, inc, tx, rx, gw.trunk_domain, gw.legs.clone()).await;
+                        incoming(
+                            gw.services,
+                            gw.telephony,
+                            inc,
+                            tx,
+                            rx,
+                            gw.trunk_domain,
+                            gw.legs.clone(),
+                        )
+                        .await;
                         lock(&gw.legs).media.remove(&call);
                     });
                 }
@@ -156,23 +202,39 @@ impl SipGateway {
                         continue;
                     }
                     if !self.dial_outcome(call, DialOutcome::Ended(cause.clone())) {
-                        forward(&self.legs, call, MediaEvent::Hangup { cause: cause_text(&cause) })
+                        forward(
+                            &self.legs,
+                            call,
+                            MediaEvent::Hangup {
+                                cause: cause_text(&cause),
+                            },
+                        )
                     }
                 }
                 Event::Transfer { call, result } => {
                     let target = lock(&self.legs).transfers.remove(&call);
                     match (result, target) {
-                        (TransferResult::Succeeded, _) => {
-                            forward(&self.legs, call, MediaEvent::TransferResult { ok: true, detail: "REFER accepted, target answered".into() })
-                        }
+                        (TransferResult::Succeeded, _) => forward(
+                            &self.legs,
+                            call,
+                            MediaEvent::TransferResult {
+                                ok: true,
+                                detail: "REFER accepted, target answered".into(),
+                            },
+                        ),
                         // The caller's side would not move the call: Vaarta dials the agent itself
                         // and bridges the two legs.
                         (TransferResult::Failed(code), Some(target)) => {
                             tokio::spawn(self.clone().bridge_fallback(call, target, code));
                         }
-                        (TransferResult::Failed(code), None) => {
-                            forward(&self.legs, call, MediaEvent::TransferResult { ok: false, detail: format!("transfer failed ({code})") })
-                        }
+                        (TransferResult::Failed(code), None) => forward(
+                            &self.legs,
+                            call,
+                            MediaEvent::TransferResult {
+                                ok: false,
+                                detail: format!("transfer failed ({code})"),
+                            },
+                        ),
                     }
                 }
                 Event::Registration(state) => {
@@ -191,7 +253,11 @@ impl SipGateway {
         &self,
         dial: vaarta_telephony::DialRequest,
     ) -> Result<(vaarta_telephony::OutgoingCall, mpsc::Receiver<MediaEvent>), String> {
-        let out = self.telephony.dial(dial).await.map_err(|e| format!("dialling failed: {e}"))?;
+        let out = self
+            .telephony
+            .dial(dial)
+            .await
+            .map_err(|e| format!("dialling failed: {e}"))?;
         let (_tx, events, ring) = self.register_leg(out.call);
         let cause = match tokio::time::timeout(AGENT_RING_LIMIT, ring).await {
             Ok(Ok(DialOutcome::Answered)) => return Ok((out, events)),
@@ -210,8 +276,18 @@ impl SipGateway {
     /// `call` (RTP forwarding in the telephony layer); the session hears how it went.
     async fn bridge_fallback(self, call: CallId, target: String, code: u16) {
         tracing::info!(%call, %target, code, "REFER refused: bridging to the target instead");
-        let fail = |detail: String| forward(&self.legs, call, MediaEvent::TransferResult { ok: false, detail });
-        let dial = vaarta_telephony::DialRequest { to: target.clone(), caller_id: None, headers: vec![("X-Vaarta-Transfer-Of".into(), call.to_string())] };
+        let fail = |detail: String| {
+            forward(
+                &self.legs,
+                call,
+                MediaEvent::TransferResult { ok: false, detail },
+            )
+        };
+        let dial = vaarta_telephony::DialRequest {
+            to: target.clone(),
+            caller_id: None,
+            headers: vec![("X-Vaarta-Transfer-Of".into(), call.to_string())],
+        };
         let out = match self.dial_agent(dial).await {
             Ok((out, _events)) => out,
             Err(why) => return fail(format!("REFER refused ({code}); {target}: {why}")),
@@ -224,7 +300,14 @@ impl SipGateway {
             legs.bridged.insert(out.call, call);
         }
         match self.telephony.bridge(call, out.call).await {
-            Ok(()) => forward(&self.legs, call, MediaEvent::TransferResult { ok: true, detail: format!("REFER refused ({code}); bridged to {target}") }),
+            Ok(()) => forward(
+                &self.legs,
+                call,
+                MediaEvent::TransferResult {
+                    ok: true,
+                    detail: format!("REFER refused ({code}); bridged to {target}"),
+                },
+            ),
             Err(e) => {
                 {
                     let mut legs = lock(&self.legs);
@@ -232,7 +315,9 @@ impl SipGateway {
                     legs.bridged.remove(&out.call);
                 }
                 let _ = self.telephony.hangup(out.call).await;
-                fail(format!("REFER refused ({code}); bridging to {target} failed: {e}"))
+                fail(format!(
+                    "REFER refused ({code}); bridging to {target} failed: {e}"
+                ))
             }
         }
     }
@@ -249,7 +334,8 @@ impl SipGateway {
         }
         // Not registered yet: keep it for the dialler (and forget stale ones).
         let now = Instant::now();
-        legs.early.retain(|_, (at, _)| now.duration_since(*at) < std::time::Duration::from_secs(60));
+        legs.early
+            .retain(|_, (at, _)| now.duration_since(*at) < std::time::Duration::from_secs(60));
         legs.early.insert(call, (now, outcome));
         true
     }
@@ -316,12 +402,18 @@ async fn incoming(
     };
     // A CANCEL may have arrived while the flow loaded.
     if let Ok(MediaEvent::Hangup { cause }) = rx.try_recv() {
-        handle.emit(super::types::CallEventKind::Ended { outcome: super::types::CallOutcome::CallerHungUp, reason: cause });
+        handle.emit(super::types::CallEventKind::Ended {
+            outcome: super::types::CallOutcome::CallerHungUp,
+            reason: cause,
+        });
         return;
     }
     if let Err(e) = telephony.answer(call).await {
         tracing::warn!(error = %e, "answer failed");
-        handle.emit(super::types::CallEventKind::Ended { outcome: super::types::CallOutcome::CallerHungUp, reason: e.to_string() });
+        handle.emit(super::types::CallEventKind::Ended {
+            outcome: super::types::CallOutcome::CallerHungUp,
+            reason: e.to_string(),
+        });
         return;
     }
     handle.update(|c| c.answered_at = Some(chrono::Utc::now()));

@@ -146,28 +146,60 @@ pub struct CallEvent {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallEventKind {
     /// A new call entered the registry.
-    Started { call: Box<CallInfo> },
-    State { state: CallState },
+    Started {
+        call: Box<CallInfo>,
+    },
+    State {
+        state: CallState,
+    },
     /// STT partial of the caller's current utterance (not persisted).
-    Partial { text: String },
+    Partial {
+        text: String,
+    },
     /// A completed transcript line.
-    Turn { turn: TurnRecord },
+    Turn {
+        turn: TurnRecord,
+    },
     /// The bot started speaking this text (live captions; not persisted: the line is stored as
     /// a `turn` once spoken).
-    BotSpeaking { text: String },
+    BotSpeaking {
+        text: String,
+    },
     /// The caller only backchannelled ("haan", "hmm").
-    Backchannel { text: String },
+    Backchannel {
+        text: String,
+    },
     /// The caller talked over the bot; bot audio stopped.
-    BargeIn { heard_ms: u32 },
+    BargeIn {
+        heard_ms: u32,
+    },
     /// The holding message of this level started.
-    Holding { level: u8, text: String },
-    Dtmf { digit: String },
+    Holding {
+        level: u8,
+        text: String,
+    },
+    Dtmf {
+        digit: String,
+    },
     /// A flow action (tag, qualify, tool call, opt_out, notify), for the log.
-    Action { name: String, detail: serde_json::Value },
-    Transfer { target: String, reason: String, ok: Option<bool> },
+    Action {
+        name: String,
+        detail: serde_json::Value,
+    },
+    Transfer {
+        target: String,
+        reason: String,
+        ok: Option<bool>,
+    },
     /// Something failed (stt, tts, brain, flow, overload) and failover ran.
-    Failure { stage: String, message: String },
-    Ended { outcome: CallOutcome, reason: String },
+    Failure {
+        stage: String,
+        message: String,
+    },
+    Ended {
+        outcome: CallOutcome,
+        reason: String,
+    },
 }
 
 /// Control from outside the call (API, supervisor).

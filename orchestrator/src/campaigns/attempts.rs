@@ -29,13 +29,23 @@ pub async fn record_call_end(store: &Store, call: &CallInfo) -> Result<bool, Sto
 }
 
 /// [`record_call_end`] with the flow's decisions already read.
-pub async fn record_attempt(store: &Store, call: &CallInfo, facts: &CallFacts) -> Result<bool, StorageError> {
-    let Some(lead_id) = call.lead_id else { return Ok(false) };
-    let Some(lead) = store.leads().get(lead_id).await? else { return Ok(false) };
+pub async fn record_attempt(
+    store: &Store,
+    call: &CallInfo,
+    facts: &CallFacts,
+) -> Result<bool, StorageError> {
+    let Some(lead_id) = call.lead_id else {
+        return Ok(false);
+    };
+    let Some(lead) = store.leads().get(lead_id).await? else {
+        return Ok(false);
+    };
     if lead.status != "dialing" || lead.last_call_id.is_some_and(|c| c != call.id) {
         return Ok(false);
     }
-    let Some(campaign) = store.campaigns().get(None, lead.campaign_id).await? else { return Ok(false) };
+    let Some(campaign) = store.campaigns().get(None, lead.campaign_id).await? else {
+        return Ok(false);
+    };
     let result = json!({
         "call_id": call.id,
         "qualification": facts.qualification,
@@ -52,13 +62,28 @@ pub async fn record_attempt(store: &Store, call: &CallInfo, facts: &CallFacts) -
     let retry_at = match call.outcome {
         Some(o) if !interrupted && !facts.opted_out => {
             let ended = call.ended_at.unwrap_or_else(Utc::now);
-            match campaign.spec.retry.next(o, u32::try_from(lead.attempts).unwrap_or(u32::MAX), ended) {
-                NextStep::RetryAt(at) => Some(campaign.spec.window().map(|w| w.next_open(at)).unwrap_or(at)),
+            match campaign.spec.retry.next(
+                o,
+                u32::try_from(lead.attempts).unwrap_or(u32::MAX),
+                ended,
+            ) {
+                NextStep::RetryAt(at) => Some(
+                    campaign
+                        .spec
+                        .window()
+                        .map(|w| w.next_open(at))
+                        .unwrap_or(at),
+                ),
                 NextStep::Done => None,
             }
         }
         _ => None,
     };
-    let end = AttemptEnd { outcome, retry_at, skip_reason: None, result: Some(result) };
+    let end = AttemptEnd {
+        outcome,
+        retry_at,
+        skip_reason: None,
+        result: Some(result),
+    };
     store.leads().finish_attempt(lead.id, &end).await
 }

@@ -35,7 +35,11 @@ pub struct CampaignHours {
 
 impl Default for CampaignHours {
     fn default() -> Self {
-        CampaignHours { days: vec![1, 2, 3, 4, 5, 6], start: "10:00".into(), end: "19:00".into() }
+        CampaignHours {
+            days: vec![1, 2, 3, 4, 5, 6],
+            start: "10:00".into(),
+            end: "19:00".into(),
+        }
     }
 }
 
@@ -100,7 +104,13 @@ impl CampaignSpec {
     /// The calling window these settings describe.
     pub fn window(&self) -> Result<CallingWindow, ValidationError> {
         let h = &self.calling_hours;
-        CallingWindow::parse(&self.time_zone, &h.days, &h.start, &h.end, self.telemarketing)
+        CallingWindow::parse(
+            &self.time_zone,
+            &h.days,
+            &h.start,
+            &h.end,
+            self.telemarketing,
+        )
     }
 }
 

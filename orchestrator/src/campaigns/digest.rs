@@ -16,10 +16,19 @@ use crate::storage::{StorageError, Store};
 pub const DIGEST_AT: NaiveTime = NaiveTime::from_hms_opt(20, 0, 0).expect("valid");
 
 /// Queues the digests due at `now`; returns the emails queued (already queued ones are not).
-pub async fn queue_digests(store: &Store, now: DateTime<Utc>) -> Result<Vec<EmailJob>, StorageError> {
+pub async fn queue_digests(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<EmailJob>, StorageError> {
     let mut out = Vec::new();
-    for c in store.campaigns().all_active_since(now - chrono::Duration::days(1)).await? {
-        let Ok(window) = c.spec.window() else { continue };
+    for c in store
+        .campaigns()
+        .all_active_since(now - chrono::Duration::days(1))
+        .await?
+    {
+        let Ok(window) = c.spec.window() else {
+            continue;
+        };
         let local = now.with_timezone(&window.tz);
         if local.time() < DIGEST_AT {
             continue;
@@ -30,7 +39,9 @@ pub async fn queue_digests(store: &Store, now: DateTime<Utc>) -> Result<Vec<Emai
         {
             continue;
         }
-        let Some(site) = store.sites().get(c.site_id).await? else { continue };
+        let Some(site) = store.sites().get(c.site_id).await? else {
+            continue;
+        };
         let n = &site.settings.notifications;
         if !n.daily_digest || n.email_to.is_empty() {
             continue;
@@ -46,7 +57,11 @@ pub async fn queue_digests(store: &Store, now: DateTime<Utc>) -> Result<Vec<Emai
             key: key.clone(),
             attempt: 1,
         };
-        let opts = PushOptions { idempotency_key: Some(format!("email:{key}:1")), delay: None, max_attempts: Some(1) };
+        let opts = PushOptions {
+            idempotency_key: Some(format!("email:{key}:1")),
+            delay: None,
+            max_attempts: Some(1),
+        };
         if store.jobs().push(EMAIL, &job, opts).await? {
             out.push(job);
         }
@@ -54,7 +69,12 @@ pub async fn queue_digests(store: &Store, now: DateTime<Utc>) -> Result<Vec<Emai
     Ok(out)
 }
 
-async fn body(store: &Store, c: &Campaign, tz: &chrono_tz::Tz, date: chrono::NaiveDate) -> Result<String, StorageError> {
+async fn body(
+    store: &Store,
+    c: &Campaign,
+    tz: &chrono_tz::Tz,
+    date: chrono::NaiveDate,
+) -> Result<String, StorageError> {
     let p = store.campaigns().progress(c.id).await?;
     let (mut today, mut outcomes, mut qualified) = (0, BTreeMap::<String, i64>::new(), Vec::new());
     let mut after = None;
@@ -67,10 +87,24 @@ async fn body(store: &Store, c: &Campaign, tz: &chrono_tz::Tz, date: chrono::Nai
                 continue;
             }
             today += 1;
-            *outcomes.entry(l.last_outcome.clone().unwrap_or_else(|| "in progress".into())).or_default() += 1;
-            let status = l.result.as_ref().and_then(|r| r["qualification"]["status"].as_str()).map(str::to_lowercase);
+            *outcomes
+                .entry(
+                    l.last_outcome
+                        .clone()
+                        .unwrap_or_else(|| "in progress".into()),
+                )
+                .or_default() += 1;
+            let status = l
+                .result
+                .as_ref()
+                .and_then(|r| r["qualification"]["status"].as_str())
+                .map(str::to_lowercase);
             if let Some(s) = status.filter(|s| s == "hot" || s == "qualified") {
-                qualified.push(format!("  {} {} ({s})", l.phone, l.name.as_deref().unwrap_or("")));
+                qualified.push(format!(
+                    "  {} {} ({s})",
+                    l.phone,
+                    l.name.as_deref().unwrap_or("")
+                ));
             }
         }
         if page.len() < 1000 {
@@ -78,9 +112,18 @@ async fn body(store: &Store, c: &Campaign, tz: &chrono_tz::Tz, date: chrono::Nai
         }
     }
     let mut t = String::new();
-    let _ = writeln!(t, "Campaign: {} ({})", c.spec.name, crate::storage::calls::to_text(&c.status));
+    let _ = writeln!(
+        t,
+        "Campaign: {} ({})",
+        c.spec.name,
+        crate::storage::calls::to_text(&c.status)
+    );
     let _ = writeln!(t, "Day: {date} ({})\n", c.spec.time_zone);
-    let _ = writeln!(t, "Leads: {} total, {} done, {} waiting, {} on a call now, {} skipped (do not call)", p.total, p.done, p.pending, p.dialing, p.skipped);
+    let _ = writeln!(
+        t,
+        "Leads: {} total, {} done, {} waiting, {} on a call now, {} skipped (do not call)",
+        p.total, p.done, p.pending, p.dialing, p.skipped
+    );
     let _ = writeln!(t, "Leads with an attempt today: {today}");
     for (o, n) in &outcomes {
         let _ = writeln!(t, "  {o}: {n}");

@@ -20,14 +20,37 @@ pub enum ExportFormat {
 }
 
 const COLUMNS: &[&str] = &[
-    "line", "phone", "name", "status", "attempts", "last_outcome", "skip_reason", "next_attempt_at", "qualification_status",
-    "qualification", "opted_out", "callback_requested", "fields", "last_call_id", "transcript",
+    "line",
+    "phone",
+    "name",
+    "status",
+    "attempts",
+    "last_outcome",
+    "skip_reason",
+    "next_attempt_at",
+    "qualification_status",
+    "qualification",
+    "opted_out",
+    "callback_requested",
+    "fields",
+    "last_call_id",
+    "transcript",
 ];
 
 fn transcript_text(turns: &[TurnRecord]) -> String {
     turns
         .iter()
-        .map(|t| format!("{}: {}", if t.speaker == Speaker::Bot { "Vaarta" } else { "Caller" }, t.text))
+        .map(|t| {
+            format!(
+                "{}: {}",
+                if t.speaker == Speaker::Bot {
+                    "Vaarta"
+                } else {
+                    "Caller"
+                },
+                t.text
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -68,12 +91,17 @@ fn cell(v: &Value) -> String {
 
 /// The whole export in memory (campaigns are at most 100 000 leads per upload; pages keep the
 /// database reads bounded).
-pub async fn export(store: &Store, campaign: &Campaign, format: ExportFormat) -> Result<Vec<u8>, StorageError> {
+pub async fn export(
+    store: &Store,
+    campaign: &Campaign,
+    format: ExportFormat,
+) -> Result<Vec<u8>, StorageError> {
     let mut after = None;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let mut json_rows = Vec::new();
     if format == ExportFormat::Csv {
-        csv.write_record(COLUMNS).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        csv.write_record(COLUMNS)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
     }
     loop {
         let page = store.leads().list(campaign.id, None, after, PAGE).await?;
@@ -85,7 +113,8 @@ pub async fn export(store: &Store, campaign: &Campaign, format: ExportFormat) ->
                 ExportFormat::Csv => {
                     v["transcript"] = Value::String(transcript_text(&turns));
                     let record: Vec<String> = COLUMNS.iter().map(|c| cell(&v[*c])).collect();
-                    csv.write_record(&record).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                    csv.write_record(&record)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
                 }
                 ExportFormat::Json => {
                     v["transcript"] = serde_json::to_value(&turns).unwrap_or_default();
@@ -98,7 +127,9 @@ pub async fn export(store: &Store, campaign: &Campaign, format: ExportFormat) ->
         }
     }
     match format {
-        ExportFormat::Csv => csv.into_inner().map_err(|e| StorageError::Corrupt(e.to_string())),
+        ExportFormat::Csv => csv
+            .into_inner()
+            .map_err(|e| StorageError::Corrupt(e.to_string())),
         ExportFormat::Json => {
             let body = json!({"campaign": campaign, "leads": json_rows});
             serde_json::to_vec(&body).map_err(|e| StorageError::Corrupt(e.to_string()))

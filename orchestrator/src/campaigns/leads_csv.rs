@@ -17,7 +17,17 @@ pub const MAX_ROWS: usize = 100_000;
 const MAX_FIELD: usize = 1000;
 
 /// Header names recognised without a mapping (compared lower-case, `_`/space/`-` ignored).
-const PHONE_NAMES: &[&str] = &["phone", "mobile", "number", "phonenumber", "mobilenumber", "mobileno", "phoneno", "contact", "msisdn"];
+const PHONE_NAMES: &[&str] = &[
+    "phone",
+    "mobile",
+    "number",
+    "phonenumber",
+    "mobilenumber",
+    "mobileno",
+    "phoneno",
+    "contact",
+    "msisdn",
+];
 const NAME_NAMES: &[&str] = &["name", "fullname", "customer", "customername", "leadname"];
 
 /// Which CSV columns hold the phone number and the name (header text, as in the file).
@@ -67,13 +77,20 @@ pub enum LeadsCsvError {
     #[error("no phone column: name it with mapping.phone (headers: {0})")]
     NoPhoneColumn(String),
     #[error("mapping.{field}: no column {column:?} (headers: {headers})")]
-    UnknownColumn { field: &'static str, column: String, headers: String },
+    UnknownColumn {
+        field: &'static str,
+        column: String,
+        headers: String,
+    },
     #[error("more than {MAX_ROWS} rows; split the file")]
     TooManyRows,
 }
 
 fn squash(h: &str) -> String {
-    h.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase()
+    h.chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// A header as a flow variable name: lower-case, `_` between words.
@@ -89,14 +106,25 @@ fn field_name(h: &str) -> String {
     out.trim_end_matches('_').to_string()
 }
 
-fn find(headers: &[String], field: &'static str, explicit: Option<&str>, known: &[&str]) -> Result<Option<usize>, LeadsCsvError> {
+fn find(
+    headers: &[String],
+    field: &'static str,
+    explicit: Option<&str>,
+    known: &[&str],
+) -> Result<Option<usize>, LeadsCsvError> {
     match explicit {
         Some(col) => headers
             .iter()
             .position(|h| h.trim() == col.trim() || squash(h) == squash(col))
             .map(Some)
-            .ok_or_else(|| LeadsCsvError::UnknownColumn { field, column: col.to_string(), headers: headers.join(", ") }),
-        None => Ok(headers.iter().position(|h| known.contains(&squash(h).as_str()))),
+            .ok_or_else(|| LeadsCsvError::UnknownColumn {
+                field,
+                column: col.to_string(),
+                headers: headers.join(", "),
+            }),
+        None => Ok(headers
+            .iter()
+            .position(|h| known.contains(&squash(h).as_str()))),
     }
 }
 
@@ -104,7 +132,10 @@ fn find(headers: &[String], field: &'static str, explicit: Option<&str>, known: 
 /// or a tab.
 fn delimiter(text: &str) -> u8 {
     let header = text.lines().next().unwrap_or("");
-    [b',', b';', b'\t'].into_iter().max_by_key(|d| (header.bytes().filter(|b| b == d).count(), *d == b',')).unwrap_or(b',')
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| (header.bytes().filter(|b| b == d).count(), *d == b','))
+        .unwrap_or(b',')
 }
 
 /// Parses a lead list.
@@ -117,9 +148,19 @@ pub fn parse(bytes: &[u8], mapping: &ColumnMapping) -> Result<ParsedLeads, Leads
     if text.contains('\0') {
         return Err(LeadsCsvError::NotCsv("it contains NUL bytes".into()));
     }
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter(text)).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader.headers().map_err(|e| LeadsCsvError::NotCsv(e.to_string()))?.iter().map(str::to_string).collect();
-    let phone_col = find(&headers, "phone", mapping.phone.as_deref(), PHONE_NAMES)?.ok_or_else(|| LeadsCsvError::NoPhoneColumn(headers.join(", ")))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter(text))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| LeadsCsvError::NotCsv(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let phone_col = find(&headers, "phone", mapping.phone.as_deref(), PHONE_NAMES)?
+        .ok_or_else(|| LeadsCsvError::NoPhoneColumn(headers.join(", ")))?;
     let name_col = find(&headers, "name", mapping.name.as_deref(), NAME_NAMES)?;
     let field_names: BTreeMap<usize, String> = headers
         .iter()
@@ -139,7 +180,10 @@ pub fn parse(bytes: &[u8], mapping: &ColumnMapping) -> Result<ParsedLeads, Leads
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(out.rows as u64 + 1, |p| p.line());
-                out.rejected.push(RowError { line, error: format!("unreadable row: {e}") });
+                out.rejected.push(RowError {
+                    line,
+                    error: format!("unreadable row: {e}"),
+                });
                 continue;
             }
         };
@@ -152,11 +196,17 @@ pub fn parse(bytes: &[u8], mapping: &ColumnMapping) -> Result<ParsedLeads, Leads
         let phone = match dial_target(raw) {
             Ok(p) if !p.starts_with("sip:") => p,
             _ if raw.is_empty() => {
-                out.rejected.push(RowError { line, error: "no phone number".into() });
+                out.rejected.push(RowError {
+                    line,
+                    error: "no phone number".into(),
+                });
                 continue;
             }
             _ => {
-                out.rejected.push(RowError { line, error: format!("{raw:?} is not a phone number (E.164 or 10-digit Indian)") });
+                out.rejected.push(RowError {
+                    line,
+                    error: format!("{raw:?} is not a phone number (E.164 or 10-digit Indian)"),
+                });
                 continue;
             }
         };
@@ -164,14 +214,25 @@ pub fn parse(bytes: &[u8], mapping: &ColumnMapping) -> Result<ParsedLeads, Leads
             out.duplicates_in_file += 1;
             continue;
         }
-        let name = name_col.and_then(|c| record.get(c)).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect());
+        let name = name_col
+            .and_then(|c| record.get(c))
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(200).collect());
         let mut fields = Map::new();
         for (i, key) in &field_names {
             if let Some(v) = record.get(*i).filter(|v| !v.is_empty()) {
-                fields.insert(key.clone(), Value::String(v.chars().take(MAX_FIELD).collect()));
+                fields.insert(
+                    key.clone(),
+                    Value::String(v.chars().take(MAX_FIELD).collect()),
+                );
             }
         }
-        out.leads.push(ParsedLead { line, phone, name, fields });
+        out.leads.push(ParsedLead {
+            line,
+            phone,
+            name,
+            fields,
+        });
     }
     Ok(out)
 }
@@ -193,12 +254,18 @@ mod tests {
         let p = parse(csv.as_bytes(), &ColumnMapping::default()).unwrap();
         assert_eq!(p.rows, 6);
         let phones: Vec<&str> = p.leads.iter().map(|l| l.phone.as_str()).collect();
-        assert_eq!(phones, vec!["+919876543210", "+919811122233", "+442079460958"]);
+        assert_eq!(
+            phones,
+            vec!["+919876543210", "+919811122233", "+442079460958"]
+        );
         assert_eq!(p.leads[0].line, 2);
         assert_eq!(p.leads[0].name.as_deref(), Some("Rahul Sharma"));
         assert_eq!(p.leads[0].fields["city"], "Noida");
         assert_eq!(p.leads[0].fields["budget_inr"], "80 lakh");
-        assert!(!p.leads[1].fields.contains_key("budget_inr"), "empty cells are left out");
+        assert!(
+            !p.leads[1].fields.contains_key("budget_inr"),
+            "empty cells are left out"
+        );
         assert_eq!(p.leads[2].fields["budget_inr"], "2,00,000");
         assert_eq!(p.duplicates_in_file, 1);
         let lines: Vec<u64> = p.rejected.iter().map(|r| r.line).collect();
@@ -210,32 +277,75 @@ mod tests {
     #[test]
     fn an_explicit_mapping_wins_and_missing_columns_are_named() {
         let csv = "Lead,Whatsapp,Alt\nSonia,9812345678,9000000000\n";
-        let m = ColumnMapping { phone: Some("Whatsapp".into()), name: Some("Lead".into()) };
+        let m = ColumnMapping {
+            phone: Some("Whatsapp".into()),
+            name: Some("Lead".into()),
+        };
         let p = parse(csv.as_bytes(), &m).unwrap();
-        assert_eq!((p.leads[0].phone.as_str(), p.leads[0].name.as_deref()), ("+919812345678", Some("Sonia")));
+        assert_eq!(
+            (p.leads[0].phone.as_str(), p.leads[0].name.as_deref()),
+            ("+919812345678", Some("Sonia"))
+        );
         assert_eq!(p.leads[0].fields["alt"], "9000000000");
         let e = parse(csv.as_bytes(), &ColumnMapping::default()).unwrap_err();
-        assert!(matches!(e, LeadsCsvError::NoPhoneColumn(ref h) if h.contains("Whatsapp")), "{e}");
-        let e = parse(csv.as_bytes(), &ColumnMapping { phone: Some("Tel".into()), name: None }).unwrap_err();
-        assert!(e.to_string().contains("mapping.phone") && e.to_string().contains("\"Tel\""), "{e}");
+        assert!(
+            matches!(e, LeadsCsvError::NoPhoneColumn(ref h) if h.contains("Whatsapp")),
+            "{e}"
+        );
+        let e = parse(
+            csv.as_bytes(),
+            &ColumnMapping {
+                phone: Some("Tel".into()),
+                name: None,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("mapping.phone") && e.to_string().contains("\"Tel\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn semicolon_and_tab_separated_files_are_read_too() {
-        let p = parse("Name;Mobile;City\nRavi;98765 43210;Agra\nSita;123;Pune\n".as_bytes(), &ColumnMapping::default()).unwrap();
-        assert_eq!((p.leads.len(), p.leads[0].phone.as_str(), p.rejected[0].line), (1, "+919876543210", 3));
+        let p = parse(
+            "Name;Mobile;City\nRavi;98765 43210;Agra\nSita;123;Pune\n".as_bytes(),
+            &ColumnMapping::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.leads.len(), p.leads[0].phone.as_str(), p.rejected[0].line),
+            (1, "+919876543210", 3)
+        );
         assert_eq!(p.leads[0].fields["city"], "Agra");
-        let p = parse("phone\tname\n9812345678\tAsha\n".as_bytes(), &ColumnMapping::default()).unwrap();
+        let p = parse(
+            "phone\tname\n9812345678\tAsha\n".as_bytes(),
+            &ColumnMapping::default(),
+        )
+        .unwrap();
         assert_eq!(p.leads[0].name.as_deref(), Some("Asha"));
     }
 
     #[test]
     fn junk_is_refused_without_panicking() {
-        assert_eq!(parse(b"  \n", &ColumnMapping::default()), Err(LeadsCsvError::Empty));
-        assert!(matches!(parse(b"\xff\xfe\x00p\x00h", &ColumnMapping::default()), Err(LeadsCsvError::NotCsv(_))));
-        assert!(matches!(parse(b"%PDF-1.7\n\x00\x01", &ColumnMapping::default()), Err(LeadsCsvError::NotCsv(_))));
+        assert_eq!(
+            parse(b"  \n", &ColumnMapping::default()),
+            Err(LeadsCsvError::Empty)
+        );
+        assert!(matches!(
+            parse(b"\xff\xfe\x00p\x00h", &ColumnMapping::default()),
+            Err(LeadsCsvError::NotCsv(_))
+        ));
+        assert!(matches!(
+            parse(b"%PDF-1.7\n\x00\x01", &ColumnMapping::default()),
+            Err(LeadsCsvError::NotCsv(_))
+        ));
         // Ragged rows and stray quotes are per-row problems at worst.
-        let p = parse(b"phone,name\n9812345678\n\"9812345679,x\n9812345670,a,b,c\n", &ColumnMapping::default()).unwrap();
+        let p = parse(
+            b"phone,name\n9812345678\n\"9812345679,x\n9812345670,a,b,c\n",
+            &ColumnMapping::default(),
+        )
+        .unwrap();
         assert!(p.leads.iter().any(|l| l.phone == "+919812345678"));
         let mut rng = 7u64;
         for _ in 0..200 {

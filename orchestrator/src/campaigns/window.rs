@@ -2,7 +2,9 @@
 //! (default Asia/Kolkata). Telemarketing windows are clamped to 09:00–21:00 local whatever a
 //! campaign asks for. Pure: fed a UTC instant, answers whether it is open and when it next opens.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 use crate::tenancy::ValidationError;
@@ -24,14 +26,26 @@ pub struct CallingWindow {
 }
 
 fn hhmm(field: &str, v: &str) -> Result<NaiveTime, ValidationError> {
-    NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| ValidationError::new(field, format!("{v:?} is not a time HH:MM")))
+    NaiveTime::parse_from_str(v, "%H:%M")
+        .map_err(|_| ValidationError::new(field, format!("{v:?} is not a time HH:MM")))
 }
 
 impl CallingWindow {
     /// From API values: `tz` an IANA name, `days` ISO weekdays 1 (Monday)..=7, times `HH:MM`.
     /// With `telemarketing` the hours are narrowed to 09:00–21:00.
-    pub fn parse(tz: &str, days: &[u8], start: &str, end: &str, telemarketing: bool) -> Result<CallingWindow, ValidationError> {
-        let tz: Tz = tz.parse().map_err(|_| ValidationError::new("time_zone", format!("{tz:?} is not an IANA time zone like Asia/Kolkata")))?;
+    pub fn parse(
+        tz: &str,
+        days: &[u8],
+        start: &str,
+        end: &str,
+        telemarketing: bool,
+    ) -> Result<CallingWindow, ValidationError> {
+        let tz: Tz = tz.parse().map_err(|_| {
+            ValidationError::new(
+                "time_zone",
+                format!("{tz:?} is not an IANA time zone like Asia/Kolkata"),
+            )
+        })?;
         let mut start = hhmm("calling_hours.start", start)?;
         let mut end = hhmm("calling_hours.end", end)?;
         if telemarketing {
@@ -39,7 +53,11 @@ impl CallingWindow {
             end = end.min(TELEMARKETING_END);
         }
         if end <= start {
-            let why = if telemarketing { "must be later than start, within 09:00-21:00 for telemarketing" } else { "must be later than start" };
+            let why = if telemarketing {
+                "must be later than start, within 09:00-21:00 for telemarketing"
+            } else {
+                "must be later than start"
+            };
             return Err(ValidationError::new("calling_hours.end", why));
         }
         let mut ds = Vec::new();
@@ -52,13 +70,23 @@ impl CallingWindow {
                 5 => Weekday::Fri,
                 6 => Weekday::Sat,
                 7 => Weekday::Sun,
-                _ => return Err(ValidationError::new("calling_hours.days", "must list weekdays 1 (Monday) to 7 (Sunday)")),
+                _ => {
+                    return Err(ValidationError::new(
+                        "calling_hours.days",
+                        "must list weekdays 1 (Monday) to 7 (Sunday)",
+                    ));
+                }
             };
             if !ds.contains(&day) {
                 ds.push(day);
             }
         }
-        Ok(CallingWindow { tz, days: ds, start, end })
+        Ok(CallingWindow {
+            tz,
+            days: ds,
+            start,
+            end,
+        })
     }
 
     fn day_allowed(&self, d: Weekday) -> bool {
@@ -117,18 +145,31 @@ mod tests {
 
     #[test]
     fn kolkata_weekdays_open_and_close_at_local_times() {
-        let w = CallingWindow::parse("Asia/Kolkata", &[1, 2, 3, 4, 5], "10:00", "18:00", true).unwrap();
+        let w =
+            CallingWindow::parse("Asia/Kolkata", &[1, 2, 3, 4, 5], "10:00", "18:00", true).unwrap();
         // Friday 2026-11-20 10:00 IST = 04:30 UTC.
         assert!(!w.contains(utc("2026-11-20T04:29:59Z")));
         assert!(w.contains(utc("2026-11-20T04:30:00Z")));
         assert!(w.contains(utc("2026-11-20T12:29:59Z")));
-        assert!(!w.contains(utc("2026-11-20T12:30:00Z")), "18:00 IST is closed");
+        assert!(
+            !w.contains(utc("2026-11-20T12:30:00Z")),
+            "18:00 IST is closed"
+        );
         // Friday evening → Monday 10:00 IST.
-        assert_eq!(w.next_open(utc("2026-11-20T13:00:00Z")), utc("2026-11-23T04:30:00Z"));
+        assert_eq!(
+            w.next_open(utc("2026-11-20T13:00:00Z")),
+            utc("2026-11-23T04:30:00Z")
+        );
         // Saturday → Monday.
-        assert_eq!(w.next_open(utc("2026-11-21T06:00:00Z")), utc("2026-11-23T04:30:00Z"));
+        assert_eq!(
+            w.next_open(utc("2026-11-21T06:00:00Z")),
+            utc("2026-11-23T04:30:00Z")
+        );
         // Early Monday → the same morning.
-        assert_eq!(w.next_open(utc("2026-11-23T01:00:00Z")), utc("2026-11-23T04:30:00Z"));
+        assert_eq!(
+            w.next_open(utc("2026-11-23T01:00:00Z")),
+            utc("2026-11-23T04:30:00Z")
+        );
         let open = utc("2026-11-23T05:00:00Z");
         assert_eq!(w.next_open(open), open);
     }
@@ -143,34 +184,79 @@ mod tests {
         assert!(w.contains(utc("2026-11-21T15:29:00Z")));
         assert!(!w.contains(utc("2026-11-21T15:30:00Z")));
         let free = CallingWindow::parse("Asia/Kolkata", &[], "06:00", "23:30", false).unwrap();
-        assert!(free.contains(utc("2026-11-21T01:00:00Z")), "06:30 IST is fine outside telemarketing");
-        assert!(CallingWindow::parse("Asia/Kolkata", &[], "21:30", "23:00", true).is_err(), "nothing left inside 09-21");
+        assert!(
+            free.contains(utc("2026-11-21T01:00:00Z")),
+            "06:30 IST is fine outside telemarketing"
+        );
+        assert!(
+            CallingWindow::parse("Asia/Kolkata", &[], "21:30", "23:00", true).is_err(),
+            "nothing left inside 09-21"
+        );
     }
 
     #[test]
     fn other_zones_and_daylight_saving() {
         // London: 09:00 local is 09:00 UTC in winter, 08:00 UTC in summer.
         let w = CallingWindow::parse("Europe/London", &[], "09:00", "17:00", true).unwrap();
-        assert_eq!(w.next_open(utc("2026-01-15T07:00:00Z")), utc("2026-01-15T09:00:00Z"));
-        assert_eq!(w.next_open(utc("2026-07-15T07:00:00Z")), utc("2026-07-15T08:00:00Z"));
+        assert_eq!(
+            w.next_open(utc("2026-01-15T07:00:00Z")),
+            utc("2026-01-15T09:00:00Z")
+        );
+        assert_eq!(
+            w.next_open(utc("2026-07-15T07:00:00Z")),
+            utc("2026-07-15T08:00:00Z")
+        );
         // New York across the spring change (2026-03-08): Saturday 09:00 EST = 14:00 UTC,
         // Sunday 09:00 EDT = 13:00 UTC.
         let ny = CallingWindow::parse("America/New_York", &[], "09:00", "17:00", false).unwrap();
-        assert_eq!(ny.next_open(utc("2026-03-07T23:00:00Z")), utc("2026-03-08T13:00:00Z"));
-        assert_eq!(ny.next_open(utc("2026-03-07T05:00:00Z")), utc("2026-03-07T14:00:00Z"));
+        assert_eq!(
+            ny.next_open(utc("2026-03-07T23:00:00Z")),
+            utc("2026-03-08T13:00:00Z")
+        );
+        assert_eq!(
+            ny.next_open(utc("2026-03-07T05:00:00Z")),
+            utc("2026-03-07T14:00:00Z")
+        );
         // A start time skipped by the jump (02:30 on 2026-03-08 does not exist) opens at 03:00.
         let odd = CallingWindow::parse("America/New_York", &[7], "02:30", "05:00", false).unwrap();
-        assert_eq!(odd.next_open(utc("2026-03-08T05:00:00Z")), utc("2026-03-08T07:00:00Z"));
+        assert_eq!(
+            odd.next_open(utc("2026-03-08T05:00:00Z")),
+            utc("2026-03-08T07:00:00Z")
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
         for (tz, days, s, e, field) in [
             ("Mars/Base", &[][..], "09:00", "18:00", "time_zone"),
-            ("Asia/Kolkata", &[0][..], "09:00", "18:00", "calling_hours.days"),
-            ("Asia/Kolkata", &[8][..], "09:00", "18:00", "calling_hours.days"),
-            ("Asia/Kolkata", &[][..], "9am", "18:00", "calling_hours.start"),
-            ("Asia/Kolkata", &[][..], "18:00", "09:00", "calling_hours.end"),
+            (
+                "Asia/Kolkata",
+                &[0][..],
+                "09:00",
+                "18:00",
+                "calling_hours.days",
+            ),
+            (
+                "Asia/Kolkata",
+                &[8][..],
+                "09:00",
+                "18:00",
+                "calling_hours.days",
+            ),
+            (
+                "Asia/Kolkata",
+                &[][..],
+                "9am",
+                "18:00",
+                "calling_hours.start",
+            ),
+            (
+                "Asia/Kolkata",
+                &[][..],
+                "18:00",
+                "09:00",
+                "calling_hours.end",
+            ),
         ] {
             let err = CallingWindow::parse(tz, days, s, e, false).unwrap_err();
             assert!(err.to_string().contains(field), "{err} should name {field}");

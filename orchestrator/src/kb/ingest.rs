@@ -38,9 +38,12 @@ const MAX_PDF_STREAM_BYTES: usize = 64 * 1024 * 1024;
 pub fn pdf_text(bytes: &[u8]) -> Result<String, IngestError> {
     // lopdf is defensive but young: a malformed file must not take the request down.
     let parsed = std::panic::catch_unwind(|| -> Result<String, IngestError> {
-        let doc = lopdf::Document::load_mem(bytes).map_err(|e| IngestError::Pdf(format!("not a readable PDF ({e})")))?;
+        let doc = lopdf::Document::load_mem(bytes)
+            .map_err(|e| IngestError::Pdf(format!("not a readable PDF ({e})")))?;
         if doc.is_encrypted() {
-            return Err(IngestError::Pdf("the file is encrypted; upload an unprotected copy".into()));
+            return Err(IngestError::Pdf(
+                "the file is encrypted; upload an unprotected copy".into(),
+            ));
         }
         let mut out = String::new();
         for page in doc.get_pages().keys() {
@@ -53,14 +56,19 @@ pub fn pdf_text(bytes: &[u8]) -> Result<String, IngestError> {
     });
     let text = parsed.map_err(|_| IngestError::Pdf("the file could not be parsed".into()))??;
     if text.trim().is_empty() {
-        return Err(IngestError::Pdf("no text layer (a scanned PDF?); OCR it or upload the text".into()));
+        return Err(IngestError::Pdf(
+            "no text layer (a scanned PDF?); OCR it or upload the text".into(),
+        ));
     }
     Ok(text)
 }
 
 /// The chunks of a document.
 pub fn chunks(kind: DocKind, content: &str) -> Result<Vec<String>, IngestError> {
-    let bad = content.chars().filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')).count();
+    let bad = content
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .count();
     if bad > 0 && bad * 100 > content.chars().count().max(1) {
         return Err(IngestError::Binary);
     }
@@ -70,7 +78,11 @@ pub fn chunks(kind: DocKind, content: &str) -> Result<Vec<String>, IngestError> 
         DocKind::Html => pack(&sections(&html_to_text(content), true)),
         DocKind::FaqCsv => faq(content)?,
     };
-    let out: Vec<String> = out.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    let out: Vec<String> = out
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
     if out.is_empty() {
         return Err(IngestError::Empty);
     }
@@ -96,7 +108,11 @@ fn sections(text: &str, markdown: bool) -> Vec<(String, Vec<String>)> {
         } else if t.is_empty() {
             flush(&mut para, &mut out);
         } else {
-            let t = if markdown { t.trim_start_matches(['-', '*', '>']).trim() } else { t };
+            let t = if markdown {
+                t.trim_start_matches(['-', '*', '>']).trim()
+            } else {
+                t
+            };
             para.push_str(t);
             para.push(' ');
         }
@@ -110,7 +126,11 @@ fn sections(text: &str, markdown: bool) -> Vec<(String, Vec<String>)> {
 fn pack(sections: &[(String, Vec<String>)]) -> Vec<String> {
     let mut out = Vec::new();
     for (heading, paras) in sections {
-        let prefix = if heading.is_empty() { String::new() } else { format!("{heading}: ") };
+        let prefix = if heading.is_empty() {
+            String::new()
+        } else {
+            format!("{heading}: ")
+        };
         let mut cur: Vec<&str> = Vec::new();
         let mut len = 0;
         for p in paras {
@@ -164,24 +184,39 @@ pub fn html_to_text(html: &str) -> String {
         let end = rest.find('>').map(|j| j + 1).unwrap_or(rest.len());
         let tag = rest[1..end.saturating_sub(1).max(1)].trim().to_lowercase();
         rest = &rest[end..];
-        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         if (name == "script" || name == "style") && !tag.starts_with('/') {
             let close = format!("</{name}");
             let at = rest.to_lowercase().find(&close).unwrap_or(rest.len());
             rest = &rest[at..];
             continue;
         }
-        let heading = name.len() == 2 && name.starts_with('h') && name.as_bytes()[1].is_ascii_digit();
+        let heading =
+            name.len() == 2 && name.starts_with('h') && name.as_bytes()[1].is_ascii_digit();
         if heading && !tag.starts_with('/') {
             out.push_str("\n\n# ");
-        } else if heading || ["p", "div", "br", "li", "tr", "section", "article"].contains(&name.as_str()) {
+        } else if heading
+            || ["p", "div", "br", "li", "tr", "section", "article"].contains(&name.as_str())
+        {
             out.push_str("\n\n");
         } else {
             out.push(' ');
         }
     }
     out.push_str(rest);
-    for (e, c) in [("&nbsp;", " "), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&rsquo;", "'")] {
+    for (e, c) in [
+        ("&nbsp;", " "),
+        ("&amp;", "&"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&rsquo;", "'"),
+    ] {
         out = out.replace(e, c);
     }
     out
@@ -189,16 +224,39 @@ pub fn html_to_text(html: &str) -> String {
 
 fn faq(content: &str) -> Result<Vec<String>, IngestError> {
     let content = content.trim_start_matches('\u{feff}');
-    let delimiter = if content.lines().next().is_some_and(|h| h.matches(';').count() > h.matches(',').count()) { b';' } else { b',' };
-    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(content.as_bytes());
-    let headers = r.headers().map_err(|e| IngestError::Csv(e.to_string()))?.clone();
-    let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().to_lowercase().as_str()));
-    let q = col(&["question", "q", "sawal"]).ok_or_else(|| IngestError::Csv("no `question` column in the header".into()))?;
-    let a = col(&["answer", "a", "jawab"]).ok_or_else(|| IngestError::Csv("no `answer` column in the header".into()))?;
+    let delimiter = if content
+        .lines()
+        .next()
+        .is_some_and(|h| h.matches(';').count() > h.matches(',').count())
+    {
+        b';'
+    } else {
+        b','
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(content.as_bytes());
+    let headers = r
+        .headers()
+        .map_err(|e| IngestError::Csv(e.to_string()))?
+        .clone();
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.contains(&h.trim().to_lowercase().as_str()))
+    };
+    let q = col(&["question", "q", "sawal"])
+        .ok_or_else(|| IngestError::Csv("no `question` column in the header".into()))?;
+    let a = col(&["answer", "a", "jawab"])
+        .ok_or_else(|| IngestError::Csv("no `answer` column in the header".into()))?;
     let mut out = Vec::new();
     for (i, row) in r.records().enumerate() {
         let row = row.map_err(|e| IngestError::Csv(format!("line {}: {e}", i + 2)))?;
-        let (qq, aa) = (row.get(q).unwrap_or("").trim(), row.get(a).unwrap_or("").trim());
+        let (qq, aa) = (
+            row.get(q).unwrap_or("").trim(),
+            row.get(a).unwrap_or("").trim(),
+        );
         if qq.is_empty() || aa.is_empty() {
             continue;
         }
@@ -213,8 +271,18 @@ mod tests {
 
     #[test]
     fn markdown_sections_carry_their_heading() {
-        let c = chunks(DocKind::Markdown, "# Returns\nItems can be returned in 7 days.\n\n# Delivery\n- We ship in 2 days.").unwrap();
-        assert_eq!(c, vec!["Returns: Items can be returned in 7 days.", "Delivery: We ship in 2 days."]);
+        let c = chunks(
+            DocKind::Markdown,
+            "# Returns\nItems can be returned in 7 days.\n\n# Delivery\n- We ship in 2 days.",
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            vec![
+                "Returns: Items can be returned in 7 days.",
+                "Delivery: We ship in 2 days."
+            ]
+        );
     }
 
     #[test]
@@ -222,7 +290,11 @@ mod tests {
         let para = "word ".repeat(100);
         let text = format!("{para}\n\n{para}\n\n{para}");
         let c = chunks(DocKind::Text, &text).unwrap();
-        assert!(c.len() >= 2 && c.iter().all(|x| x.len() <= MAX_CHUNK_CHARS + 10), "{:?}", c.iter().map(|x| x.len()).collect::<Vec<_>>());
+        assert!(
+            c.len() >= 2 && c.iter().all(|x| x.len() <= MAX_CHUNK_CHARS + 10),
+            "{:?}",
+            c.iter().map(|x| x.len()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -233,14 +305,30 @@ mod tests {
 
     #[test]
     fn faq_csv_gives_one_chunk_per_pair() {
-        let c = chunks(DocKind::FaqCsv, "\u{feff}Question;Answer\n\"Do you deliver?\";\"Yes; in 2 days\"\n;\nRefund?;5 days\n").unwrap();
-        assert_eq!(c, vec!["Q: Do you deliver?\nA: Yes; in 2 days", "Q: Refund?\nA: 5 days"]);
-        assert!(matches!(chunks(DocKind::FaqCsv, "q,x\na,b"), Err(IngestError::Csv(_))));
+        let c = chunks(
+            DocKind::FaqCsv,
+            "\u{feff}Question;Answer\n\"Do you deliver?\";\"Yes; in 2 days\"\n;\nRefund?;5 days\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            vec![
+                "Q: Do you deliver?\nA: Yes; in 2 days",
+                "Q: Refund?\nA: 5 days"
+            ]
+        );
+        assert!(matches!(
+            chunks(DocKind::FaqCsv, "q,x\na,b"),
+            Err(IngestError::Csv(_))
+        ));
     }
 
     #[test]
     fn empty_and_binary_are_refused() {
         assert_eq!(chunks(DocKind::Text, " \n\n "), Err(IngestError::Empty));
-        assert_eq!(chunks(DocKind::Text, "\u{0}\u{1}\u{2}ab"), Err(IngestError::Binary));
+        assert_eq!(
+            chunks(DocKind::Text, "\u{0}\u{1}\u{2}ab"),
+            Err(IngestError::Binary)
+        );
     }
 }

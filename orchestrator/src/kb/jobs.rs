@@ -22,7 +22,9 @@ impl KnowledgeBase {
     /// Re-chunks and re-embeds one stored document, unless it changed meanwhile.
     pub async fn reindex_document(&self, site_id: Uuid, id: Uuid) -> Result<Indexed, KbError> {
         let repo = self.store.kb();
-        let Some(src) = repo.source(site_id, id).await? else { return Ok(Indexed::Skipped) };
+        let Some(src) = repo.source(site_id, id).await? else {
+            return Ok(Indexed::Skipped);
+        };
         let chunks = match ingest::chunks(src.kind, &src.content) {
             Ok(c) => c,
             Err(e) => {
@@ -33,9 +35,15 @@ impl KnowledgeBase {
         let vectors = self.embed(chunks.clone()).await?;
         let rows: Vec<(String, Vec<f32>)> = chunks.into_iter().zip(vectors).collect();
         let n = rows.len();
-        let stored = repo.replace_chunks(site_id, id, src.revision, &rows).await?;
+        let stored = repo
+            .replace_chunks(site_id, id, src.revision, &rows)
+            .await?;
         self.invalidate(site_id);
-        Ok(if stored { Indexed::Ready(n) } else { Indexed::Skipped })
+        Ok(if stored {
+            Indexed::Ready(n)
+        } else {
+            Indexed::Skipped
+        })
     }
 
     /// Runs (or, after a crash, runs again from the start — each document is idempotent) the
@@ -43,7 +51,9 @@ impl KnowledgeBase {
     /// embedding model fails the job at once (retrying cannot help).
     pub async fn run_job(&self, job_id: Uuid) -> Result<(), KbError> {
         let jobs = self.store.kb_jobs();
-        let Some(job) = jobs.get(None, job_id).await? else { return Ok(()) };
+        let Some(job) = jobs.get(None, job_id).await? else {
+            return Ok(());
+        };
         if matches!(job.status, KbJobStatus::Done | KbJobStatus::Failed) {
             return Ok(());
         }
@@ -63,7 +73,12 @@ impl KnowledgeBase {
                 Ok(Indexed::Failed(_)) => failed += 1,
                 Err(KbError::Embed(e)) => {
                     tracing::error!(%job_id, error = %e, "KB indexing job failed: the embedding model");
-                    jobs.finish(job_id, KbJobStatus::Failed, Some(&format!("embedding failed: {e}"))).await?;
+                    jobs.finish(
+                        job_id,
+                        KbJobStatus::Failed,
+                        Some(&format!("embedding failed: {e}")),
+                    )
+                    .await?;
                     return Ok(());
                 }
                 Err(e) => return Err(e),
@@ -71,8 +86,11 @@ impl KnowledgeBase {
             done += 1;
             jobs.progress(job_id, done, failed).await?;
         }
-        let error = (failed > 0).then(|| format!("{failed} document(s) could not be indexed; see each document's `error`"));
-        jobs.finish(job_id, KbJobStatus::Done, error.as_deref()).await?;
+        let error = (failed > 0).then(|| {
+            format!("{failed} document(s) could not be indexed; see each document's `error`")
+        });
+        jobs.finish(job_id, KbJobStatus::Done, error.as_deref())
+            .await?;
         tracing::info!(%job_id, site_id = %job.site_id, documents = done, failed, passages, ms = started.elapsed().as_millis() as u64, "KB indexing job done");
         Ok(())
     }

@@ -98,14 +98,24 @@ impl SiteIndex {
         let by_id = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
         let mut df: HashMap<String, u32> = HashMap::new();
         for (_, _, text) in &rows {
-            let mut words: Vec<String> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+            let mut words: Vec<String> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
             words.sort_unstable();
             words.dedup();
             for w in words {
                 *df.entry(w).or_default() += 1;
             }
         }
-        SiteIndex { rows, matrix, dim, by_id, df }
+        SiteIndex {
+            rows,
+            matrix,
+            dim,
+            by_id,
+            df,
+        }
     }
 
     /// The query words worth a keyword lookup: a word in more than half of the site's passages
@@ -117,7 +127,10 @@ impl SiteIndex {
             return words;
         }
         let half = (self.rows.len() / 2) as u32;
-        words.into_iter().filter(|w| self.df.get(w).is_none_or(|&n| n <= half)).collect()
+        words
+            .into_iter()
+            .filter(|w| self.df.get(w).is_none_or(|&n| n <= half))
+            .collect()
     }
 
     fn vector(&self, i: usize) -> &[f32] {
@@ -129,8 +142,10 @@ impl SiteIndex {
         if self.dim == 0 || q.len() != self.dim {
             return Vec::new();
         }
-        let mut sims: Vec<(usize, f32)> =
-            (0..self.rows.len()).filter(|&i| allowed(&self.rows[i].1)).map(|i| (i, dot(q, self.vector(i)))).collect();
+        let mut sims: Vec<(usize, f32)> = (0..self.rows.len())
+            .filter(|&i| allowed(&self.rows[i].1))
+            .map(|i| (i, dot(q, self.vector(i))))
+            .collect();
         if sims.len() > k {
             sims.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
             sims.truncate(k);
@@ -145,7 +160,12 @@ impl SiteIndex {
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ca.zip(cb) {
         for l in 0..8 {
             acc[l] += x[l] * y[l];
@@ -168,7 +188,11 @@ pub struct KnowledgeBase {
 
 impl KnowledgeBase {
     pub fn new(store: Store, embedder: Arc<Embedder>) -> Self {
-        KnowledgeBase { store, embedder, cache: Arc::default() }
+        KnowledgeBase {
+            store,
+            embedder,
+            cache: Arc::default(),
+        }
     }
 
     async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, KbError> {
@@ -187,17 +211,40 @@ impl KnowledgeBase {
     }
 
     fn invalidate(&self, site_id: Uuid) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(&site_id);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&site_id);
     }
 
     /// Chunks, embeds and stores a document (new when `id` is `None`); searchable on return.
-    pub async fn put(&self, site_id: Uuid, id: Option<Uuid>, title: &str, kind: DocKind, content: &str, metadata: &serde_json::Value) -> Result<KbDocument, KbError> {
+    pub async fn put(
+        &self,
+        site_id: Uuid,
+        id: Option<Uuid>,
+        title: &str,
+        kind: DocKind,
+        content: &str,
+        metadata: &serde_json::Value,
+    ) -> Result<KbDocument, KbError> {
         let chunks = ingest::chunks(kind, content)?;
         let started = std::time::Instant::now();
         // The title helps both rankings ("Returns: ...").
         let vectors = self.embed(chunks.clone()).await?;
         let rows: Vec<(String, Vec<f32>)> = chunks.into_iter().zip(vectors).collect();
-        let doc = self.store.kb().put(site_id, id.unwrap_or_else(Uuid::now_v7), title, kind, content, metadata, &rows).await?;
+        let doc = self
+            .store
+            .kb()
+            .put(
+                site_id,
+                id.unwrap_or_else(Uuid::now_v7),
+                title,
+                kind,
+                content,
+                metadata,
+                &rows,
+            )
+            .await?;
         self.invalidate(site_id);
         metrics::histogram!("vaarta_kb_index_ms").record(started.elapsed().as_secs_f64() * 1000.0);
         tracing::info!(%site_id, document = %doc.id, chunks = rows.len(), ms = started.elapsed().as_millis() as u64, "KB document indexed");
@@ -213,30 +260,52 @@ impl KnowledgeBase {
     /// The site's passages, from the cache while its stamp is unchanged.
     async fn index(&self, site_id: Uuid) -> Result<Arc<SiteIndex>, KbError> {
         let stamp = self.store.kb().stamp(site_id).await?;
-        if let Some((s, v)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&site_id)
+        if let Some((s, v)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&site_id)
             && *s == stamp
         {
             return Ok(v.clone());
         }
         let rows = self.store.kb().chunks(site_id).await?;
-        let v = Arc::new(tokio::task::spawn_blocking(move || SiteIndex::new(rows)).await.map_err(|_| KbError::Join)?);
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(site_id, (stamp, v.clone()));
+        let v = Arc::new(
+            tokio::task::spawn_blocking(move || SiteIndex::new(rows))
+                .await
+                .map_err(|_| KbError::Join)?,
+        );
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(site_id, (stamp, v.clone()));
         Ok(v)
     }
 
     /// Hybrid search within one site.
-    pub async fn search(&self, site_id: Uuid, query: &str, top_k: usize, filters: &Filters) -> Result<Vec<Hit>, KbError> {
+    pub async fn search(
+        &self,
+        site_id: Uuid,
+        query: &str,
+        top_k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<Hit>, KbError> {
         let started = std::time::Instant::now();
         let words = keywords(query);
         let lookup = async {
             let all = self.index(site_id).await?;
             let words = all.selective(words);
-            let keyword = self.store.kb().keyword(site_id, &words, CANDIDATES as i64).await?;
+            let keyword = self
+                .store
+                .kb()
+                .keyword(site_id, &words, CANDIDATES as i64)
+                .await?;
             Ok::<_, KbError>((all, keyword))
         };
         let (qv, found) = tokio::join!(self.embed(vec![query.to_string()]), lookup);
         let (qv, (all, keyword)) = (qv?.pop().unwrap_or_default(), found?);
-        let allowed = |doc: &Uuid| filters.document_ids.is_empty() || filters.document_ids.contains(doc);
+        let allowed =
+            |doc: &Uuid| filters.document_ids.is_empty() || filters.document_ids.contains(doc);
         let mut fused: HashMap<usize, f32> = HashMap::new();
         for (rank, (i, _)) in all.nearest(&qv, CANDIDATES, allowed).iter().enumerate() {
             *fused.entry(*i).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
@@ -248,14 +317,22 @@ impl KnowledgeBase {
         }
         let mut ranked: Vec<(usize, f32)> = fused.into_iter().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let titles: HashMap<Uuid, String> = self.store.kb().titles(site_id).await?.into_iter().collect();
+        let titles: HashMap<Uuid, String> =
+            self.store.kb().titles(site_id).await?.into_iter().collect();
         let hits = ranked
             .into_iter()
             .take(top_k)
             .map(|(i, score)| {
                 let (chunk_id, document_id, text) = &all.rows[i];
                 let similarity = cosine(&qv, all.vector(i));
-                Hit { chunk_id: *chunk_id, document_id: *document_id, title: titles.get(document_id).cloned().unwrap_or_default(), text: text.clone(), score, similarity }
+                Hit {
+                    chunk_id: *chunk_id,
+                    document_id: *document_id,
+                    title: titles.get(document_id).cloned().unwrap_or_default(),
+                    text: text.clone(),
+                    score,
+                    similarity,
+                }
             })
             .collect();
         metrics::histogram!("vaarta_kb_search_ms").record(started.elapsed().as_secs_f64() * 1000.0);
@@ -267,13 +344,19 @@ impl KnowledgeBase {
 /// words and very common English/Hinglish function words dropped.
 pub fn keywords(query: &str) -> Vec<String> {
     const STOP: &[&str] = &[
-        "the", "and", "for", "you", "your", "are", "can", "what", "how", "is", "do", "does", "a", "an", "to", "of", "in", "on", "my", "me", "i",
-        "get", "will", "when", "where", "which", "who", "why", "with", "there", "this", "that", "it", "be", "we", "our", "us", "have", "has",
-        "any", "some", "come", "comes", "came", "now", "back", "much", "many", "long", "about", "from", "at", "by", "or", "if", "so", "up",
-        "kya", "hai", "hain", "ka", "ki", "ke", "ko", "se", "mein", "me", "kaise", "kab", "kitne", "kitna", "aap", "mujhe", "mera", "meri", "ho", "tha",
+        "the", "and", "for", "you", "your", "are", "can", "what", "how", "is", "do", "does", "a",
+        "an", "to", "of", "in", "on", "my", "me", "i", "get", "will", "when", "where", "which",
+        "who", "why", "with", "there", "this", "that", "it", "be", "we", "our", "us", "have",
+        "has", "any", "some", "come", "comes", "came", "now", "back", "much", "many", "long",
+        "about", "from", "at", "by", "or", "if", "so", "up", "kya", "hai", "hain", "ka", "ki",
+        "ke", "ko", "se", "mein", "me", "kaise", "kab", "kitne", "kitna", "aap", "mujhe", "mera",
+        "meri", "ho", "tha",
     ];
     let mut out: Vec<String> = Vec::new();
-    for w in query.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase) {
+    for w in query
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+    {
         if w.chars().count() < 2 || STOP.contains(&w.as_str()) || out.contains(&w) {
             continue;
         }
@@ -284,10 +367,24 @@ pub fn keywords(query: &str) -> Vec<String> {
 }
 
 impl crate::brain::Retriever for KnowledgeBase {
-    fn search<'a>(&'a self, site_id: Uuid, query: &'a str, top_k: usize) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>> {
+    fn search<'a>(
+        &'a self,
+        site_id: Uuid,
+        query: &'a str,
+        top_k: usize,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<vaarta_flows::Passage>, String>> {
         Box::pin(async move {
-            let hits = KnowledgeBase::search(self, site_id, query, top_k, &Filters::default()).await.map_err(|e| e.to_string())?;
-            Ok(hits.into_iter().map(|h| vaarta_flows::Passage { text: h.text, source: h.title, score: f64::from(h.similarity) }).collect())
+            let hits = KnowledgeBase::search(self, site_id, query, top_k, &Filters::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(hits
+                .into_iter()
+                .map(|h| vaarta_flows::Passage {
+                    text: h.text,
+                    source: h.title,
+                    score: f64::from(h.similarity),
+                })
+                .collect())
         })
     }
 }
@@ -298,17 +395,35 @@ mod tests {
     use crate::storage::kb::{ChunkRow, to_bytes};
 
     fn index(texts: &[String]) -> SiteIndex {
-        let rows = texts.iter().map(|t| ChunkRow { id: Uuid::now_v7(), document_id: Uuid::nil(), text: t.clone(), embedding: to_bytes(&[1.0, 0.0]) }).collect();
+        let rows = texts
+            .iter()
+            .map(|t| ChunkRow {
+                id: Uuid::now_v7(),
+                document_id: Uuid::nil(),
+                text: t.clone(),
+                embedding: to_bytes(&[1.0, 0.0]),
+            })
+            .collect();
         SiteIndex::new(rows)
     }
 
     #[test]
     fn words_in_most_passages_of_a_large_site_are_not_looked_up() {
-        let texts: Vec<String> = (0..1200).map(|i| format!("Q: sofa {i} warranty? A: {} years", if i % 3 == 0 { "Teak" } else { "two" })).collect();
+        let texts: Vec<String> = (0..1200)
+            .map(|i| {
+                format!(
+                    "Q: sofa {i} warranty? A: {} years",
+                    if i % 3 == 0 { "Teak" } else { "two" }
+                )
+            })
+            .collect();
         let words = |q: &str| index(&texts).selective(keywords(q));
         assert_eq!(words("sofa warranty teak kitni"), vec!["teak", "kitni"]);
         // A small site keeps them all.
-        assert_eq!(index(&texts[..10]).selective(keywords("sofa warranty")), vec!["sofa", "warranty"]);
+        assert_eq!(
+            index(&texts[..10]).selective(keywords("sofa warranty")),
+            vec!["sofa", "warranty"]
+        );
     }
 
     #[test]
@@ -316,12 +431,25 @@ mod tests {
         let rows = [[1.0f32, 0.0], [0.6, 0.8], [0.0, 1.0]]
             .iter()
             .enumerate()
-            .map(|(i, v)| ChunkRow { id: Uuid::from_u128(i as u128), document_id: Uuid::from_u128(i as u128 % 2), text: String::new(), embedding: to_bytes(v) })
+            .map(|(i, v)| ChunkRow {
+                id: Uuid::from_u128(i as u128),
+                document_id: Uuid::from_u128(i as u128 % 2),
+                text: String::new(),
+                embedding: to_bytes(v),
+            })
             .collect();
         let ix = SiteIndex::new(rows);
-        let got: Vec<usize> = ix.nearest(&[0.0, 1.0], 2, |_| true).into_iter().map(|(i, _)| i).collect();
+        let got: Vec<usize> = ix
+            .nearest(&[0.0, 1.0], 2, |_| true)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(got, vec![2, 1]);
-        let got: Vec<usize> = ix.nearest(&[0.0, 1.0], 5, |d| *d == Uuid::from_u128(0)).into_iter().map(|(i, _)| i).collect();
+        let got: Vec<usize> = ix
+            .nearest(&[0.0, 1.0], 5, |d| *d == Uuid::from_u128(0))
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(got, vec![2, 0]);
     }
 }

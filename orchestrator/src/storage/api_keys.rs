@@ -49,7 +49,11 @@ impl<'a> ApiKeysRepo<'a> {
 
     /// Creates a key for `site_id`; returns its metadata and the full secret (shown once).
     /// The site must exist (foreign key).
-    pub async fn create(&self, site_id: Uuid, label: &str) -> Result<(ApiKey, String), StorageError> {
+    pub async fn create(
+        &self,
+        site_id: Uuid,
+        label: &str,
+    ) -> Result<(ApiKey, String), StorageError> {
         let generated = GeneratedKey::new();
         let key = ApiKey {
             key_id: Uuid::now_v7(),
@@ -81,7 +85,10 @@ impl<'a> ApiKeysRepo<'a> {
     pub async fn list(&self, site_id: Uuid) -> Result<Vec<ApiKey>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE site_id = $1 ORDER BY id");
         let rows: Vec<KeyRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(site_id).fetch_all(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(site_id)
+                .fetch_all(pool)
+                .await
         })?;
         Ok(rows.into_iter().map(ApiKey::from).collect())
     }
@@ -89,14 +96,22 @@ impl<'a> ApiKeysRepo<'a> {
     pub async fn get(&self, site_id: Uuid, key_id: Uuid) -> Result<Option<ApiKey>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE site_id = $1 AND id = $2");
         let row: Option<KeyRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(site_id).bind(key_id).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(site_id)
+                .bind(key_id)
+                .fetch_optional(pool)
+                .await
         })?;
         Ok(row.map(ApiKey::from))
     }
 
     /// Marks the key revoked (idempotent: the first revocation time is kept). `None` if the
     /// key does not exist in that site.
-    pub async fn revoke(&self, site_id: Uuid, key_id: Uuid) -> Result<Option<ApiKey>, StorageError> {
+    pub async fn revoke(
+        &self,
+        site_id: Uuid,
+        key_id: Uuid,
+    ) -> Result<Option<ApiKey>, StorageError> {
         with_pool!(self.store, |pool| {
             sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE site_id = $2 AND id = $3 AND revoked_at IS NULL")
                 .bind(now())
@@ -112,18 +127,30 @@ impl<'a> ApiKeysRepo<'a> {
     /// Resolves a presented key to its live (unrevoked) record and stamps `last_used_at`.
     /// `None` for unknown, malformed or revoked keys.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<ApiKey>, StorageError> {
-        let Some(prefix) = parse_prefix(presented) else { return Ok(None) };
+        let Some(prefix) = parse_prefix(presented) else {
+            return Ok(None);
+        };
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE prefix = $1");
         let row: Option<KeyRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(prefix).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(prefix)
+                .fetch_optional(pool)
+                .await
         })?;
         let Some(row) = row else { return Ok(None) };
-        if !constant_time_eq(hash_key(presented).as_bytes(), row.key_hash.as_bytes()) || row.revoked_at.is_some() {
+        if !constant_time_eq(hash_key(presented).as_bytes(), row.key_hash.as_bytes())
+            || row.revoked_at.is_some()
+        {
             return Ok(None);
         }
         let used = now();
         with_pool!(self.store, |pool| {
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(used).bind(row.id).execute(pool).await.map(|_| ())
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(used)
+                .bind(row.id)
+                .execute(pool)
+                .await
+                .map(|_| ())
         })?;
         let mut key = ApiKey::from(row);
         key.last_used_at = Some(used);

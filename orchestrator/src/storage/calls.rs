@@ -21,7 +21,8 @@ pub(crate) fn to_text<T: Serialize>(v: &T) -> String {
 }
 
 pub(crate) fn from_text<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| StorageError::Corrupt(format!("unknown value {s:?}")))
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| StorageError::Corrupt(format!("unknown value {s:?}")))
 }
 
 /// Filters of `GET /v1/calls`.
@@ -150,7 +151,9 @@ impl<'a> CallsRepo<'a> {
     }
 
     pub async fn insert(&self, c: &CallInfo) -> Result<(), StorageError> {
-        let sql = format!("INSERT INTO calls ({CALL_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)");
+        let sql = format!(
+            "INSERT INTO calls ({CALL_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"
+        );
         with_pool!(self.store, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(c.id)
@@ -211,8 +214,12 @@ impl<'a> CallsRepo<'a> {
     /// stored every turn and event before that update. Idempotent.
     pub async fn finalize(&self, id: Uuid) -> Result<(), StorageError> {
         let duration = match self.store.kind() {
-            DatabaseKind::Sqlite => "CAST(ROUND((unixepoch(ended_at, 'subsec') - unixepoch(answered_at, 'subsec')) * 1000) AS INTEGER)",
-            DatabaseKind::Postgres => "CAST(ROUND(EXTRACT(EPOCH FROM (ended_at - answered_at)) * 1000) AS BIGINT)",
+            DatabaseKind::Sqlite => {
+                "CAST(ROUND((unixepoch(ended_at, 'subsec') - unixepoch(answered_at, 'subsec')) * 1000) AS INTEGER)"
+            }
+            DatabaseKind::Postgres => {
+                "CAST(ROUND(EXTRACT(EPOCH FROM (ended_at - answered_at)) * 1000) AS BIGINT)"
+            }
         };
         // Same expressions as the backfill in migrations/*/20261122030000_analytics.sql.
         let sql = format!(
@@ -225,7 +232,11 @@ impl<'a> CallsRepo<'a> {
              WHERE id = $1 AND ended_at IS NOT NULL"
         );
         with_pool!(self.store, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).execute(pool).await.map(|r| r.rows_affected())
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
@@ -263,30 +274,43 @@ impl<'a> CallsRepo<'a> {
             .map(|r| r.rows_affected())
         })?;
         if inserted == 0 {
-            return Err(StorageError::Corrupt(format!("turn {} of unknown call {call_id}", t.seq)));
+            return Err(StorageError::Corrupt(format!(
+                "turn {} of unknown call {call_id}",
+                t.seq
+            )));
         }
         touch_call(self.store, call_id).await
     }
 
     pub async fn add_event(&self, seq: u32, e: &CallEvent) -> Result<(), StorageError> {
         let data = serde_json::to_value(e).map_err(|x| StorageError::Corrupt(x.to_string()))?;
-        let kind = data.get("type").and_then(|v| v.as_str()).unwrap_or("unknown").to_string();
+        let kind = data
+            .get("type")
+            .and_then(|v| v.as_str())
+            .unwrap_or("unknown")
+            .to_string();
         with_pool!(self.store, |pool| {
-            sqlx::query("INSERT INTO call_events (call_id, seq, at, kind, data) VALUES ($1,$2,$3,$4,$5)")
-                .bind(e.call_id)
-                .bind(i64::from(seq))
-                .bind(e.at)
-                .bind(&kind)
-                .bind(Json(&data))
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::query(
+                "INSERT INTO call_events (call_id, seq, at, kind, data) VALUES ($1,$2,$3,$4,$5)",
+            )
+            .bind(e.call_id)
+            .bind(i64::from(seq))
+            .bind(e.at)
+            .bind(&kind)
+            .bind(Json(&data))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
 
     /// Newest first.
-    pub async fn list(&self, site_id: Option<Uuid>, f: &CallFilter) -> Result<Vec<CallInfo>, StorageError> {
+    pub async fn list(
+        &self,
+        site_id: Option<Uuid>,
+        f: &CallFilter,
+    ) -> Result<Vec<CallInfo>, StorageError> {
         let mut sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE 1=1");
         let mut n = 0;
         let mut next = || {
@@ -303,7 +327,12 @@ impl<'a> CallsRepo<'a> {
         if f.to.is_some() {
             sql += &format!(" AND started_at < {}", next());
         }
-        for (col, v) in [("channel", &f.channel), ("direction", &f.direction), ("state", &f.state), ("outcome", &f.outcome)] {
+        for (col, v) in [
+            ("channel", &f.channel),
+            ("direction", &f.direction),
+            ("state", &f.state),
+            ("outcome", &f.outcome),
+        ] {
             if v.is_some() {
                 sql += &format!(" AND {col} = {}", next());
             }
@@ -314,7 +343,10 @@ impl<'a> CallsRepo<'a> {
         if f.before.is_some() {
             sql += &format!(" AND id < {}", next());
         }
-        sql += &format!(" ORDER BY started_at DESC, id DESC LIMIT {}", f.limit.unwrap_or(50).clamp(1, 500));
+        sql += &format!(
+            " ORDER BY started_at DESC, id DESC LIMIT {}",
+            f.limit.unwrap_or(50).clamp(1, 500)
+        );
         let rows: Vec<CallRow> = with_pool!(self.store, |pool| {
             let mut q = sqlx::query_as::<_, CallRow>(sqlx::AssertSqlSafe(sql.clone()));
             if let Some(s) = site_id {
@@ -326,7 +358,10 @@ impl<'a> CallsRepo<'a> {
             if let Some(v) = f.to {
                 q = q.bind(v);
             }
-            for v in [&f.channel, &f.direction, &f.state, &f.outcome].into_iter().flatten() {
+            for v in [&f.channel, &f.direction, &f.state, &f.outcome]
+                .into_iter()
+                .flatten()
+            {
                 q = q.bind(v.clone());
             }
             if let Some(v) = f.campaign_id {
@@ -343,7 +378,10 @@ impl<'a> CallsRepo<'a> {
     pub async fn get(&self, id: Uuid) -> Result<Option<CallInfo>, StorageError> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = $1");
         let row: Option<CallRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
         })?;
         row.map(CallInfo::try_from).transpose()
     }
@@ -388,7 +426,12 @@ impl<'a> CallsRepo<'a> {
 
     pub async fn events(&self, id: Uuid) -> Result<Vec<CallEvent>, StorageError> {
         let rows: Vec<EventRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as("SELECT call_id, at, data FROM call_events WHERE call_id = $1 ORDER BY seq").bind(id).fetch_all(pool).await
+            sqlx::query_as(
+                "SELECT call_id, at, data FROM call_events WHERE call_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await
         })?;
         rows.into_iter()
             .map(|r| {
@@ -399,8 +442,14 @@ impl<'a> CallsRepo<'a> {
     }
 
     /// The call with transcript and events, if it belongs to `site_id` (any site when `None`).
-    pub async fn detail(&self, site_id: Option<Uuid>, id: Uuid) -> Result<Option<CallDetail>, StorageError> {
-        let Some(call) = self.get(id).await? else { return Ok(None) };
+    pub async fn detail(
+        &self,
+        site_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<Option<CallDetail>, StorageError> {
+        let Some(call) = self.get(id).await? else {
+            return Ok(None);
+        };
         if site_id.is_some_and(|s| s != call.site_id) {
             return Ok(None);
         }
@@ -410,7 +459,9 @@ impl<'a> CallsRepo<'a> {
             transcript: self.turns(id).await?,
             qualification: facts.qualification,
             tags: facts.tags,
-            recording_url: facts.recorded.then(|| crate::calls::call_facts::recording_path(id)),
+            recording_url: facts
+                .recorded
+                .then(|| crate::calls::call_facts::recording_path(id)),
             events,
             call,
         }))

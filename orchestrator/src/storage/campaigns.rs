@@ -54,8 +54,10 @@ impl TryFrom<Row> for Campaign {
                     end: r.end_time,
                 },
                 telemarketing: r.telemarketing,
-                max_concurrent: u32::try_from(r.max_concurrent).map_err(|e| corrupt("max_concurrent", e))?,
-                calls_per_minute: u32::try_from(r.calls_per_minute).map_err(|e| corrupt("calls_per_minute", e))?,
+                max_concurrent: u32::try_from(r.max_concurrent)
+                    .map_err(|e| corrupt("max_concurrent", e))?,
+                calls_per_minute: u32::try_from(r.calls_per_minute)
+                    .map_err(|e| corrupt("calls_per_minute", e))?,
                 retry: serde_json::from_str(&r.retry).map_err(|e| corrupt("retry", e))?,
             },
             created_at: r.created_at,
@@ -75,9 +77,14 @@ impl<'a> CampaignsRepo<'a> {
     }
 
     /// Stores a validated spec as a `draft` campaign.
-    pub async fn create(&self, site_id: Uuid, spec: &CampaignSpec) -> Result<Campaign, StorageError> {
+    pub async fn create(
+        &self,
+        site_id: Uuid,
+        spec: &CampaignSpec,
+    ) -> Result<Campaign, StorageError> {
         let (id, ts) = (Uuid::now_v7(), now());
-        let days = serde_json::to_string(&spec.calling_hours.days).map_err(|e| corrupt("days", e))?;
+        let days =
+            serde_json::to_string(&spec.calling_hours.days).map_err(|e| corrupt("days", e))?;
         let retry = serde_json::to_string(&spec.retry).map_err(|e| corrupt("retry", e))?;
         with_pool!(self.store, |pool| {
             sqlx::query(
@@ -104,14 +111,26 @@ impl<'a> CampaignsRepo<'a> {
             .await?
             .rows_affected()
         });
-        self.get(Some(site_id), id).await?.ok_or_else(|| corrupt("row", "vanished after insert"))
+        self.get(Some(site_id), id)
+            .await?
+            .ok_or_else(|| corrupt("row", "vanished after insert"))
     }
 
     /// One campaign; `site_id` restricts it to a site (`None`: any).
-    pub async fn get(&self, site_id: Option<Uuid>, id: Uuid) -> Result<Option<Campaign>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND ($2 IS NULL OR site_id = $2)");
+    pub async fn get(
+        &self,
+        site_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<Option<Campaign>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND ($2 IS NULL OR site_id = $2)"
+        );
         let row: Option<Row> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(site_id).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(site_id)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(Campaign::try_from).transpose()
     }
@@ -120,14 +139,23 @@ impl<'a> CampaignsRepo<'a> {
     pub async fn list(&self, site_id: Uuid) -> Result<Vec<Campaign>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE site_id = $1 ORDER BY id DESC");
         let rows: Vec<Row> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(site_id).fetch_all(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(site_id)
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(Campaign::try_from).collect()
     }
 
     /// Replaces the settable parts; false when the campaign is unknown.
-    pub async fn update(&self, site_id: Uuid, id: Uuid, spec: &CampaignSpec) -> Result<bool, StorageError> {
-        let days = serde_json::to_string(&spec.calling_hours.days).map_err(|e| corrupt("days", e))?;
+    pub async fn update(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        spec: &CampaignSpec,
+    ) -> Result<bool, StorageError> {
+        let days =
+            serde_json::to_string(&spec.calling_hours.days).map_err(|e| corrupt("days", e))?;
         let retry = serde_json::to_string(&spec.retry).map_err(|e| corrupt("retry", e))?;
         let ts = now();
         Ok(with_pool!(self.store, |pool| {
@@ -159,14 +187,24 @@ impl<'a> CampaignsRepo<'a> {
     /// Deletes a campaign and its leads; false when unknown.
     pub async fn delete(&self, site_id: Uuid, id: Uuid) -> Result<bool, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query("DELETE FROM campaigns WHERE id = $1 AND site_id = $2").bind(id).bind(site_id).execute(pool).await?.rows_affected()
+            sqlx::query("DELETE FROM campaigns WHERE id = $1 AND site_id = $2")
+                .bind(id)
+                .bind(site_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
         }) > 0)
     }
 
     /// Lead counts by state.
     pub async fn progress(&self, id: Uuid) -> Result<CampaignProgress, StorageError> {
         let rows: Vec<(String, i64)> = with_pool!(self.store, |pool| {
-            sqlx::query_as("SELECT status, COUNT(*) FROM leads WHERE campaign_id = $1 GROUP BY status").bind(id).fetch_all(pool).await?
+            sqlx::query_as(
+                "SELECT status, COUNT(*) FROM leads WHERE campaign_id = $1 GROUP BY status",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
         });
         let mut p = CampaignProgress::default();
         for (status, n) in rows {
@@ -184,7 +222,13 @@ impl<'a> CampaignsRepo<'a> {
 
     /// Moves a campaign from one of `from` to `to`; `None` when it is in another state (or
     /// unknown), so two concurrent requests cannot both win.
-    pub async fn set_status(&self, site_id: Option<Uuid>, id: Uuid, from: &[CampaignStatus], to: CampaignStatus) -> Result<Option<Campaign>, StorageError> {
+    pub async fn set_status(
+        &self,
+        site_id: Option<Uuid>,
+        id: Uuid,
+        from: &[CampaignStatus],
+        to: CampaignStatus,
+    ) -> Result<Option<Campaign>, StorageError> {
         let ts = now();
         let mut changed = 0;
         for f in from {
@@ -212,14 +256,28 @@ impl<'a> CampaignsRepo<'a> {
     /// Every running campaign (all sites): what the dialer works on.
     pub async fn running(&self) -> Result<Vec<Campaign>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE status = 'running' ORDER BY id");
-        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .fetch_all(pool)
+        .await?);
         rows.into_iter().map(Campaign::try_from).collect()
     }
 
     /// Campaigns running or paused, or changed since `since` (just finished): the digest's.
-    pub async fn all_active_since(&self, since: DateTime<Utc>) -> Result<Vec<Campaign>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE status IN ('running', 'paused') OR updated_at >= $1 ORDER BY id");
-        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(since).fetch_all(pool).await?);
+    pub async fn all_active_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Campaign>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM campaigns WHERE status IN ('running', 'paused') OR updated_at >= $1 ORDER BY id"
+        );
+        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(since)
+        .fetch_all(pool)
+        .await?);
         rows.into_iter().map(Campaign::try_from).collect()
     }
 }

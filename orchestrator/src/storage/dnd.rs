@@ -41,7 +41,13 @@ impl<'a> DndRepo<'a> {
 
     /// Adds `number` (already E.164) to a site's list or the global one (`None`); adding it
     /// again keeps the first entry. Returns whether it was new.
-    pub async fn add(&self, site_id: Option<Uuid>, number: &str, reason: &str, source: &str) -> Result<bool, StorageError> {
+    pub async fn add(
+        &self,
+        site_id: Option<Uuid>,
+        number: &str,
+        reason: &str,
+        source: &str,
+    ) -> Result<bool, StorageError> {
         let (scope, ts) = (scope(site_id), now());
         Ok(with_pool!(self.store, |pool| {
             sqlx::query(
@@ -74,7 +80,12 @@ impl<'a> DndRepo<'a> {
     }
 
     /// A list in number order, `limit` entries after `after` (for paging).
-    pub async fn list(&self, site_id: Option<Uuid>, after: Option<&str>, limit: i64) -> Result<Vec<DndEntry>, StorageError> {
+    pub async fn list(
+        &self,
+        site_id: Option<Uuid>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<DndEntry>, StorageError> {
         let scope = scope(site_id);
         Ok(with_pool!(self.store, |pool| {
             sqlx::query_as(
@@ -104,10 +115,18 @@ impl<'a> DndRepo<'a> {
 
     /// Every number a site may not call (its list and the global one), for checking many
     /// numbers at once (lead uploads).
-    pub async fn numbers_blocked_for(&self, site_id: Uuid) -> Result<std::collections::HashSet<String>, StorageError> {
+    pub async fn numbers_blocked_for(
+        &self,
+        site_id: Uuid,
+    ) -> Result<std::collections::HashSet<String>, StorageError> {
         let scope = scope(Some(site_id));
         let rows: Vec<String> = with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT number FROM dnd_numbers WHERE scope = $1 OR scope = 'global'").bind(&scope).fetch_all(pool).await?
+            sqlx::query_scalar(
+                "SELECT number FROM dnd_numbers WHERE scope = $1 OR scope = 'global'",
+            )
+            .bind(&scope)
+            .fetch_all(pool)
+            .await?
         });
         Ok(rows.into_iter().collect())
     }

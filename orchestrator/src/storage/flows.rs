@@ -139,12 +139,24 @@ impl<'a> FlowsRepo<'a> {
     }
 
     /// One version, or the latest when `version` is `None`.
-    pub async fn get(&self, site_id: Uuid, name: &str, version: Option<i64>) -> Result<Option<FlowVersion>, StorageError> {
+    pub async fn get(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<Option<FlowVersion>, StorageError> {
         let row: Option<VersionRow> = match version {
             Some(v) => {
-                let sql = format!("SELECT {COLUMNS} FROM flow_versions WHERE site_id = $1 AND name = $2 AND version = $3");
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM flow_versions WHERE site_id = $1 AND name = $2 AND version = $3"
+                );
                 with_pool!(self.store, |pool| {
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(site_id).bind(name).bind(v).fetch_optional(pool).await
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(site_id)
+                        .bind(name)
+                        .bind(v)
+                        .fetch_optional(pool)
+                        .await
                 })?
             }
             None => {
@@ -152,7 +164,11 @@ impl<'a> FlowsRepo<'a> {
                     "SELECT {COLUMNS} FROM flow_versions WHERE site_id = $1 AND name = $2 ORDER BY version DESC LIMIT 1"
                 );
                 with_pool!(self.store, |pool| {
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(site_id).bind(name).fetch_optional(pool).await
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(site_id)
+                        .bind(name)
+                        .fetch_optional(pool)
+                        .await
                 })?
             }
         };
@@ -160,10 +176,20 @@ impl<'a> FlowsRepo<'a> {
     }
 
     /// The active version of `name`, if one is active.
-    pub async fn active(&self, site_id: Uuid, name: &str) -> Result<Option<FlowVersion>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM flow_versions WHERE site_id = $1 AND name = $2 AND active");
+    pub async fn active(
+        &self,
+        site_id: Uuid,
+        name: &str,
+    ) -> Result<Option<FlowVersion>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM flow_versions WHERE site_id = $1 AND name = $2 AND active"
+        );
         let row: Option<VersionRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(site_id).bind(name).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(site_id)
+                .bind(name)
+                .fetch_optional(pool)
+                .await
         })?;
         Ok(row.map(FlowVersion::from))
     }
@@ -192,7 +218,11 @@ impl<'a> FlowsRepo<'a> {
     }
 
     /// The version history of `name`, newest first (empty when the flow does not exist).
-    pub async fn versions(&self, site_id: Uuid, name: &str) -> Result<Vec<FlowVersionInfo>, StorageError> {
+    pub async fn versions(
+        &self,
+        site_id: Uuid,
+        name: &str,
+    ) -> Result<Vec<FlowVersionInfo>, StorageError> {
         let rows: Vec<(i64, bool, bool, i64, DateTime<Utc>)> = with_pool!(self.store, |pool| {
             sqlx::query_as(
                 "SELECT version, active, tests IS NOT NULL, CAST(LENGTH(source) AS BIGINT), created_at \
@@ -205,19 +235,26 @@ impl<'a> FlowsRepo<'a> {
         })?;
         Ok(rows
             .into_iter()
-            .map(|(version, active, has_tests, source_chars, created_at)| FlowVersionInfo {
-                version,
-                active,
-                has_tests,
-                source_chars,
-                created_at,
-            })
+            .map(
+                |(version, active, has_tests, source_chars, created_at)| FlowVersionInfo {
+                    version,
+                    active,
+                    has_tests,
+                    source_chars,
+                    created_at,
+                },
+            )
             .collect())
     }
 
     /// Makes `version` the only active version of `name` in one statement; `false` when that
     /// version does not exist (nothing changes then).
-    pub async fn activate(&self, site_id: Uuid, name: &str, version: i64) -> Result<bool, StorageError> {
+    pub async fn activate(
+        &self,
+        site_id: Uuid,
+        name: &str,
+        version: i64,
+    ) -> Result<bool, StorageError> {
         if self.get(site_id, name, Some(version)).await?.is_none() {
             return Ok(false);
         }
@@ -259,7 +296,10 @@ mod tests {
     use crate::tenancy::NewSite;
 
     async fn site(store: &crate::storage::Store, name: &str) -> Uuid {
-        let new = NewSite { name: name.into(), settings: Default::default() };
+        let new = NewSite {
+            name: name.into(),
+            settings: Default::default(),
+        };
         store.sites().create(&new).await.unwrap().site_id
     }
 
@@ -270,14 +310,26 @@ mod tests {
         assert!(flows.list(a).await.unwrap().is_empty());
 
         let tests = json!({"tests": []});
-        let v1 = flows.put(a, "main", "say(\"one\");", Some(&tests)).await.unwrap();
+        let v1 = flows
+            .put(a, "main", "say(\"one\");", Some(&tests))
+            .await
+            .unwrap();
         let v2 = flows.put(a, "main", "say(\"two\");", None).await.unwrap();
-        let other = flows.put(a, "transfer_rules", "fn x() { 1 }", None).await.unwrap();
+        let other = flows
+            .put(a, "transfer_rules", "fn x() { 1 }", None)
+            .await
+            .unwrap();
         assert_eq!((v1.version, v2.version, other.version), (1, 2, 1));
 
         assert_eq!(flows.get(a, "main", None).await.unwrap(), Some(v2.clone()));
-        assert_eq!(flows.get(a, "main", Some(1)).await.unwrap(), Some(v1.clone()));
-        assert_eq!(flows.get(a, "main", Some(1)).await.unwrap().unwrap().tests, Some(tests));
+        assert_eq!(
+            flows.get(a, "main", Some(1)).await.unwrap(),
+            Some(v1.clone())
+        );
+        assert_eq!(
+            flows.get(a, "main", Some(1)).await.unwrap().unwrap().tests,
+            Some(tests)
+        );
         assert_eq!(flows.get(a, "main", Some(3)).await.unwrap(), None);
         assert_eq!(flows.active(a, "main").await.unwrap(), None);
 
@@ -290,31 +342,69 @@ mod tests {
         assert_eq!(flows.active(a, "main").await.unwrap().unwrap().version, 1);
 
         let history = flows.versions(a, "main").await.unwrap();
-        let summary: Vec<(i64, bool, bool, i64)> =
-            history.iter().map(|v| (v.version, v.active, v.has_tests, v.source_chars)).collect();
+        let summary: Vec<(i64, bool, bool, i64)> = history
+            .iter()
+            .map(|v| (v.version, v.active, v.has_tests, v.source_chars))
+            .collect();
         assert_eq!(summary, vec![(2, false, false, 11), (1, true, true, 11)]);
 
         let list = flows.list(a).await.unwrap();
-        let list: Vec<(&str, i64, Option<i64>, i64)> =
-            list.iter().map(|f| (f.name.as_str(), f.latest_version, f.active_version, f.versions)).collect();
-        assert_eq!(list, vec![("main", 2, Some(1), 2), ("transfer_rules", 1, None, 1)]);
+        let list: Vec<(&str, i64, Option<i64>, i64)> = list
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.latest_version,
+                    f.active_version,
+                    f.versions,
+                )
+            })
+            .collect();
+        assert_eq!(
+            list,
+            vec![("main", 2, Some(1), 2), ("transfer_rules", 1, None, 1)]
+        );
     });
 
     storage_test!(flows_belong_to_their_site, |store| {
         let a = site(&store, "Alpha").await;
         let b = site(&store, "Beta").await;
-        store.flows().put(a, "main", "say(\"a\");", None).await.unwrap();
-        let vb = store.flows().put(b, "main", "say(\"b\");", None).await.unwrap();
+        store
+            .flows()
+            .put(a, "main", "say(\"a\");", None)
+            .await
+            .unwrap();
+        let vb = store
+            .flows()
+            .put(b, "main", "say(\"b\");", None)
+            .await
+            .unwrap();
         assert_eq!(vb.version, 1, "version numbers are per site");
         assert!(store.flows().activate(b, "main", 1).await.unwrap());
         assert_eq!(store.flows().active(a, "main").await.unwrap(), None);
-        assert_eq!(store.flows().get(a, "main", None).await.unwrap().unwrap().source, "say(\"a\");");
-        assert!(store.flows().list(b).await.unwrap().iter().all(|f| f.name == "main" && f.versions == 1));
+        assert_eq!(
+            store
+                .flows()
+                .get(a, "main", None)
+                .await
+                .unwrap()
+                .unwrap()
+                .source,
+            "say(\"a\");"
+        );
+        assert!(
+            store
+                .flows()
+                .list(b)
+                .await
+                .unwrap()
+                .iter()
+                .all(|f| f.name == "main" && f.versions == 1)
+        );
 
         // Deleting a site deletes its flows.
         assert!(store.sites().delete(a).await.unwrap());
         assert!(store.flows().list(a).await.unwrap().is_empty());
         assert_eq!(store.flows().list(b).await.unwrap().len(), 1);
     });
-
 }

@@ -104,16 +104,27 @@ impl<'a> JobsRepo<'a> {
     pub async fn queue(&self, kind: &str) -> Result<String, StorageError> {
         let ns: String = match self.store.backend() {
             Backend::Sqlite(_) => "vaarta".into(),
-            Backend::Postgres(pool) => sqlx::query_scalar("SELECT current_schema()::text").fetch_one(pool).await?,
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar("SELECT current_schema()::text")
+                    .fetch_one(pool)
+                    .await?
+            }
         };
         Ok(format!("{ns}::{kind}"))
     }
 
     /// Pushes one job; `Ok(false)` when its idempotency key was already used.
-    pub async fn push<J: Serialize>(&self, kind: &str, job: &J, opts: PushOptions) -> Result<bool, StorageError> {
+    pub async fn push<J: Serialize>(
+        &self,
+        kind: &str,
+        job: &J,
+        opts: PushOptions,
+    ) -> Result<bool, StorageError> {
         let queue = self.queue(kind).await?;
-        let args = serde_json::to_vec(job).map_err(|e| StorageError::Corrupt(format!("job payload: {e}")))?;
-        let mut b = apalis_core::task::builder::TaskBuilder::new(args).max_attempts(opts.max_attempts.unwrap_or(5));
+        let args = serde_json::to_vec(job)
+            .map_err(|e| StorageError::Corrupt(format!("job payload: {e}")))?;
+        let mut b = apalis_core::task::builder::TaskBuilder::new(args)
+            .max_attempts(opts.max_attempts.unwrap_or(5));
         if let Some(k) = &opts.idempotency_key {
             b = b.idempotency_key(k);
         }
@@ -124,18 +135,26 @@ impl<'a> JobsRepo<'a> {
         match self.store.backend() {
             Backend::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                let before = self.count_key(&queue, opts.idempotency_key.as_deref()).await?;
+                let before = self
+                    .count_key(&queue, opts.idempotency_key.as_deref())
+                    .await?;
                 if before > 0 {
                     return Ok(false);
                 }
-                apalis_sqlite::queries::push_tasks(&mut *conn, &queue, &[task]).await.map_err(apalis_err)?;
+                apalis_sqlite::queries::push_tasks(&mut *conn, &queue, &[task])
+                    .await
+                    .map_err(apalis_err)?;
                 Ok(true)
             }
             Backend::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
                 match apalis_postgres::queries::push_tasks(&mut *conn, &queue, vec![task]).await {
                     Ok(()) => Ok(true),
-                    Err(apalis_postgres::Error::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => Ok(false),
+                    Err(apalis_postgres::Error::Database(sqlx::Error::Database(e)))
+                        if e.is_unique_violation() =>
+                    {
+                        Ok(false)
+                    }
                     Err(e) => Err(apalis_err(e)),
                 }
             }
@@ -146,18 +165,22 @@ impl<'a> JobsRepo<'a> {
         let Some(key) = key else { return Ok(0) };
         Ok(match self.store.backend() {
             Backend::Sqlite(pool) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM Jobs WHERE job_type = $1 AND idempotency_key = $2")
-                    .bind(queue)
-                    .bind(key)
-                    .fetch_one(pool)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM Jobs WHERE job_type = $1 AND idempotency_key = $2",
+                )
+                .bind(queue)
+                .bind(key)
+                .fetch_one(pool)
+                .await?
             }
             Backend::Postgres(pool) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM apalis.jobs WHERE job_type = $1 AND idempotency_key = $2")
-                    .bind(queue)
-                    .bind(key)
-                    .fetch_one(pool)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM apalis.jobs WHERE job_type = $1 AND idempotency_key = $2",
+                )
+                .bind(queue)
+                .bind(key)
+                .fetch_one(pool)
+                .await?
             }
         })
     }

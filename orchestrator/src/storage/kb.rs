@@ -93,7 +93,9 @@ pub fn to_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn from_bytes(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// A document as written by `put`/`put_pending`.
@@ -190,7 +192,14 @@ impl<'a> KbRepo<'a> {
         metadata: &serde_json::Value,
         chunks: &[(String, Vec<f32>)],
     ) -> Result<KbDocument, StorageError> {
-        let doc = NewDoc { site_id, id, title, kind, content, metadata };
+        let doc = NewDoc {
+            site_id,
+            id,
+            title,
+            kind,
+            content,
+            metadata,
+        };
         match self.store.backend() {
             Backend::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
@@ -221,7 +230,14 @@ impl<'a> KbRepo<'a> {
         metadata: &serde_json::Value,
         job_id: Uuid,
     ) -> Result<KbDocument, StorageError> {
-        let doc = NewDoc { site_id, id, title, kind, content, metadata };
+        let doc = NewDoc {
+            site_id,
+            id,
+            title,
+            kind,
+            content,
+            metadata,
+        };
         with_pool!(self.store, |pool| {
             // One statement (no read first: on SQLite a read that turns into a write can fail
             // with SQLITE_BUSY instead of waiting).
@@ -233,7 +249,12 @@ impl<'a> KbRepo<'a> {
     }
 
     /// Marks documents as being (re)indexed by job `job_id` (their content is unchanged).
-    pub async fn mark_indexing(&self, site_id: Uuid, ids: &[Uuid], job_id: Uuid) -> Result<(), StorageError> {
+    pub async fn mark_indexing(
+        &self,
+        site_id: Uuid,
+        ids: &[Uuid],
+        job_id: Uuid,
+    ) -> Result<(), StorageError> {
         for id in ids {
             with_pool!(self.store, |pool| {
                 sqlx::query("UPDATE kb_documents SET status = 'indexing', error = NULL, job_id = $3 WHERE site_id = $1 AND id = $2")
@@ -251,21 +272,48 @@ impl<'a> KbRepo<'a> {
     /// The content of a document to index, with its revision.
     pub async fn source(&self, site_id: Uuid, id: Uuid) -> Result<Option<DocSource>, StorageError> {
         let row: Option<(String, String, i64)> = with_pool!(self.store, |pool| {
-            sqlx::query_as("SELECT kind, content, revision FROM kb_documents WHERE site_id = $1 AND id = $2").bind(site_id).bind(id).fetch_optional(pool).await
+            sqlx::query_as(
+                "SELECT kind, content, revision FROM kb_documents WHERE site_id = $1 AND id = $2",
+            )
+            .bind(site_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await
         })?;
-        row.map(|(kind, content, revision)| Ok(DocSource { kind: from_text(&kind)?, content, revision })).transpose()
+        row.map(|(kind, content, revision)| {
+            Ok(DocSource {
+                kind: from_text(&kind)?,
+                content,
+                revision,
+            })
+        })
+        .transpose()
     }
 
     /// Replaces the chunks of a document whose content is still at `revision` and marks it
     /// `ready`; `false` (nothing written) when it was changed or deleted meanwhile — the write
     /// that changed it indexes it.
-    pub async fn replace_chunks(&self, site_id: Uuid, id: Uuid, revision: i64, chunks: &[(String, Vec<f32>)]) -> Result<bool, StorageError> {
+    pub async fn replace_chunks(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        revision: i64,
+        chunks: &[(String, Vec<f32>)],
+    ) -> Result<bool, StorageError> {
         let sql = "UPDATE kb_documents SET status = 'ready', error = NULL, chunk_count = $4, revision = revision + 1, updated_at = $5 \
                    WHERE site_id = $1 AND id = $2 AND revision = $3";
         macro_rules! body {
             ($pool:ident, $fts:expr) => {{
                 let mut tx = $pool.begin().await?;
-                let n = sqlx::query(sql).bind(site_id).bind(id).bind(revision).bind(chunks.len() as i64).bind(now()).execute(&mut *tx).await?.rows_affected();
+                let n = sqlx::query(sql)
+                    .bind(site_id)
+                    .bind(id)
+                    .bind(revision)
+                    .bind(chunks.len() as i64)
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if n == 0 {
                     return Ok(false);
                 }
@@ -281,7 +329,13 @@ impl<'a> KbRepo<'a> {
     }
 
     /// Marks a document at `revision` as `failed` (its content cannot be indexed).
-    pub async fn fail(&self, site_id: Uuid, id: Uuid, revision: i64, error: &str) -> Result<(), StorageError> {
+    pub async fn fail(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+        revision: i64,
+        error: &str,
+    ) -> Result<(), StorageError> {
         with_pool!(self.store, |pool| {
             sqlx::query("UPDATE kb_documents SET status = 'failed', error = $4 WHERE site_id = $1 AND id = $2 AND revision = $3")
                 .bind(site_id)
@@ -298,7 +352,12 @@ impl<'a> KbRepo<'a> {
     /// Ids of the site's documents, oldest first.
     pub async fn ids(&self, site_id: Uuid) -> Result<Vec<Uuid>, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT id FROM kb_documents WHERE site_id = $1 ORDER BY created_at, id").bind(site_id).fetch_all(pool).await
+            sqlx::query_scalar(
+                "SELECT id FROM kb_documents WHERE site_id = $1 ORDER BY created_at, id",
+            )
+            .bind(site_id)
+            .fetch_all(pool)
+            .await
         })?)
     }
 
@@ -316,14 +375,25 @@ impl<'a> KbRepo<'a> {
     pub async fn get(&self, site_id: Uuid, id: Uuid) -> Result<Option<KbDocument>, StorageError> {
         let sql = format!("SELECT {DOC_COLUMNS} FROM kb_documents WHERE site_id = $1 AND id = $2");
         let row: Option<DocRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(site_id).bind(id).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(site_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
         })?;
         row.map(|r| r.into_doc(true)).transpose()
     }
 
     pub async fn list(&self, site_id: Uuid) -> Result<Vec<KbDocument>, StorageError> {
-        let sql = format!("SELECT {DOC_COLUMNS} FROM kb_documents WHERE site_id = $1 ORDER BY created_at, id");
-        let rows: Vec<DocRow> = with_pool!(self.store, |pool| { sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(site_id).fetch_all(pool).await })?;
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM kb_documents WHERE site_id = $1 ORDER BY created_at, id"
+        );
+        let rows: Vec<DocRow> = with_pool!(self.store, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(site_id)
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(|r| r.into_doc(false)).collect()
     }
 
@@ -331,20 +401,35 @@ impl<'a> KbRepo<'a> {
         match self.store.backend() {
             Backend::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                let old: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM kb_chunks WHERE document_id = $1 AND site_id = $2")
-                    .bind(id)
-                    .bind(site_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let old: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM kb_chunks WHERE document_id = $1 AND site_id = $2",
+                )
+                .bind(id)
+                .bind(site_id)
+                .fetch_all(&mut *tx)
+                .await?;
                 for o in old {
-                    sqlx::query("DELETE FROM kb_fts WHERE chunk_id = $1").bind(o.to_string()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM kb_fts WHERE chunk_id = $1")
+                        .bind(o.to_string())
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                let n = sqlx::query("DELETE FROM kb_documents WHERE site_id = $1 AND id = $2").bind(site_id).bind(id).execute(&mut *tx).await?.rows_affected();
+                let n = sqlx::query("DELETE FROM kb_documents WHERE site_id = $1 AND id = $2")
+                    .bind(site_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
                 Ok(n > 0)
             }
             Backend::Postgres(pool) => {
-                let n = sqlx::query("DELETE FROM kb_documents WHERE site_id = $1 AND id = $2").bind(site_id).bind(id).execute(pool).await?.rows_affected();
+                let n = sqlx::query("DELETE FROM kb_documents WHERE site_id = $1 AND id = $2")
+                    .bind(site_id)
+                    .bind(id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
                 Ok(n > 0)
             }
         }
@@ -361,13 +446,22 @@ impl<'a> KbRepo<'a> {
     }
 
     /// Keyword matches of any of `words`, best first: chunk ids.
-    pub async fn keyword(&self, site_id: Uuid, words: &[String], limit: i64) -> Result<Vec<Uuid>, StorageError> {
+    pub async fn keyword(
+        &self,
+        site_id: Uuid,
+        words: &[String],
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StorageError> {
         if words.is_empty() {
             return Ok(Vec::new());
         }
         match self.store.backend() {
             Backend::Sqlite(pool) => {
-                let q = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
+                let q = words
+                    .iter()
+                    .map(|w| format!("\"{w}\""))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
                 let ids: Vec<String> = sqlx::query_scalar("SELECT chunk_id FROM kb_fts WHERE kb_fts MATCH $1 AND site_id = $2 ORDER BY rank LIMIT $3")
                     .bind(q)
                     .bind(site_id.to_string())
@@ -394,7 +488,10 @@ impl<'a> KbRepo<'a> {
     /// Document titles by id (for passages).
     pub async fn titles(&self, site_id: Uuid) -> Result<Vec<(Uuid, String)>, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_as("SELECT id, title FROM kb_documents WHERE site_id = $1").bind(site_id).fetch_all(pool).await
+            sqlx::query_as("SELECT id, title FROM kb_documents WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_all(pool)
+                .await
         })?)
     }
 }

@@ -94,7 +94,11 @@ impl<'a> KbJobsRepo<'a> {
 
     /// Records a queued job (`document_ids: None` = the whole site); [`Self::push`] it once
     /// its documents are stored, so it never runs before them.
-    pub async fn create(&self, site_id: Uuid, document_ids: Option<&[Uuid]>) -> Result<KbJob, StorageError> {
+    pub async fn create(
+        &self,
+        site_id: Uuid,
+        document_ids: Option<&[Uuid]>,
+    ) -> Result<KbJob, StorageError> {
         let id = Uuid::now_v7();
         let total = document_ids.map(|d| d.len() as i64).unwrap_or(0);
         with_pool!(self.store, |pool| {
@@ -114,16 +118,32 @@ impl<'a> KbJobsRepo<'a> {
 
     /// Pushes the queue job for `id` (a no-op when it was pushed before).
     pub async fn push(&self, id: Uuid) -> Result<(), StorageError> {
-        let opts = PushOptions { idempotency_key: Some(format!("kb-reindex-{id}")), max_attempts: Some(3), ..Default::default() };
-        self.store.jobs().push(jobs::KB_REINDEX, &KbReindexJob { job_id: id }, opts).await?;
+        let opts = PushOptions {
+            idempotency_key: Some(format!("kb-reindex-{id}")),
+            max_attempts: Some(3),
+            ..Default::default()
+        };
+        self.store
+            .jobs()
+            .push(jobs::KB_REINDEX, &KbReindexJob { job_id: id }, opts)
+            .await?;
         Ok(())
     }
 
     /// One job; `site_id` restricts it to that site.
-    pub async fn get(&self, site_id: Option<Uuid>, id: Uuid) -> Result<Option<KbJob>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM kb_jobs WHERE id = $1 AND ($2 IS NULL OR site_id = $2)");
+    pub async fn get(
+        &self,
+        site_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<Option<KbJob>, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM kb_jobs WHERE id = $1 AND ($2 IS NULL OR site_id = $2)");
         let row: Option<Row> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(site_id).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .bind(site_id)
+                .fetch_optional(pool)
+                .await
         })?;
         row.map(Row::into_job).transpose()
     }
@@ -148,27 +168,36 @@ impl<'a> KbJobsRepo<'a> {
 
     pub async fn progress(&self, id: Uuid, done: usize, failed: usize) -> Result<(), StorageError> {
         with_pool!(self.store, |pool| {
-            sqlx::query("UPDATE kb_jobs SET documents_done = $2, documents_failed = $3 WHERE id = $1")
-                .bind(id)
-                .bind(done as i64)
-                .bind(failed as i64)
-                .execute(pool)
-                .await
-                .map(|_| ())
+            sqlx::query(
+                "UPDATE kb_jobs SET documents_done = $2, documents_failed = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(done as i64)
+            .bind(failed as i64)
+            .execute(pool)
+            .await
+            .map(|_| ())
         })?;
         Ok(())
     }
 
-    pub async fn finish(&self, id: Uuid, status: KbJobStatus, error: Option<&str>) -> Result<(), StorageError> {
+    pub async fn finish(
+        &self,
+        id: Uuid,
+        status: KbJobStatus,
+        error: Option<&str>,
+    ) -> Result<(), StorageError> {
         with_pool!(self.store, |pool| {
-            sqlx::query("UPDATE kb_jobs SET status = $2, error = $3, finished_at = $4 WHERE id = $1")
-                .bind(id)
-                .bind(to_text(&status))
-                .bind(error)
-                .bind(now())
-                .execute(pool)
-                .await
-                .map(|_| ())
+            sqlx::query(
+                "UPDATE kb_jobs SET status = $2, error = $3, finished_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(to_text(&status))
+            .bind(error)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map(|_| ())
         })?;
         Ok(())
     }
@@ -176,7 +205,11 @@ impl<'a> KbJobsRepo<'a> {
     /// Jobs not finished (their queue job is pushed again at worker start; a no-op if present).
     pub async fn unfinished(&self) -> Result<Vec<Uuid>, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT id FROM kb_jobs WHERE status IN ('queued', 'running') ORDER BY created_at").fetch_all(pool).await
+            sqlx::query_scalar(
+                "SELECT id FROM kb_jobs WHERE status IN ('queued', 'running') ORDER BY created_at",
+            )
+            .fetch_all(pool)
+            .await
         })?)
     }
 }

@@ -112,7 +112,12 @@ impl<'a> LeadsRepo<'a> {
     }
 
     /// Adds parsed leads to a campaign in one transaction.
-    pub async fn add(&self, site_id: Uuid, campaign_id: Uuid, leads: &[ParsedLead]) -> Result<LeadsAdded, StorageError> {
+    pub async fn add(
+        &self,
+        site_id: Uuid,
+        campaign_id: Uuid,
+        leads: &[ParsedLead],
+    ) -> Result<LeadsAdded, StorageError> {
         let mut out = LeadsAdded::default();
         let ts = now();
         let dnd = self.store.dnd().numbers_blocked_for(site_id).await?;
@@ -157,7 +162,13 @@ impl<'a> LeadsRepo<'a> {
     }
 
     /// A campaign's leads in upload order, `limit` after the lead `after`; `status` filters.
-    pub async fn list(&self, campaign_id: Uuid, status: Option<&str>, after: Option<Uuid>, limit: i64) -> Result<Vec<Lead>, StorageError> {
+    pub async fn list(
+        &self,
+        campaign_id: Uuid,
+        status: Option<&str>,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Lead>, StorageError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM leads WHERE campaign_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
         );
@@ -176,14 +187,21 @@ impl<'a> LeadsRepo<'a> {
     pub async fn get(&self, id: Uuid) -> Result<Option<Lead>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM leads WHERE id = $1");
         let row: Option<Row> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(Lead::try_from).transpose()
     }
 
     /// Takes the next due lead of a campaign for an attempt: `pending` → `dialing`, attempts
     /// + 1, in one statement, so two dialers (nodes) never take the same lead.
-    pub async fn claim_next(&self, campaign_id: Uuid, now: DateTime<Utc>) -> Result<Option<Lead>, StorageError> {
+    pub async fn claim_next(
+        &self,
+        campaign_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lead>, StorageError> {
         let pick = "SELECT id FROM leads WHERE campaign_id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $2) \
                     ORDER BY next_attempt_at IS NOT NULL, next_attempt_at, id LIMIT 1";
         let lock = match self.store.backend() {
@@ -195,7 +213,12 @@ impl<'a> LeadsRepo<'a> {
              WHERE id = ({pick}{lock}) AND status = 'pending' RETURNING {COLUMNS}"
         );
         let row: Option<Row> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(campaign_id).bind(now).bind(now).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(campaign_id)
+                .bind(now)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(Lead::try_from).transpose()
     }
@@ -239,7 +262,12 @@ impl<'a> LeadsRepo<'a> {
             (Some(at), None) => ("pending", Some(*at), None),
             (None, None) => ("done", None, None),
         };
-        let result = end.result.as_ref().map(serde_json::to_string).transpose().map_err(|e| StorageError::Corrupt(format!("lead result: {e}")))?;
+        let result = end
+            .result
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StorageError::Corrupt(format!("lead result: {e}")))?;
         Ok(with_pool!(self.store, |pool| {
             sqlx::query(
                 "UPDATE leads SET status = $2, next_attempt_at = $3, last_outcome = $4, result = COALESCE($5, result), skip_reason = $6, updated_at = $7 \
@@ -261,7 +289,12 @@ impl<'a> LeadsRepo<'a> {
     /// Leads of a campaign with a live attempt (across nodes).
     pub async fn count_dialing(&self, campaign_id: Uuid) -> Result<i64, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'dialing'").bind(campaign_id).fetch_one(pool).await?
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'dialing'",
+            )
+            .bind(campaign_id)
+            .fetch_one(pool)
+            .await?
         }))
     }
 
@@ -278,7 +311,11 @@ impl<'a> LeadsRepo<'a> {
     /// Every `dialing` lead (all campaigns): the dialer's recovery looks at them.
     pub async fn dialing(&self) -> Result<Vec<Lead>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM leads WHERE status = 'dialing' ORDER BY id");
-        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+        let rows: Vec<Row> = with_pool!(self.store, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .fetch_all(pool)
+        .await?);
         rows.into_iter().map(Lead::try_from).collect()
     }
 }

@@ -13,20 +13,20 @@ mod api_keys;
 pub mod calls;
 pub mod campaigns;
 pub mod dnd;
+mod flows;
 pub mod jobs;
 pub mod kb;
 pub mod kb_jobs;
 pub mod leads;
-mod flows;
 pub mod routes;
-pub mod transcriptions;
-pub mod webhooks;
-pub mod widget_keys;
 mod sites;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 #[cfg(test)]
 mod tests;
+pub mod transcriptions;
+pub mod webhooks;
+pub mod widget_keys;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -53,7 +53,10 @@ pub enum StorageError {
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     #[error("cannot create database directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -137,7 +140,10 @@ impl Store {
         }
     }
 
-    pub async fn connect_sqlite(options: SqliteConnectOptions, max: u32) -> Result<Store, sqlx::Error> {
+    pub async fn connect_sqlite(
+        options: SqliteConnectOptions,
+        max: u32,
+    ) -> Result<Store, sqlx::Error> {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
@@ -146,7 +152,10 @@ impl Store {
         Ok(Store::from_backend(Backend::Sqlite(pool)))
     }
 
-    pub async fn connect_postgres(options: PgConnectOptions, max: u32) -> Result<Store, sqlx::Error> {
+    pub async fn connect_postgres(
+        options: PgConnectOptions,
+        max: u32,
+    ) -> Result<Store, sqlx::Error> {
         let pool = PgPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
@@ -174,7 +183,10 @@ impl Store {
 
     /// Round-trips a trivial query: the readiness check.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        with_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 

@@ -35,7 +35,11 @@ pub enum RouteError {
 /// spaces are stripped; a 10-digit Indian national number gets +91, `0` + 10 digits too.
 pub fn normalize_number(raw: &str) -> String {
     let s = raw.trim();
-    let s = s.strip_prefix("sip:").or_else(|| s.strip_prefix("sips:")).or_else(|| s.strip_prefix("tel:")).unwrap_or(s);
+    let s = s
+        .strip_prefix("sip:")
+        .or_else(|| s.strip_prefix("sips:"))
+        .or_else(|| s.strip_prefix("tel:"))
+        .unwrap_or(s);
     let user = s.split(['@', ';']).next().unwrap_or("");
     let plus = user.starts_with('+');
     let digits: String = user.chars().filter(char::is_ascii_digit).collect();
@@ -65,7 +69,13 @@ impl<'a> RoutesRepo<'a> {
     }
 
     /// Creates or replaces the route of (site, channel, number).
-    pub async fn put(&self, site_id: Uuid, channel: &str, number: &str, flow: &str) -> Result<Route, RouteError> {
+    pub async fn put(
+        &self,
+        site_id: Uuid,
+        channel: &str,
+        number: &str,
+        flow: &str,
+    ) -> Result<Route, RouteError> {
         let created_at = now();
         let res = with_pool!(self.store, |pool| {
             sqlx::query(
@@ -82,8 +92,15 @@ impl<'a> RoutesRepo<'a> {
             .map(|r| r.rows_affected())
         });
         match res {
-            Ok(_) => Ok(Route { channel: channel.into(), number: number.into(), flow: flow.into(), created_at }),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(RouteError::NumberTaken(number.to_string())),
+            Ok(_) => Ok(Route {
+                channel: channel.into(),
+                number: number.into(),
+                flow: flow.into(),
+                created_at,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(RouteError::NumberTaken(number.to_string()))
+            }
             Err(e) => Err(StorageError::from(e).into()),
         }
     }
@@ -97,15 +114,22 @@ impl<'a> RoutesRepo<'a> {
         })?)
     }
 
-    pub async fn delete(&self, site_id: Uuid, channel: &str, number: &str) -> Result<bool, StorageError> {
+    pub async fn delete(
+        &self,
+        site_id: Uuid,
+        channel: &str,
+        number: &str,
+    ) -> Result<bool, StorageError> {
         let done = with_pool!(self.store, |pool| {
-            sqlx::query("DELETE FROM call_routes WHERE site_id = $1 AND channel = $2 AND number = $3")
-                .bind(site_id)
-                .bind(channel)
-                .bind(number)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::query(
+                "DELETE FROM call_routes WHERE site_id = $1 AND channel = $2 AND number = $3",
+            )
+            .bind(site_id)
+            .bind(channel)
+            .bind(number)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(done > 0)
     }
@@ -114,10 +138,12 @@ impl<'a> RoutesRepo<'a> {
     pub async fn resolve_sip(&self, callee: &str) -> Result<Option<(Uuid, String)>, StorageError> {
         let number = normalize_number(callee);
         let row: Option<(Uuid, String)> = with_pool!(self.store, |pool| {
-            sqlx::query_as("SELECT site_id, flow FROM call_routes WHERE channel = 'sip' AND number = $1")
-                .bind(&number)
-                .fetch_optional(pool)
-                .await
+            sqlx::query_as(
+                "SELECT site_id, flow FROM call_routes WHERE channel = 'sip' AND number = $1",
+            )
+            .bind(&number)
+            .fetch_optional(pool)
+            .await
         })?;
         Ok(row)
     }

@@ -19,7 +19,13 @@ struct SiteRow {
 
 impl From<SiteRow> for Site {
     fn from(r: SiteRow) -> Site {
-        Site { site_id: r.id, name: r.name, settings: r.settings.0, created_at: r.created_at, updated_at: r.updated_at }
+        Site {
+            site_id: r.id,
+            name: r.name,
+            settings: r.settings.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
     }
 }
 
@@ -61,7 +67,10 @@ impl<'a> SitesRepo<'a> {
     pub async fn get(&self, site_id: Uuid) -> Result<Option<Site>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM sites WHERE id = $1");
         let row: Option<SiteRow> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(site_id).fetch_optional(pool).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(site_id)
+                .fetch_optional(pool)
+                .await
         })?;
         Ok(row.map(Site::from))
     }
@@ -80,8 +89,14 @@ impl<'a> SitesRepo<'a> {
     }
 
     /// Applies `patch`; `None` when the site does not exist.
-    pub async fn update(&self, site_id: Uuid, patch: &SitePatch) -> Result<Option<Site>, StorageError> {
-        let Some(mut site) = self.get(site_id).await? else { return Ok(None) };
+    pub async fn update(
+        &self,
+        site_id: Uuid,
+        patch: &SitePatch,
+    ) -> Result<Option<Site>, StorageError> {
+        let Some(mut site) = self.get(site_id).await? else {
+            return Ok(None);
+        };
         if let Some(name) = &patch.name {
             site.name = name.clone();
         }
@@ -105,7 +120,11 @@ impl<'a> SitesRepo<'a> {
     /// Deletes the site and, by cascade, everything it owns. `false` if it did not exist.
     pub async fn delete(&self, site_id: Uuid) -> Result<bool, StorageError> {
         let n = with_pool!(self.store, |pool| {
-            sqlx::query("DELETE FROM sites WHERE id = $1").bind(site_id).execute(pool).await.map(|r| r.rows_affected())
+            sqlx::query("DELETE FROM sites WHERE id = $1")
+                .bind(site_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(n == 1)
     }

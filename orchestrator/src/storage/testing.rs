@@ -12,7 +12,8 @@ use super::Store;
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn test_database_url() -> String {
-    std::env::var("VAARTA_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string())
+    std::env::var("VAARTA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_string())
 }
 
 /// A migrated, empty [`Store`] owned by one test.
@@ -29,9 +30,15 @@ impl TestDb {
             .filename(dir.path().join("test.db"))
             .create_if_missing(true)
             .foreign_keys(true);
-        let store = Store::connect_sqlite(options, 4).await.expect("open SQLite");
+        let store = Store::connect_sqlite(options, 4)
+            .await
+            .expect("open SQLite");
         store.migrate().await.expect("migrate SQLite");
-        TestDb { store, _dir: Some(dir), pg_schema: None }
+        TestDb {
+            store,
+            _dir: Some(dir),
+            pg_schema: None,
+        }
     }
 
     /// Creates schema `t_<uuid>` and points the pool's `search_path` at it.
@@ -43,23 +50,37 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {url} (run scripts/setup --test): {e}"));
         let pool = admin.pg_pool().expect("pg");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\""))).execute(pool).await.expect("create schema");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+            .execute(pool)
+            .await
+            .expect("create schema");
         admin.close().await;
         // `public` second: extensions (hstore, for the apalis job tables) live there.
         let search_path = format!("{schema},public");
         let options = base.options([("search_path", search_path.as_str())]);
-        let store = Store::connect_postgres(options, 4).await.expect("connect to test schema");
+        let store = Store::connect_postgres(options, 4)
+            .await
+            .expect("connect to test schema");
         store.migrate().await.expect("migrate PostgreSQL");
-        TestDb { store, _dir: None, pg_schema: Some(schema) }
+        TestDb {
+            store,
+            _dir: None,
+            pg_schema: Some(schema),
+        }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(schema) = self.pg_schema.take() else { return };
+        let Some(schema) = self.pg_schema.take() else {
+            return;
+        };
         // Drop is synchronous and may run inside a runtime: clean up on a helper thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let options = PgConnectOptions::from_str(&test_database_url()).ok()?;
                 let admin = Store::connect_postgres(options, 1).await.ok()?;
@@ -68,8 +89,13 @@ impl Drop for TestDb {
                 // release needs the test's runtime, which is blocked joining this thread; then
                 // the schema is left behind rather than the test hanging.
                 let mut conn = admin.pg_pool()?.acquire().await.ok()?;
-                let _ = sqlx::query("SET lock_timeout = '5s'").execute(&mut *conn).await;
-                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await {
+                let _ = sqlx::query("SET lock_timeout = '5s'")
+                    .execute(&mut *conn)
+                    .await;
+                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *conn)
+                    .await
+                {
                     eprintln!("test schema {schema} left behind: {e}");
                 }
                 drop(conn);

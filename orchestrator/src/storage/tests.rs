@@ -12,7 +12,10 @@ fn new_site(name: &str) -> NewSite {
         "webhook_url": "https://crm.example/hook"
     }))
     .unwrap();
-    NewSite { name: name.into(), settings }
+    NewSite {
+        name: name.into(),
+        settings,
+    }
 }
 
 storage_test!(ping_and_migrate_twice, |store| {
@@ -33,13 +36,24 @@ storage_test!(site_create_get_list, |store| {
 
 storage_test!(site_update_and_delete_cascades_keys, |store| {
     let a = store.sites().create(&new_site("Alpha")).await.unwrap();
-    let patch = SitePatch { name: Some("Alpha 2".into()), settings: None };
-    let updated = store.sites().update(a.site_id, &patch).await.unwrap().unwrap();
+    let patch = SitePatch {
+        name: Some("Alpha 2".into()),
+        settings: None,
+    };
+    let updated = store
+        .sites()
+        .update(a.site_id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(updated.name, "Alpha 2");
     assert_eq!(updated.settings, a.settings);
     assert!(updated.updated_at >= a.updated_at);
     assert_eq!(store.sites().get(a.site_id).await.unwrap(), Some(updated));
-    assert_eq!(store.sites().update(Uuid::now_v7(), &patch).await.unwrap(), None);
+    assert_eq!(
+        store.sites().update(Uuid::now_v7(), &patch).await.unwrap(),
+        None
+    );
 
     let (_key, secret) = store.api_keys().create(a.site_id, "ci").await.unwrap();
     assert!(store.sites().delete(a.site_id).await.unwrap());
@@ -54,7 +68,12 @@ storage_test!(key_create_authenticate_revoke, |store| {
     assert!(secret.starts_with(&key.prefix), "{secret} / {}", key.prefix);
     assert_eq!(key.last_used_at, None);
 
-    let authed = store.api_keys().authenticate(&secret).await.unwrap().expect("valid key");
+    let authed = store
+        .api_keys()
+        .authenticate(&secret)
+        .await
+        .unwrap()
+        .expect("valid key");
     assert_eq!(authed.key_id, key.key_id);
     assert_eq!(authed.site_id, a.site_id);
     let listed = store.api_keys().list(a.site_id).await.unwrap();
@@ -63,14 +82,35 @@ storage_test!(key_create_authenticate_revoke, |store| {
 
     // A key with the right prefix but a wrong secret is refused.
     let forged = format!("{}{}", &secret[..secret.len() - 4], "0000");
-    let forged = if forged == secret { format!("{}{}", &secret[..secret.len() - 4], "1111") } else { forged };
+    let forged = if forged == secret {
+        format!("{}{}", &secret[..secret.len() - 4], "1111")
+    } else {
+        forged
+    };
     assert_eq!(store.api_keys().authenticate(&forged).await.unwrap(), None);
-    assert_eq!(store.api_keys().authenticate("garbage").await.unwrap(), None);
+    assert_eq!(
+        store.api_keys().authenticate("garbage").await.unwrap(),
+        None
+    );
 
-    let revoked = store.api_keys().revoke(a.site_id, key.key_id).await.unwrap().unwrap();
+    let revoked = store
+        .api_keys()
+        .revoke(a.site_id, key.key_id)
+        .await
+        .unwrap()
+        .unwrap();
     let first = revoked.revoked_at.expect("revoked");
-    let again = store.api_keys().revoke(a.site_id, key.key_id).await.unwrap().unwrap();
-    assert_eq!(again.revoked_at, Some(first), "revoking twice keeps the first time");
+    let again = store
+        .api_keys()
+        .revoke(a.site_id, key.key_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.revoked_at,
+        Some(first),
+        "revoking twice keeps the first time"
+    );
     assert_eq!(store.api_keys().authenticate(&secret).await.unwrap(), None);
 });
 
@@ -79,10 +119,28 @@ storage_test!(keys_are_scoped_to_their_site, |store| {
     let b = store.sites().create(&new_site("Beta")).await.unwrap();
     let (ka, _) = store.api_keys().create(a.site_id, "a").await.unwrap();
     store.api_keys().create(b.site_id, "b").await.unwrap();
-    assert_eq!(store.api_keys().list(a.site_id).await.unwrap(), vec![ka.clone()]);
-    assert_eq!(store.api_keys().get(b.site_id, ka.key_id).await.unwrap(), None);
-    assert_eq!(store.api_keys().revoke(b.site_id, ka.key_id).await.unwrap(), None);
-    assert_eq!(store.api_keys().get(a.site_id, ka.key_id).await.unwrap().unwrap().revoked_at, None);
+    assert_eq!(
+        store.api_keys().list(a.site_id).await.unwrap(),
+        vec![ka.clone()]
+    );
+    assert_eq!(
+        store.api_keys().get(b.site_id, ka.key_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.api_keys().revoke(b.site_id, ka.key_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .api_keys()
+            .get(a.site_id, ka.key_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
     // The foreign key refuses keys for a site that does not exist.
     assert!(store.api_keys().create(Uuid::now_v7(), "x").await.is_err());
 });

@@ -12,7 +12,8 @@ use super::calls::{from_text, to_text};
 use super::sites::now;
 use super::{StorageError, Store};
 use crate::audit::{
-    AuditReport, NewTranscription, Transcription, TranscriptionMeta, TranscriptionProgress, TranscriptionStatus,
+    AuditReport, NewTranscription, Transcription, TranscriptionMeta, TranscriptionProgress,
+    TranscriptionStatus,
 };
 use crate::with_pool;
 
@@ -110,7 +111,11 @@ impl<'a> TranscriptionsRepo<'a> {
     }
 
     /// Stores a queued transcription with its audio, in one transaction.
-    pub async fn create(&self, new: &NewTranscription, audio: &[u8]) -> Result<Transcription, StorageError> {
+    pub async fn create(
+        &self,
+        new: &NewTranscription,
+        audio: &[u8],
+    ) -> Result<Transcription, StorageError> {
         let id = Uuid::now_v7();
         let ts = now();
         let status = to_text(&TranscriptionStatus::Queued);
@@ -130,18 +135,22 @@ impl<'a> TranscriptionsRepo<'a> {
             .bind(ts)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("INSERT INTO transcription_audio (transcription_id, audio) VALUES ($1, $2)")
-                .bind(id)
-                .bind(audio)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO transcription_audio (transcription_id, audio) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(audio)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         });
         // A failed push is repaired at the next worker start (`unfinished` + `enqueue`).
         if let Err(e) = self.enqueue(id).await {
             tracing::error!(transcription_id = %id, error = %e, "queueing the transcription failed; it is queued again at the next start");
         }
-        self.get(Some(new.site_id), id).await?.ok_or_else(|| StorageError::Corrupt("transcription vanished".into()))
+        self.get(Some(new.site_id), id)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("transcription vanished".into()))
     }
 
     /// Queues the job of transcription `id`; once per transcription (later calls are no-ops).
@@ -151,20 +160,43 @@ impl<'a> TranscriptionsRepo<'a> {
             delay: None,
             max_attempts: Some(10),
         };
-        self.store.jobs().push(super::jobs::TRANSCRIBE, &super::jobs::TranscribeJob { transcription_id: id }, opts).await
+        self.store
+            .jobs()
+            .push(
+                super::jobs::TRANSCRIBE,
+                &super::jobs::TranscribeJob {
+                    transcription_id: id,
+                },
+                opts,
+            )
+            .await
     }
 
     /// One transcription with its report; `site_id` restricts it to a tenant.
-    pub async fn get(&self, site_id: Option<Uuid>, id: Uuid) -> Result<Option<Transcription>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM transcriptions WHERE id = $1 AND ($2 IS NULL OR site_id = $2)");
+    pub async fn get(
+        &self,
+        site_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<Option<Transcription>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transcriptions WHERE id = $1 AND ($2 IS NULL OR site_id = $2)"
+        );
         let row: Option<Row> = with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(site_id).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .bind(site_id)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(Row::into_transcription).transpose()
     }
 
     /// Newest first, without reports (fetch one for its report).
-    pub async fn list(&self, site_id: Option<Uuid>, f: &TranscriptionFilter) -> Result<Vec<Transcription>, StorageError> {
+    pub async fn list(
+        &self,
+        site_id: Option<Uuid>,
+        f: &TranscriptionFilter,
+    ) -> Result<Vec<Transcription>, StorageError> {
         // `->>` reads a JSON field on both backends (SQLite ≥ 3.38 on TEXT, PostgreSQL on JSONB).
         let sql = format!(
             "SELECT {LIST_COLUMNS} FROM transcriptions WHERE ($1 IS NULL OR site_id = $1) AND ($2 IS NULL OR status = $2) \
@@ -189,17 +221,29 @@ impl<'a> TranscriptionsRepo<'a> {
     pub async fn delete(&self, site_id: Option<Uuid>, id: Uuid) -> Result<bool, StorageError> {
         let n = with_pool!(self.store, |pool| {
             let mut tx = pool.begin().await?;
-            let owned: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM transcriptions WHERE id = $1 AND ($2 IS NULL OR site_id = $2)")
-                .bind(id)
-                .bind(site_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let owned: Option<(Uuid,)> = sqlx::query_as(
+                "SELECT id FROM transcriptions WHERE id = $1 AND ($2 IS NULL OR site_id = $2)",
+            )
+            .bind(id)
+            .bind(site_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if owned.is_none() {
                 return Ok(false);
             }
-            sqlx::query("DELETE FROM transcription_chunks WHERE transcription_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM transcription_audio WHERE transcription_id = $1").bind(id).execute(&mut *tx).await?;
-            let n = sqlx::query("DELETE FROM transcriptions WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("DELETE FROM transcription_chunks WHERE transcription_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM transcription_audio WHERE transcription_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query("DELETE FROM transcriptions WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             tx.commit().await?;
             n
         });
@@ -209,7 +253,10 @@ impl<'a> TranscriptionsRepo<'a> {
     /// The uploaded audio.
     pub async fn audio(&self, id: Uuid) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT audio FROM transcription_audio WHERE transcription_id = $1").bind(id).fetch_optional(pool).await?
+            sqlx::query_scalar("SELECT audio FROM transcription_audio WHERE transcription_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         }))
     }
 
@@ -234,7 +281,10 @@ impl<'a> TranscriptionsRepo<'a> {
     /// The plan saved by an earlier run.
     pub async fn plan(&self, id: Uuid) -> Result<Option<TranscriptionPlan>, StorageError> {
         let plan: Option<Option<Json<TranscriptionPlan>>> = with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT plan FROM transcriptions WHERE id = $1").bind(id).fetch_optional(pool).await?
+            sqlx::query_scalar("SELECT plan FROM transcriptions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(plan.flatten().map(|p| p.0))
     }
@@ -258,10 +308,12 @@ impl<'a> TranscriptionsRepo<'a> {
     /// Chunks finished by earlier runs (checkpoints).
     pub async fn chunks(&self, id: Uuid) -> Result<Vec<ChunkResult>, StorageError> {
         let rows: Vec<Json<ChunkResult>> = with_pool!(self.store, |pool| {
-            sqlx::query_scalar("SELECT result FROM transcription_chunks WHERE transcription_id = $1 ORDER BY idx")
-                .bind(id)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_scalar(
+                "SELECT result FROM transcription_chunks WHERE transcription_id = $1 ORDER BY idx",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
         });
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
@@ -310,12 +362,14 @@ impl<'a> TranscriptionsRepo<'a> {
     /// Records how many chunks this run found already finished.
     pub async fn set_resumed(&self, id: Uuid, resumed: usize) -> Result<(), StorageError> {
         with_pool!(self.store, |pool| {
-            sqlx::query("UPDATE transcriptions SET chunks_resumed = $2, chunks_done = $2 WHERE id = $1")
-                .bind(id)
-                .bind(resumed as i64)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE transcriptions SET chunks_resumed = $2, chunks_done = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(resumed as i64)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(())
     }

@@ -32,8 +32,7 @@ pub struct WebhookDelivery {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str =
-    "id, site_id, kind, subject_id, url, payload, status, attempts, last_error, created_at, updated_at, delivered_at";
+const COLUMNS: &str = "id, site_id, kind, subject_id, url, payload, status, attempts, last_error, created_at, updated_at, delivered_at";
 
 /// `store.webhooks()`.
 pub struct WebhooksRepo<'a> {
@@ -71,7 +70,9 @@ impl<'a> WebhooksRepo<'a> {
             .await?
             .rows_affected()
         });
-        self.get(id).await?.ok_or_else(|| StorageError::Corrupt("delivery vanished".into()))
+        self.get(id)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("delivery vanished".into()))
     }
 
     /// Stores a delivery and queues its first attempt.
@@ -83,33 +84,53 @@ impl<'a> WebhooksRepo<'a> {
         url: &str,
         payload: &serde_json::Value,
     ) -> Result<WebhookDelivery, StorageError> {
-        let body = serde_json::to_string(payload).map_err(|e| StorageError::Corrupt(format!("webhook payload: {e}")))?;
+        let body = serde_json::to_string(payload)
+            .map_err(|e| StorageError::Corrupt(format!("webhook payload: {e}")))?;
         let d = self.create(site_id, kind, subject_id, url, &body).await?;
         self.schedule(d.id, 1, None).await?;
         Ok(d)
     }
 
     /// Queues attempt `attempt` of a delivery (after `delay`); each attempt is pushed once.
-    pub async fn schedule(&self, id: Uuid, attempt: u32, delay: Option<std::time::Duration>) -> Result<(), StorageError> {
-        let job = super::jobs::WebhookJob { delivery_id: id, attempt };
+    pub async fn schedule(
+        &self,
+        id: Uuid,
+        attempt: u32,
+        delay: Option<std::time::Duration>,
+    ) -> Result<(), StorageError> {
+        let job = super::jobs::WebhookJob {
+            delivery_id: id,
+            attempt,
+        };
         let opts = super::jobs::PushOptions {
             idempotency_key: Some(format!("webhook:{id}:{attempt}")),
             delay,
             max_attempts: Some(3),
         };
-        self.store.jobs().push(super::jobs::WEBHOOK, &job, opts).await?;
+        self.store
+            .jobs()
+            .push(super::jobs::WEBHOOK, &job, opts)
+            .await?;
         Ok(())
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<WebhookDelivery>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE id = $1");
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         }))
     }
 
     /// A site's deliveries, newest first; `status` filters (`dead` = the dead-letter list).
-    pub async fn list(&self, site_id: Uuid, status: Option<&str>, limit: i64) -> Result<Vec<WebhookDelivery>, StorageError> {
+    pub async fn list(
+        &self,
+        site_id: Uuid,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<WebhookDelivery>, StorageError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM webhook_deliveries WHERE site_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT $3"
         );
@@ -124,7 +145,12 @@ impl<'a> WebhooksRepo<'a> {
     }
 
     /// Counts a failed attempt; `dead` moves it to the dead-letter list.
-    pub async fn failed_attempt(&self, id: Uuid, error: &str, dead: bool) -> Result<(), StorageError> {
+    pub async fn failed_attempt(
+        &self,
+        id: Uuid,
+        error: &str,
+        dead: bool,
+    ) -> Result<(), StorageError> {
         let ts = now();
         let status = if dead { "dead" } else { "pending" };
         with_pool!(self.store, |pool| {
@@ -161,7 +187,11 @@ impl<'a> WebhooksRepo<'a> {
 
     /// Takes a dead delivery off the dead-letter list and queues one more attempt now; false
     /// when it is not dead (delivered, still retrying, or unknown).
-    pub async fn revive(&self, site_id: Uuid, id: Uuid) -> Result<Option<WebhookDelivery>, StorageError> {
+    pub async fn revive(
+        &self,
+        site_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<WebhookDelivery>, StorageError> {
         let ts = now();
         let n = with_pool!(self.store, |pool| {
             sqlx::query("UPDATE webhook_deliveries SET status = 'pending', updated_at = $3 WHERE id = $1 AND site_id = $2 AND status = 'dead'")
@@ -175,10 +205,14 @@ impl<'a> WebhooksRepo<'a> {
         if n == 0 {
             return Ok(None);
         }
-        let d = self.get(id).await?.ok_or_else(|| StorageError::Corrupt("delivery vanished".into()))?;
+        let d = self
+            .get(id)
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("delivery vanished".into()))?;
         // Attempt numbers go on from the last, so the retry is a fresh job (and the worker, past
         // its retry schedule, dead-letters it again if this one fails too).
-        self.schedule(id, d.attempts.max(0) as u32 + 1, None).await?;
+        self.schedule(id, d.attempts.max(0) as u32 + 1, None)
+            .await?;
         Ok(Some(d))
     }
 }

@@ -41,7 +41,10 @@ impl<'a> WidgetKeysRepo<'a> {
                 .map(|_| ())
         })?;
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_scalar::<_, String>("SELECT key FROM widget_keys WHERE site_id = $1").bind(site_id).fetch_one(pool).await
+            sqlx::query_scalar::<_, String>("SELECT key FROM widget_keys WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_one(pool)
+                .await
         })?)
     }
 
@@ -66,7 +69,10 @@ impl<'a> WidgetKeysRepo<'a> {
     /// The site a key opens, if any.
     pub async fn site_for(&self, key: &str) -> Result<Option<Uuid>, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            sqlx::query_scalar::<_, Uuid>("SELECT site_id FROM widget_keys WHERE key = $1").bind(key).fetch_optional(pool).await
+            sqlx::query_scalar::<_, Uuid>("SELECT site_id FROM widget_keys WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
         })?)
     }
 }

@@ -23,11 +23,16 @@ pub fn load_or_generate(auth: &AuthConfig) -> std::io::Result<(String, AdminToke
     }
     let path = &auth.admin_token_file;
     match std::fs::read_to_string(path) {
-        Ok(t) if t.trim().len() >= 16 => return Ok((t.trim().to_string(), AdminTokenSource::File(path.clone()))),
+        Ok(t) if t.trim().len() >= 16 => {
+            return Ok((t.trim().to_string(), AdminTokenSource::File(path.clone())));
+        }
         Ok(_) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{} holds no token of at least 16 characters", path.display()),
+                format!(
+                    "{} holds no token of at least 16 characters",
+                    path.display()
+                ),
             ));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -58,19 +63,37 @@ mod tests {
     #[test]
     fn generates_once_with_private_mode_then_reuses() {
         let dir = tempfile::tempdir().unwrap();
-        let auth = AuthConfig { admin_token: None, admin_token_file: dir.path().join("sub/admin-token") };
+        let auth = AuthConfig {
+            admin_token: None,
+            admin_token_file: dir.path().join("sub/admin-token"),
+        };
         let (t1, s1) = load_or_generate(&auth).unwrap();
-        assert_eq!(s1, AdminTokenSource::Generated(auth.admin_token_file.clone()));
+        assert_eq!(
+            s1,
+            AdminTokenSource::Generated(auth.admin_token_file.clone())
+        );
         assert_eq!(t1.len(), 64);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&auth.admin_token_file).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&auth.admin_token_file)
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (t2, s2) = load_or_generate(&auth).unwrap();
-        assert_eq!((t2, s2), (t1, AdminTokenSource::File(auth.admin_token_file.clone())));
-        let configured = AuthConfig { admin_token: Some("configured-token-123".into()), ..auth };
-        assert_eq!(load_or_generate(&configured).unwrap().1, AdminTokenSource::Config);
+        assert_eq!(
+            (t2, s2),
+            (t1, AdminTokenSource::File(auth.admin_token_file.clone()))
+        );
+        let configured = AuthConfig {
+            admin_token: Some("configured-token-123".into()),
+            ..auth
+        };
+        assert_eq!(
+            load_or_generate(&configured).unwrap().1,
+            AdminTokenSource::Config
+        );
     }
 }

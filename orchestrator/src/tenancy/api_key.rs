@@ -43,7 +43,11 @@ impl GeneratedKey {
         let prefix = hex::encode(prefix);
         let secret = format!("{KEY_PREFIX}{prefix}_{}", hex::encode(secret));
         let hash = hash_key(&secret);
-        GeneratedKey { prefix, secret, hash }
+        GeneratedKey {
+            prefix,
+            secret,
+            hash,
+        }
     }
 }
 
@@ -62,8 +66,10 @@ pub fn hash_key(key: &str) -> String {
 pub fn parse_prefix(key: &str) -> Option<&str> {
     let rest = key.strip_prefix(KEY_PREFIX)?;
     let (prefix, secret) = rest.split_once('_')?;
-    (prefix.len() == 16 && secret.len() == 64 && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_'))
-        .then_some(prefix)
+    (prefix.len() == 16
+        && secret.len() == 64
+        && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_'))
+    .then_some(prefix)
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a hash matched.

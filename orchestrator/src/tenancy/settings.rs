@@ -67,7 +67,13 @@ pub struct NotificationSettings {
 
 impl Default for NotificationSettings {
     fn default() -> Self {
-        NotificationSettings { email_to: Vec::new(), qualified_lead: true, transfer_failed: true, flow_notify: true, daily_digest: true }
+        NotificationSettings {
+            email_to: Vec::new(),
+            qualified_lead: true,
+            transfer_failed: true,
+            flow_notify: true,
+            daily_digest: true,
+        }
     }
 }
 
@@ -75,10 +81,23 @@ impl Default for NotificationSettings {
 fn email_address(field: &str, v: &str) -> Result<(), ValidationError> {
     let ok = v.len() <= 254
         && v.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
         })
-        && !v.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
-    if ok { Ok(()) } else { Err(ValidationError::new(field, format!("{v:?} is not an email address like sales@example.com"))) }
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("{v:?} is not an email address like sales@example.com"),
+        ))
+    }
 }
 
 /// Per-site voice behaviour; absent fields keep the node defaults.
@@ -128,8 +147,17 @@ pub struct CallingHours {
 fn language_tag(field: &str, tag: &str) -> Result<(), ValidationError> {
     let ok = !tag.is_empty()
         && tag.len() <= 35
-        && tag.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok { Ok(()) } else { Err(ValidationError::new(field, format!("{tag:?} is not a language tag like en-IN"))) }
+        && tag
+            .split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("{tag:?} is not a language tag like en-IN"),
+        ))
+    }
 }
 
 fn hhmm(field: &str, v: &str) -> Result<u32, ValidationError> {
@@ -174,7 +202,10 @@ impl SiteSettings {
             if self.languages.iter().any(|l| l == tag) {
                 Ok(())
             } else {
-                Err(ValidationError::new(field, format!("language {tag:?} is not in settings.languages")))
+                Err(ValidationError::new(
+                    field,
+                    format!("language {tag:?} is not in settings.languages"),
+                ))
             }
         };
         validation::count("settings.voices", self.voices.len(), MAX_LANGUAGES)?;
@@ -182,7 +213,11 @@ impl SiteSettings {
             known(format!("settings.voices.{tag}"), tag)?;
             validation::text(&format!("settings.voices.{tag}"), voice, 200)?;
         }
-        validation::count("settings.holding_messages", self.holding_messages.len(), MAX_LANGUAGES)?;
+        validation::count(
+            "settings.holding_messages",
+            self.holding_messages.len(),
+            MAX_LANGUAGES,
+        )?;
         for (tag, messages) in &self.holding_messages {
             let field = format!("settings.holding_messages.{tag}");
             known(field.clone(), tag)?;
@@ -191,31 +226,53 @@ impl SiteSettings {
                 validation::text(&field, m, MAX_TEXT)?;
             }
         }
-        validation::count("settings.transfer_targets", self.transfer_targets.len(), MAX_ITEMS)?;
+        validation::count(
+            "settings.transfer_targets",
+            self.transfer_targets.len(),
+            MAX_ITEMS,
+        )?;
         for (i, t) in self.transfer_targets.iter().enumerate() {
-            validation::text(&format!("settings.transfer_targets[{i}].name"), &t.name, 100)?;
+            validation::text(
+                &format!("settings.transfer_targets[{i}].name"),
+                &t.name,
+                100,
+            )?;
             let field = format!("settings.transfer_targets[{i}].destination");
             validation::text(&field, &t.destination, 300)?;
             let d = &t.destination;
-            let e164 = d.strip_prefix('+').is_some_and(|n| (6..=15).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()));
+            let e164 = d.strip_prefix('+').is_some_and(|n| {
+                (6..=15).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit())
+            });
             if !(e164 || d.starts_with("sip:") || d.starts_with("sips:")) {
-                return Err(ValidationError::new(field, "must be a sip:/sips: URI or an E.164 number like +919876543210"));
+                return Err(ValidationError::new(
+                    field,
+                    "must be a sip:/sips: URI or an E.164 number like +919876543210",
+                ));
             }
         }
         if let Some(h) = &self.calling_hours {
             let start = hhmm("settings.calling_hours.start", &h.start)?;
             let end = hhmm("settings.calling_hours.end", &h.end)?;
             if end <= start {
-                return Err(ValidationError::new("settings.calling_hours.end", "must be later than start"));
+                return Err(ValidationError::new(
+                    "settings.calling_hours.end",
+                    "must be later than start",
+                ));
             }
             let off = h.utc_offset.as_str();
             let valid_offset = (off.starts_with('+') || off.starts_with('-'))
                 && hhmm("settings.calling_hours.utc_offset", &off[1..]).is_ok_and(|m| m <= 14 * 60);
             if !valid_offset {
-                return Err(ValidationError::new("settings.calling_hours.utc_offset", format!("{off:?} is not an offset like +05:30")));
+                return Err(ValidationError::new(
+                    "settings.calling_hours.utc_offset",
+                    format!("{off:?} is not an offset like +05:30"),
+                ));
             }
             if h.days.len() > 7 || h.days.iter().any(|d| !(1..=7).contains(d)) {
-                return Err(ValidationError::new("settings.calling_hours.days", "must list weekdays 1 (Monday) to 7 (Sunday)"));
+                return Err(ValidationError::new(
+                    "settings.calling_hours.days",
+                    "must list weekdays 1 (Monday) to 7 (Sunday)",
+                ));
             }
         }
         if let Some(url) = &self.webhook_url {
@@ -230,25 +287,43 @@ impl SiteSettings {
             ));
         }
         crate::audit::checklist::validate(&self.audit.checklist)?;
-        validation::count("settings.notifications.email_to", self.notifications.email_to.len(), 20)?;
+        validation::count(
+            "settings.notifications.email_to",
+            self.notifications.email_to.len(),
+            20,
+        )?;
         for (i, a) in self.notifications.email_to.iter().enumerate() {
             email_address(&format!("settings.notifications.email_to[{i}]"), a)?;
         }
-        validation::count("settings.widget_origins", self.widget_origins.len(), MAX_ITEMS)?;
+        validation::count(
+            "settings.widget_origins",
+            self.widget_origins.len(),
+            MAX_ITEMS,
+        )?;
         for (i, o) in self.widget_origins.iter().enumerate() {
             validation::http_url(&format!("settings.widget_origins[{i}]"), o, true)?;
         }
         if let Some(ms) = self.voice.holding_after_ms {
             if !(300..=10_000).contains(&ms) {
-                return Err(ValidationError::new("settings.voice.holding_after_ms", "must be between 300 and 10000"));
+                return Err(ValidationError::new(
+                    "settings.voice.holding_after_ms",
+                    "must be between 300 and 10000",
+                ));
             }
         }
         if let Some(ms) = self.voice.end_of_turn_silence_ms {
             if ms > 3_000 {
-                return Err(ValidationError::new("settings.voice.end_of_turn_silence_ms", "must be at most 3000"));
+                return Err(ValidationError::new(
+                    "settings.voice.end_of_turn_silence_ms",
+                    "must be at most 3000",
+                ));
             }
         }
-        validation::count("settings.voice.backchannels", self.voice.backchannels.len(), MAX_LANGUAGES)?;
+        validation::count(
+            "settings.voice.backchannels",
+            self.voice.backchannels.len(),
+            MAX_LANGUAGES,
+        )?;
         for (lang, words) in &self.voice.backchannels {
             let field = format!("settings.voice.backchannels.{lang}");
             validation::count(&field, words.len(), MAX_ITEMS)?;
@@ -257,9 +332,16 @@ impl SiteSettings {
             }
         }
         if self.voice.max_concurrent_calls == Some(0) {
-            return Err(ValidationError::new("settings.voice.max_concurrent_calls", "must be at least 1"));
+            return Err(ValidationError::new(
+                "settings.voice.max_concurrent_calls",
+                "must be at least 1",
+            ));
         }
-        validation::count("settings.tools.connectors", self.tools.connectors.len(), MAX_ITEMS)?;
+        validation::count(
+            "settings.tools.connectors",
+            self.tools.connectors.len(),
+            MAX_ITEMS,
+        )?;
         if let Some(b) = &self.brain {
             b.validate()?;
         }
@@ -292,22 +374,52 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let e = serde_json::from_value::<SiteSettings>(serde_json::json!({"langauges": []})).unwrap_err();
+        let e = serde_json::from_value::<SiteSettings>(serde_json::json!({"langauges": []}))
+            .unwrap_err();
         assert!(e.to_string().contains("langauges"));
     }
 
     #[test]
     fn each_rule_names_its_field() {
         let cases: Vec<(fn(&mut SiteSettings), &str)> = vec![
-            (|s| s.languages.push("not a tag".into()), "settings.languages[2]"),
-            (|s| { s.voices.insert("pa-IN".into(), "v".into()); }, "settings.voices.pa-IN"),
-            (|s| s.transfer_targets[0].destination = "12345".into(), "settings.transfer_targets[0].destination"),
-            (|s| s.calling_hours.as_mut().unwrap().end = "08:00".into(), "settings.calling_hours.end"),
-            (|s| s.calling_hours.as_mut().unwrap().utc_offset = "IST".into(), "settings.calling_hours.utc_offset"),
-            (|s| s.calling_hours.as_mut().unwrap().days = vec![0], "settings.calling_hours.days"),
-            (|s| s.webhook_url = Some("ftp://x".into()), "settings.webhook_url"),
-            (|s| s.widget_origins[0] = "https://shop.example/page".into(), "settings.widget_origins[0]"),
-            (|s| s.holding_messages.get_mut("en-IN").unwrap()[0] = "x".repeat(501), "settings.holding_messages.en-IN"),
+            (
+                |s| s.languages.push("not a tag".into()),
+                "settings.languages[2]",
+            ),
+            (
+                |s| {
+                    s.voices.insert("pa-IN".into(), "v".into());
+                },
+                "settings.voices.pa-IN",
+            ),
+            (
+                |s| s.transfer_targets[0].destination = "12345".into(),
+                "settings.transfer_targets[0].destination",
+            ),
+            (
+                |s| s.calling_hours.as_mut().unwrap().end = "08:00".into(),
+                "settings.calling_hours.end",
+            ),
+            (
+                |s| s.calling_hours.as_mut().unwrap().utc_offset = "IST".into(),
+                "settings.calling_hours.utc_offset",
+            ),
+            (
+                |s| s.calling_hours.as_mut().unwrap().days = vec![0],
+                "settings.calling_hours.days",
+            ),
+            (
+                |s| s.webhook_url = Some("ftp://x".into()),
+                "settings.webhook_url",
+            ),
+            (
+                |s| s.widget_origins[0] = "https://shop.example/page".into(),
+                "settings.widget_origins[0]",
+            ),
+            (
+                |s| s.holding_messages.get_mut("en-IN").unwrap()[0] = "x".repeat(501),
+                "settings.holding_messages.en-IN",
+            ),
         ];
         for (mutate, field) in cases {
             let mut s = sample();

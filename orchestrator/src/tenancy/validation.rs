@@ -10,7 +10,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -21,10 +24,16 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<(), Validation
     }
     let n = value.chars().count();
     if n > max_chars {
-        return Err(ValidationError::new(field, format!("is {n} characters long; the limit is {max_chars}")));
+        return Err(ValidationError::new(
+            field,
+            format!("is {n} characters long; the limit is {max_chars}"),
+        ));
     }
     if value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -32,7 +41,10 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<(), Validation
 /// Caps the number of entries in a list or map.
 pub fn count(field: &str, n: usize, max: usize) -> Result<(), ValidationError> {
     if n > max {
-        return Err(ValidationError::new(field, format!("has {n} entries; the limit is {max}")));
+        return Err(ValidationError::new(
+            field,
+            format!("has {n} entries; the limit is {max}"),
+        ));
     }
     Ok(())
 }
@@ -46,10 +58,16 @@ pub fn http_url(field: &str, value: &str, origin_only: bool) -> Result<(), Valid
         .ok_or_else(|| ValidationError::new(field, "must start with http:// or https://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || value.contains(char::is_whitespace) {
-        return Err(ValidationError::new(field, "must name a host and contain no spaces"));
+        return Err(ValidationError::new(
+            field,
+            "must name a host and contain no spaces",
+        ));
     }
     if origin_only && host.len() != rest.len() {
-        return Err(ValidationError::new(field, "must be an origin (scheme://host[:port]) without a path"));
+        return Err(ValidationError::new(
+            field,
+            "must be an origin (scheme://host[:port]) without a path",
+        ));
     }
     Ok(())
 }

@@ -18,7 +18,11 @@ pub enum ToolCallError {
     #[error("tool '{tool}' denied: {source}")]
     Denied { tool: String, source: SsrfError },
     #[error("tool '{tool}': cannot resolve '{host}': {message}")]
-    Resolve { tool: String, host: String, message: String },
+    Resolve {
+        tool: String,
+        host: String,
+        message: String,
+    },
     #[error("tool '{tool}': no answer within {after:?}")]
     Timeout { tool: String, after: Duration },
     #[error("tool '{tool}': response larger than {limit} bytes")]
@@ -46,7 +50,9 @@ pub struct ToolExecutor {
 
 impl ToolExecutor {
     pub fn new(config: ToolsConfig) -> Self {
-        Self { config: Arc::new(config) }
+        Self {
+            config: Arc::new(config),
+        }
     }
 
     pub fn config(&self) -> &ToolsConfig {
@@ -54,7 +60,11 @@ impl ToolExecutor {
     }
 
     /// Call tool `name` with the flow's arguments. Non-2xx answers are `Ok` with `ok: false`.
-    pub async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<ToolResponse, ToolCallError> {
+    pub async fn call(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<ToolResponse, ToolCallError> {
         let request = self.config.prepare(name, args)?;
         let connector = &self.config.connectors[name];
         let (status, body) = self.execute(&request).await?;
@@ -64,14 +74,25 @@ impl ToolExecutor {
     /// What a flow's `tool(...)` gets: policy refusals and bad arguments end the flow
     /// (`HostError`), transport failures (timeout, connection refused, too large) become
     /// `{ok: false, status: 0, error}` so the flow can apologise and transfer.
-    pub async fn call_for_flow(&self, name: &str, args: &Map<String, Value>) -> Result<ToolResponse, HostError> {
+    pub async fn call_for_flow(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<ToolResponse, HostError> {
         match self.call(name, args).await {
             Ok(r) => Ok(r),
             Err(e) if e.is_denied() => Err(HostError::new(HostErrorKind::Denied, e.to_string())),
-            Err(e @ ToolCallError::Config(_)) => Err(HostError::new(HostErrorKind::Failed, e.to_string())),
+            Err(e @ ToolCallError::Config(_)) => {
+                Err(HostError::new(HostErrorKind::Failed, e.to_string()))
+            }
             Err(e) => {
                 tracing::warn!(tool = name, error = %e, "tool call failed");
-                Ok(ToolResponse { ok: false, status: 0, data: Value::Null, error: Some(e.to_string()) })
+                Ok(ToolResponse {
+                    ok: false,
+                    status: 0,
+                    data: Value::Null,
+                    error: Some(e.to_string()),
+                })
             }
         }
     }
@@ -81,13 +102,19 @@ impl ToolExecutor {
         let tool = req.tool.clone();
         match tokio::time::timeout(req.timeout, self.execute_inner(req)).await {
             Ok(r) => r,
-            Err(_) => Err(ToolCallError::Timeout { tool, after: req.timeout }),
+            Err(_) => Err(ToolCallError::Timeout {
+                tool,
+                after: req.timeout,
+            }),
         }
     }
 
     async fn execute_inner(&self, req: &ToolRequest) -> Result<(u16, Vec<u8>), ToolCallError> {
         let tool = &req.tool;
-        let host = req.url.host_str().ok_or_else(|| ToolCallError::Http { tool: tool.clone(), message: "URL has no host".into() })?;
+        let host = req.url.host_str().ok_or_else(|| ToolCallError::Http {
+            tool: tool.clone(),
+            message: "URL has no host".into(),
+        })?;
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let port = req.url.port_or_known_default().unwrap_or(443);
 
@@ -95,14 +122,21 @@ impl ToolExecutor {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => tokio::net::lookup_host((bare, port))
                 .await
-                .map_err(|e| ToolCallError::Resolve { tool: tool.clone(), host: bare.into(), message: e.to_string() })?
+                .map_err(|e| ToolCallError::Resolve {
+                    tool: tool.clone(),
+                    host: bare.into(),
+                    message: e.to_string(),
+                })?
                 .collect(),
         };
         let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
         self.config
             .policy
             .check_resolved(bare, &ips)
-            .map_err(|source| ToolCallError::Denied { tool: tool.clone(), source })?;
+            .map_err(|source| ToolCallError::Denied {
+                tool: tool.clone(),
+                source,
+            })?;
 
         let mut builder = reqwest::Client::builder()
             .redirect(Policy::none())
@@ -122,7 +156,9 @@ impl ToolExecutor {
             HttpMethod::Patch => reqwest::Method::PATCH,
             HttpMethod::Delete => reqwest::Method::DELETE,
         };
-        let mut rb = client.request(method, req.url.clone()).header("accept", "application/json");
+        let mut rb = client
+            .request(method, req.url.clone())
+            .header("accept", "application/json");
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -131,7 +167,10 @@ impl ToolExecutor {
         }
         let mut resp = rb.send().await.map_err(|e| {
             if e.is_timeout() {
-                ToolCallError::Timeout { tool: tool.clone(), after: req.timeout }
+                ToolCallError::Timeout {
+                    tool: tool.clone(),
+                    after: req.timeout,
+                }
             } else {
                 http(tool, e)
             }
@@ -139,12 +178,18 @@ impl ToolExecutor {
         let status = resp.status().as_u16();
         let limit = req.max_response_bytes;
         if resp.content_length().is_some_and(|n| n > limit as u64) {
-            return Err(ToolCallError::TooLarge { tool: tool.clone(), limit });
+            return Err(ToolCallError::TooLarge {
+                tool: tool.clone(),
+                limit,
+            });
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| http(tool, e))? {
             if body.len() + chunk.len() > limit {
-                return Err(ToolCallError::TooLarge { tool: tool.clone(), limit });
+                return Err(ToolCallError::TooLarge {
+                    tool: tool.clone(),
+                    limit,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -161,5 +206,8 @@ fn http(tool: &str, e: reqwest::Error) -> ToolCallError {
         message.push_str(&s.to_string());
         src = s.source();
     }
-    ToolCallError::Http { tool: tool.to_string(), message }
+    ToolCallError::Http {
+        tool: tool.to_string(),
+        message,
+    }
 }

@@ -2,13 +2,13 @@
 //! refusing the same server when it is not.
 
 use super::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use vaarta_flows::tools::ToolsConfig;
 use vaarta_flows::HostErrorKind;
+use vaarta_flows::tools::ToolsConfig;
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 recording request heads and bodies. It lives as long
 /// as the test's runtime (aborted when the test ends).
@@ -24,7 +24,9 @@ async fn server() -> TestServer {
     let log = seen.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let log = log.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -42,7 +44,11 @@ async fn server() -> TestServer {
                 let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                 let len: usize = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
                     .unwrap_or(0);
                 while buf.len() < head_end + len {
                     match sock.read(&mut tmp).await {
@@ -56,9 +62,15 @@ async fn server() -> TestServer {
                 let (status, payload): (&str, String) = if path.starts_with("/orders/404") {
                     ("404 Not Found", r#"{"error":"no such order"}"#.into())
                 } else if path.starts_with("/orders/") && head.starts_with("GET") {
-                    ("200 OK", r#"{"order":{"status":"shipped","eta":"2026-01-08"}}"#.into())
+                    (
+                        "200 OK",
+                        r#"{"order":{"status":"shipped","eta":"2026-01-08"}}"#.into(),
+                    )
                 } else if path.starts_with("/orders/") {
-                    ("201 Created", format!(r#"{{"reference":"UP1","echo":{body}}}"#))
+                    (
+                        "201 Created",
+                        format!(r#"{{"reference":"UP1","echo":{body}}}"#),
+                    )
                 } else if path == "/big" {
                     ("200 OK", format!("\"{}\"", "x".repeat(2 * 1024 * 1024)))
                 } else if path == "/slow" {
@@ -111,20 +123,42 @@ fn args(v: Value) -> Map<String, Value> {
 async fn calls_an_explicitly_allowed_loopback_server() {
     let s = server().await;
     let ex = ToolExecutor::new(config("127.0.0.1", s.port, &["127.0.0.1/32"]));
-    let r = ex.call("order_status", &args(json!({"order_id": "12 34"}))).await.unwrap();
+    let r = ex
+        .call("order_status", &args(json!({"order_id": "12 34"})))
+        .await
+        .unwrap();
     assert_eq!(r.data, json!({"status": "shipped", "eta": "2026-01-08"}));
     assert!(r.ok && r.status == 200);
     {
         let seen = s.seen.lock().unwrap();
-        assert!(seen[0].starts_with("GET /orders/12%2034 HTTP/1.1"), "{}", seen[0]);
-        assert!(seen[0].to_ascii_lowercase().contains("authorization: bearer t0ken"), "{}", seen[0]);
+        assert!(
+            seen[0].starts_with("GET /orders/12%2034 HTTP/1.1"),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[0]
+                .to_ascii_lowercase()
+                .contains("authorization: bearer t0ken"),
+            "{}",
+            seen[0]
+        );
     }
 
-    let r = ex.call("order_update", &args(json!({"order_id": "1234", "note": "jaldi"}))).await.unwrap();
+    let r = ex
+        .call(
+            "order_update",
+            &args(json!({"order_id": "1234", "note": "jaldi"})),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 201);
     assert_eq!(r.data["echo"], json!({"order_id": "1234", "note": "jaldi"}));
 
-    let r = ex.call("order_status", &args(json!({"order_id": "404"}))).await.unwrap();
+    let r = ex
+        .call("order_status", &args(json!({"order_id": "404"})))
+        .await
+        .unwrap();
     assert!(!r.ok);
     assert_eq!(r.status, 404);
 }
@@ -133,19 +167,34 @@ async fn calls_an_explicitly_allowed_loopback_server() {
 async fn loopback_is_denied_unless_explicitly_allowed() {
     let s = server().await;
     let ex = ToolExecutor::new(config("127.0.0.1", s.port, &[]));
-    let e = ex.call("order_status", &args(json!({"order_id": "1"}))).await.unwrap_err();
+    let e = ex
+        .call("order_status", &args(json!({"order_id": "1"})))
+        .await
+        .unwrap_err();
     assert!(e.is_denied(), "{e}");
     assert!(e.to_string().contains("loopback"), "{e}");
     // A host name that resolves to loopback is caught after DNS.
     let ex = ToolExecutor::new(config("localhost", s.port, &[]));
-    let e = ex.call("order_status", &args(json!({"order_id": "1"}))).await.unwrap_err();
+    let e = ex
+        .call("order_status", &args(json!({"order_id": "1"})))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ToolCallError::Denied { .. }), "{e}");
-    assert!(s.seen.lock().unwrap().is_empty(), "no request may reach the server");
+    assert!(
+        s.seen.lock().unwrap().is_empty(),
+        "no request may reach the server"
+    );
 
     // Through the flow host API the denial is a HostError the runtime turns into ToolDenied.
-    let he = ex.call_for_flow("order_status", &args(json!({"order_id": "1"}))).await.unwrap_err();
+    let he = ex
+        .call_for_flow("order_status", &args(json!({"order_id": "1"})))
+        .await
+        .unwrap_err();
     assert_eq!(he.kind, HostErrorKind::Denied);
-    let he = ex.call_for_flow("not_configured", &Map::new()).await.unwrap_err();
+    let he = ex
+        .call_for_flow("not_configured", &Map::new())
+        .await
+        .unwrap_err();
     assert_eq!(he.kind, HostErrorKind::Denied);
 }
 
@@ -153,9 +202,16 @@ async fn loopback_is_denied_unless_explicitly_allowed() {
 async fn resolved_host_names_are_pinned_to_checked_addresses() {
     let s = server().await;
     let ex = ToolExecutor::new(config("localhost", s.port, &["127.0.0.0/8", "::1/128"]));
-    let r = ex.call("order_status", &args(json!({"order_id": "9"}))).await.unwrap();
+    let r = ex
+        .call("order_status", &args(json!({"order_id": "9"})))
+        .await
+        .unwrap();
     assert!(r.ok, "{r:?}");
-    assert!(s.seen.lock().unwrap()[0].to_ascii_lowercase().contains(&format!("host: localhost:{}", s.port)));
+    assert!(
+        s.seen.lock().unwrap()[0]
+            .to_ascii_lowercase()
+            .contains(&format!("host: localhost:{}", s.port))
+    );
 }
 
 #[tokio::test]
@@ -171,7 +227,10 @@ async fn timeouts_size_caps_and_redirects() {
     assert!(!r.ok && r.status == 0 && r.error.unwrap().contains("no answer"));
 
     let e = ex.call("big", &Map::new()).await.unwrap_err();
-    assert!(matches!(e, ToolCallError::TooLarge { limit: 1024, .. }), "{e}");
+    assert!(
+        matches!(e, ToolCallError::TooLarge { limit: 1024, .. }),
+        "{e}"
+    );
 
     // Redirects are not followed (they could lead anywhere).
     let r = ex.call("redirect", &Map::new()).await.unwrap();
@@ -185,6 +244,9 @@ async fn connection_refused_is_a_typed_http_error() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let ex = ToolExecutor::new(config("127.0.0.1", port, &["127.0.0.1"]));
-    let e = ex.call("order_status", &args(json!({"order_id": "1"}))).await.unwrap_err();
+    let e = ex
+        .call("order_status", &args(json!({"order_id": "1"})))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ToolCallError::Http { .. }), "{e}");
 }

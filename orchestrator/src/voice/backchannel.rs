@@ -225,11 +225,15 @@ mod sound_tag_tests {
 
     #[test]
     fn whisper_sound_annotations_are_not_words() {
-        let m = BackchannelMatcher::new(&crate::voice::BackchannelConfig::default().phrases_for("en"));
+        let m =
+            BackchannelMatcher::new(&crate::voice::BackchannelConfig::default().phrases_for("en"));
         for t in ["*im*", "(coughs)", "[MUSIC]", "♪", " ( "] {
             assert_eq!(m.classify_final(t), Utterance::Empty, "{t:?}");
         }
-        assert_eq!(m.classify_final("(coughs) where is my order"), Utterance::Speech);
+        assert_eq!(
+            m.classify_final("(coughs) where is my order"),
+            Utterance::Speech
+        );
         assert_eq!(strip_sound_tags("a *b* c"), "a  c");
     }
 }

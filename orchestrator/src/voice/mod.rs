@@ -12,8 +12,8 @@ pub mod turn_taking;
 pub use backchannel::{BackchannelMatcher, Utterance};
 pub use config::{BackchannelConfig, BargeInMode, FormatConfig, TurnTakingConfig, UrlPolicy};
 pub use format::{CallTextStream, Channel, format_response, format_response_with};
+pub use turn_taking::{BotAudio, StopReason, TurnAction, TurnEvent, TurnTaker};
 /// The language a text is formatted and spoken in.
 pub use vaarta_speech::normalize::Lang;
-pub use turn_taking::{BotAudio, StopReason, TurnAction, TurnEvent, TurnTaker};
 /// Sentence splitting for streaming TTS: the speech crate's splitter fits as it is.
 pub use vaarta_speech::tts::split_sentences;

@@ -252,7 +252,11 @@ impl TurnTaker {
                 Some(asked) => consider(asked + ms(self.cfg.stt_final_timeout_ms)),
             }
             if u.awaiting_final() && !u.held && self.owed.is_none() && self.playing.is_none() {
-                consider(final_wait_holding_at(self.cfg.holding_after_ms, ended, u.finalize_asked.unwrap_or(ended)));
+                consider(final_wait_holding_at(
+                    self.cfg.holding_after_ms,
+                    ended,
+                    u.finalize_asked.unwrap_or(ended),
+                ));
             }
         }
         if let Some(o) = &self.owed
@@ -498,7 +502,9 @@ impl TurnTaker {
         }
         let Some(u) = &mut self.utt else { return };
         let Some(ended) = u.ended_at else { return };
-        let Some(asked) = u.finalize_asked else { return };
+        let Some(asked) = u.finalize_asked else {
+            return;
+        };
         let due = final_wait_holding_at(self.cfg.holding_after_ms, ended, asked);
         if !u.awaiting_final() || u.held || u.class == Utterance::Backchannel || now < due {
             return;

@@ -23,7 +23,8 @@ pub fn engines() -> SpeechEngines {
         .get_or_init(|| {
             let mut cfg = vaarta_orchestrator::config::SpeechConfig::default();
             cfg.stt.models_dir = vaarta_speech::onnx::default_models_dir();
-            SpeechEngines::load(&cfg).expect("speech models (run scripts/install-models; VAARTA_MODELS_DIR)")
+            SpeechEngines::load(&cfg)
+                .expect("speech models (run scripts/install-models; VAARTA_MODELS_DIR)")
         })
         .clone()
 }
@@ -32,13 +33,23 @@ pub fn engines() -> SpeechEngines {
 pub fn speech(text: &str) -> Vec<i16> {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("s.wav");
-    let st = std::process::Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&wav).arg(text).status().expect("espeak-ng installed");
+    let st = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .expect("espeak-ng installed");
     assert!(st.success());
     let mut r = hound::WavReader::open(&wav).unwrap();
     let rate = r.spec().sample_rate;
-    let f: Vec<f32> = r.samples::<i16>().map(|s| f32::from(s.unwrap()) / 32768.0).collect();
+    let f: Vec<f32> = r
+        .samples::<i16>()
+        .map(|s| f32::from(s.unwrap()) / 32768.0)
+        .collect();
     let out = vaarta_speech::resample::resample(&f, rate, RATE).unwrap();
-    out.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect()
+    out.iter()
+        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+        .collect()
 }
 
 /// A caller track: `(at_ms, samples)` pieces laid over silence, `total_ms` long.
@@ -133,12 +144,21 @@ impl MediaPort for FakeMedia {
         Ok(())
     }
     async fn transfer(&self, destination: &str) -> Result<(), MediaError> {
-        self.leg.lock().unwrap().transfers.push(destination.to_string());
+        self.leg
+            .lock()
+            .unwrap()
+            .transfers
+            .push(destination.to_string());
         if let Some(ok) = self.transfer_ok {
             let tx = self.events.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                let _ = tx.send(MediaEvent::TransferResult { ok, detail: "test".into() }).await;
+                let _ = tx
+                    .send(MediaEvent::TransferResult {
+                        ok,
+                        detail: "test".into(),
+                    })
+                    .await;
             });
         }
         Ok(())
@@ -153,7 +173,11 @@ pub struct ScriptedBrain {
 }
 
 impl Brain for ScriptedBrain {
-    fn answer(&self, request: BrainRequest) -> Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>> {
+    fn answer(
+        &self,
+        request: BrainRequest,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<AnswerStream, BrainError>> + Send + '_>>
+    {
         self.asked.lock().unwrap().push(request);
         let (delay, answer) = (self.delay, self.answer.clone());
         Box::pin(async move {
@@ -161,7 +185,8 @@ impl Brain for ScriptedBrain {
             let text = answer.map_err(BrainError::Unavailable)?;
             let mid = text.len() / 2;
             let cut = text[..mid].rfind(' ').unwrap_or(mid);
-            let parts: Vec<Result<String, BrainError>> = vec![Ok(text[..cut].to_string()), Ok(text[cut..].to_string())];
+            let parts: Vec<Result<String, BrainError>> =
+                vec![Ok(text[..cut].to_string()), Ok(text[cut..].to_string())];
             Ok(Box::pin(futures::stream::iter(parts)) as AnswerStream)
         })
     }
@@ -171,15 +196,25 @@ impl Brain for ScriptedBrain {
 pub async fn transcribe(engines: &SpeechEngines, pcm: &[i16]) -> String {
     let f: Vec<f32> = pcm.iter().map(|s| f32::from(*s) / 32768.0).collect();
     let wide = vaarta_speech::resample::resample(&f, RATE, 16_000).unwrap();
-    let (t, _) = vaarta_speech::stt::transcribe_pooled(&engines.stt, wide.into(), Default::default()).await.unwrap();
+    let (t, _) =
+        vaarta_speech::stt::transcribe_pooled(&engines.stt, wide.into(), Default::default())
+            .await
+            .unwrap();
     t.text.to_lowercase()
 }
 
 /// RMS energy per 20 ms window.
 pub fn energy(pcm: &[i16]) -> Vec<f64> {
-    pcm.chunks(160).map(|c| (c.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / c.len() as f64).sqrt()).collect()
+    pcm.chunks(160)
+        .map(|c| {
+            (c.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / c.len() as f64).sqrt()
+        })
+        .collect()
 }
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }

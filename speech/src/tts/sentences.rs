@@ -56,7 +56,8 @@ pub fn split_first_clause(sentence: &str) -> (String, Option<String>) {
     }
     let rest_ok = |at: usize| at >= MIN_CLAUSE_WORDS && words.len() - at >= MIN_CLAUSE_WORDS;
     // Punctuation ends a clause only at the end of a word (so never inside "2,50,000").
-    let by_punct = (1..words.len()).find(|&i| words[i - 1].ends_with([',', ';', ':']) && rest_ok(i));
+    let by_punct =
+        (1..words.len()).find(|&i| words[i - 1].ends_with([',', ';', ':']) && rest_ok(i));
     let by_conj = || {
         (1..words.len()).find(|&i| {
             let w = words[i].to_lowercase();
@@ -95,16 +96,34 @@ fn flush(current: &mut String, out: &mut Vec<String>) {
 mod tests {
     #[test]
     fn a_long_first_sentence_is_cut_after_its_first_clause_never_in_a_number() {
-        let (a, b) = split_first_clause("We are open from nine in the morning to seven in the evening every day.");
+        let (a, b) = split_first_clause(
+            "We are open from nine in the morning to seven in the evening every day.",
+        );
         assert_eq!(a, "We are open from nine in the morning");
         assert_eq!(b.as_deref(), Some("to seven in the evening every day."));
-        let (a, b) = split_first_clause("Your order of ₹2,50,000 ships on Friday, and arrives by Monday.");
+        let (a, b) =
+            split_first_clause("Your order of ₹2,50,000 ships on Friday, and arrives by Monday.");
         assert_eq!(a, "Your order of ₹2,50,000 ships on Friday,");
         assert_eq!(b.as_deref(), Some("and arrives by Monday."));
         let (a, b) = split_first_clause("Aapka order kal tak pahunch jayega aur aapko SMS milega.");
-        assert_eq!((a.as_str(), b.as_deref()), ("Aapka order kal tak pahunch jayega", Some("aur aapko SMS milega.")));
-        assert_eq!(split_first_clause("Yes, we deliver."), ("Yes, we deliver.".to_string(), None));
-        assert_eq!(split_first_clause("Call 1800 123 4567 at 10:30 for a refund please now"), ("Call 1800 123 4567 at 10:30 for a refund please now".to_string(), None));
+        assert_eq!(
+            (a.as_str(), b.as_deref()),
+            (
+                "Aapka order kal tak pahunch jayega",
+                Some("aur aapko SMS milega.")
+            )
+        );
+        assert_eq!(
+            split_first_clause("Yes, we deliver."),
+            ("Yes, we deliver.".to_string(), None)
+        );
+        assert_eq!(
+            split_first_clause("Call 1800 123 4567 at 10:30 for a refund please now"),
+            (
+                "Call 1800 123 4567 at 10:30 for a refund please now".to_string(),
+                None
+            )
+        );
     }
 
     use super::*;

@@ -224,7 +224,9 @@ impl TurnDecider {
         let max_wait = since + ms(self.settings.max_wait_ms);
         match model {
             Model::Off => self.end(at, EndReason::Silence),
-            Model::Running(_) | Model::Incomplete { next: None } => self.end(at, EndReason::MaxWait),
+            Model::Running(_) | Model::Incomplete { next: None } => {
+                self.end(at, EndReason::MaxWait)
+            }
             Model::Incomplete { .. } if now >= max_wait => self.end(at, EndReason::MaxWait),
             Model::Incomplete { .. } | Model::NotAsked => {
                 let request = ModelRequest(self.next_request);

@@ -335,21 +335,40 @@ fn incomplete_asks_again_as_the_silence_grows_until_max_wait() {
     let mut t = decider(true);
     let r = request(speak(&mut t));
     // 160 ms in the last word still sounds unfinished...
-    assert_eq!(t.on_model_result(r, 0.1, at(3350)), TurnAction::KeepListening);
+    assert_eq!(
+        t.on_model_result(r, 0.1, at(3350)),
+        TurnAction::KeepListening
+    );
     assert_eq!(t.poll_timeout(), Some(at(3550)));
     assert_eq!(t.on_timeout(at(3549)), TurnAction::KeepListening);
     let again = t.on_timeout(at(3550));
-    let TurnAction::RunModel { request: r2, audio_end, .. } = again else { panic!("{again:?}") };
+    let TurnAction::RunModel {
+        request: r2,
+        audio_end,
+        ..
+    } = again
+    else {
+        panic!("{again:?}")
+    };
     assert_eq!(audio_end, d(3550), "the longer silence is in the audio");
     assert_ne!(r2, r);
     // ...and finished 550 ms in: the turn ends then, not at max wait.
-    assert!(matches!(t.on_model_result(r2, 0.9, at(3600)), TurnAction::EndTurn { reason: EndReason::Complete { .. }, .. }));
+    assert!(matches!(
+        t.on_model_result(r2, 0.9, at(3600)),
+        TurnAction::EndTurn {
+            reason: EndReason::Complete { .. },
+            ..
+        }
+    ));
     // Re-asking never passes max wait.
     let mut t = decider(true);
     let mut r = request(speak(&mut t));
     let mut now = 3350;
     loop {
-        assert_eq!(t.on_model_result(r, 0.1, at(now)), TurnAction::KeepListening);
+        assert_eq!(
+            t.on_model_result(r, 0.1, at(now)),
+            TurnAction::KeepListening
+        );
         let due = t.poll_timeout().unwrap();
         match t.on_timeout(due) {
             TurnAction::RunModel { request, .. } => {

@@ -37,11 +37,21 @@ impl DtmfEvent {
         if p.len() < 4 {
             return None;
         }
-        Some(DtmfEvent { event: p[0], end: p[1] & 0x80 != 0, volume: p[1] & 0x3F, duration: u16::from_be_bytes([p[2], p[3]]) })
+        Some(DtmfEvent {
+            event: p[0],
+            end: p[1] & 0x80 != 0,
+            volume: p[1] & 0x3F,
+            duration: u16::from_be_bytes([p[2], p[3]]),
+        })
     }
     pub fn to_bytes(self) -> [u8; 4] {
         let d = self.duration.to_be_bytes();
-        [self.event, (self.end as u8) << 7 | (self.volume & 0x3F), d[0], d[1]]
+        [
+            self.event,
+            (self.end as u8) << 7 | (self.volume & 0x3F),
+            d[0],
+            d[1],
+        ]
     }
 }
 
@@ -71,12 +81,36 @@ mod tests {
     #[test]
     fn end_packets_report_once() {
         let mut d = DtmfDetector::default();
-        let start = DtmfEvent { event: 5, end: false, volume: 10, duration: 160 }.to_bytes();
-        let end = DtmfEvent { event: 5, end: true, volume: 10, duration: 800 }.to_bytes();
+        let start = DtmfEvent {
+            event: 5,
+            end: false,
+            volume: 10,
+            duration: 160,
+        }
+        .to_bytes();
+        let end = DtmfEvent {
+            event: 5,
+            end: true,
+            volume: 10,
+            duration: 800,
+        }
+        .to_bytes();
         assert_eq!(d.feed(1000, &start), None);
         assert_eq!(d.feed(1000, &end), Some('5'));
         assert_eq!(d.feed(1000, &end), None);
-        assert_eq!(d.feed(3000, &DtmfEvent { event: 11, end: true, volume: 10, duration: 800 }.to_bytes()), Some('#'));
+        assert_eq!(
+            d.feed(
+                3000,
+                &DtmfEvent {
+                    event: 11,
+                    end: true,
+                    volume: 10,
+                    duration: 800
+                }
+                .to_bytes()
+            ),
+            Some('#')
+        );
         assert_eq!(digit_to_event('*'), Some(10));
         assert_eq!(d.feed(1, &[1]), None);
     }

@@ -56,7 +56,11 @@ pub fn alaw_to_linear(a: u8) -> i16 {
     let sign = a & 0x80;
     let exp = ((a >> 4) & 0x07) as i32;
     let mant = (a & 0x0F) as i32;
-    let mag = if exp == 0 { (mant << 4) + 8 } else { ((mant << 4) + 0x108) << (exp - 1) };
+    let mag = if exp == 0 {
+        (mant << 4) + 8
+    } else {
+        ((mant << 4) + 0x108) << (exp - 1)
+    };
     if sign != 0 { mag as i16 } else { -mag as i16 }
 }
 

@@ -34,12 +34,23 @@ pub struct JitterBuffer {
 
 impl JitterBuffer {
     pub fn new(depth: usize) -> Self {
-        JitterBuffer { depth, capacity: 64, packets: BTreeMap::new(), next: None, highest: None, primed: false, late: 0, lost: 0 }
+        JitterBuffer {
+            depth,
+            capacity: 64,
+            packets: BTreeMap::new(),
+            next: None,
+            highest: None,
+            primed: false,
+            late: 0,
+            lost: 0,
+        }
     }
 
     /// Extend a 16-bit sequence number against the highest seen one (RFC 3550 A.1 style).
     fn extend(&self, seq: u16) -> u64 {
-        let Some(h) = self.highest else { return (1u64 << 16) + seq as u64 };
+        let Some(h) = self.highest else {
+            return (1u64 << 16) + seq as u64;
+        };
         let cand = (h & !0xFFFF) | seq as u64;
         let d = cand as i64 - h as i64;
         if d > 0x8000 {
@@ -81,7 +92,9 @@ impl JitterBuffer {
 
     /// Take what plays in the next 20 ms slot.
     pub fn pop(&mut self) -> Playout {
-        let Some(n) = self.next else { return Playout::Nothing };
+        let Some(n) = self.next else {
+            return Playout::Nothing;
+        };
         if !self.primed {
             return Playout::Nothing;
         }

@@ -59,7 +59,14 @@ mod tests {
 
     #[test]
     fn write_then_parse() {
-        let p = RtpPacket { marker: true, payload_type: 8, seq: 65535, timestamp: 160, ssrc: 7, payload: &[1, 2, 3] };
+        let p = RtpPacket {
+            marker: true,
+            payload_type: 8,
+            seq: 65535,
+            timestamp: 160,
+            ssrc: 7,
+            payload: &[1, 2, 3],
+        };
         let mut buf = Vec::new();
         p.write(&mut buf);
         assert_eq!(RtpPacket::parse(&buf), Some(p));

@@ -198,7 +198,8 @@ impl MediaSession {
 
     /// Queue DTMF digits to send as RFC 4733 events (invalid characters are skipped).
     pub fn send_dtmf(&mut self, digits: &str) {
-        self.dtmf_queue.extend(digits.chars().filter(|c| digit_to_event(*c).is_some()));
+        self.dtmf_queue
+            .extend(digits.chars().filter(|c| digit_to_event(*c).is_some()));
     }
 
     pub fn stats(&self) -> &MediaStats {
@@ -257,7 +258,8 @@ impl MediaSession {
             }
             Playout::Lost => {
                 self.stats.lost += 1;
-                self.events.push_back(MediaEvent::Audio(Box::new([0; FRAME_SAMPLES])));
+                self.events
+                    .push_back(MediaEvent::Audio(Box::new([0; FRAME_SAMPLES])));
             }
         }
         self.stats.late = self.jitter.late;
@@ -266,21 +268,34 @@ impl MediaSession {
     fn send_tick(&mut self) {
         let ts = self.ts;
         self.ts = self.ts.wrapping_add(FRAME_SAMPLES as u32);
-        let Some(remote) = self.remote.clone() else { return };
+        let Some(remote) = self.remote.clone() else {
+            return;
+        };
         if !remote.send {
             return;
         }
         // DTMF has priority over audio; the audio queue waits while a digit plays.
-        if self.dtmf_send.is_none() && self.dtmf_gap == 0 && remote.dtmf_pt.is_some()
+        if self.dtmf_send.is_none()
+            && self.dtmf_gap == 0
+            && remote.dtmf_pt.is_some()
             && let Some(d) = self.dtmf_queue.pop_front()
         {
-            self.dtmf_send = Some(DtmfSend { event: digit_to_event(d).unwrap_or(0), start_ts: ts, ticks: 0 });
+            self.dtmf_send = Some(DtmfSend {
+                event: digit_to_event(d).unwrap_or(0),
+                start_ts: ts,
+                ticks: 0,
+            });
             self.marker_next = true;
         }
         if let (Some(ds), Some(pt)) = (self.dtmf_send.as_mut(), remote.dtmf_pt) {
             ds.ticks += 1;
             let end = ds.ticks >= DTMF_TICKS;
-            let ev = DtmfEvent { event: ds.event, end, volume: 10, duration: (ds.ticks * FRAME_SAMPLES as u32) as u16 };
+            let ev = DtmfEvent {
+                event: ds.event,
+                end,
+                volume: 10,
+                duration: (ds.ticks * FRAME_SAMPLES as u32) as u16,
+            };
             let payload = ev.to_bytes();
             let start_ts = ds.start_ts;
             let reps = if end { 3 } else { 1 };
@@ -304,15 +319,30 @@ impl MediaSession {
         let frame = frame.unwrap_or([0; FRAME_SAMPLES]);
         let mut payload = [0u8; FRAME_SAMPLES];
         match remote.codec {
-            Codec::Pcmu => frame.iter().zip(payload.iter_mut()).for_each(|(s, p)| *p = g711::linear_to_ulaw(*s)),
-            Codec::Pcma => frame.iter().zip(payload.iter_mut()).for_each(|(s, p)| *p = g711::linear_to_alaw(*s)),
+            Codec::Pcmu => frame
+                .iter()
+                .zip(payload.iter_mut())
+                .for_each(|(s, p)| *p = g711::linear_to_ulaw(*s)),
+            Codec::Pcma => frame
+                .iter()
+                .zip(payload.iter_mut())
+                .for_each(|(s, p)| *p = g711::linear_to_alaw(*s)),
         }
         self.emit(remote.codec.payload_type(), ts, &payload);
     }
 
     fn emit(&mut self, pt: u8, ts: u32, payload: &[u8]) {
-        let Some(addr) = self.remote.as_ref().map(|r| r.addr) else { return };
-        let pkt = RtpPacket { marker: self.marker_next, payload_type: pt, seq: self.seq, timestamp: ts, ssrc: self.ssrc, payload };
+        let Some(addr) = self.remote.as_ref().map(|r| r.addr) else {
+            return;
+        };
+        let pkt = RtpPacket {
+            marker: self.marker_next,
+            payload_type: pt,
+            seq: self.seq,
+            timestamp: ts,
+            ssrc: self.ssrc,
+            payload,
+        };
         self.marker_next = false;
         self.seq = self.seq.wrapping_add(1);
         pkt.write(&mut self.scratch);
@@ -359,8 +389,16 @@ impl MediaSession {
             return;
         }
         let samples: Vec<i16> = match pkt.payload_type {
-            0 => pkt.payload.iter().map(|b| g711::ulaw_to_linear(*b)).collect(),
-            8 => pkt.payload.iter().map(|b| g711::alaw_to_linear(*b)).collect(),
+            0 => pkt
+                .payload
+                .iter()
+                .map(|b| g711::ulaw_to_linear(*b))
+                .collect(),
+            8 => pkt
+                .payload
+                .iter()
+                .map(|b| g711::alaw_to_linear(*b))
+                .collect(),
             13 => return, // comfort noise: nothing to decode, concealment plays silence
             _ => {
                 self.stats.malformed += 1;
@@ -376,7 +414,12 @@ mod tests {
     use super::*;
 
     fn remote(port: u16) -> RemoteMedia {
-        RemoteMedia { addr: SocketAddr::from(([127, 0, 0, 1], port)), codec: Codec::Pcmu, dtmf_pt: Some(101), send: true }
+        RemoteMedia {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            codec: Codec::Pcmu,
+            dtmf_pt: Some(101),
+            send: true,
+        }
     }
 
     #[test]
@@ -398,10 +441,21 @@ mod tests {
                 s.play(vec![[2000i16; FRAME_SAMPLES]; 2]);
             }
         }
-        assert_eq!(pkts.len(), 30_000, "exactly one packet per 20 ms over 10 minutes");
-        assert_eq!(s.poll_timeout(), t0 + PTIME * 30_000, "deadline is start + n*20ms");
+        assert_eq!(
+            pkts.len(),
+            30_000,
+            "exactly one packet per 20 ms over 10 minutes"
+        );
+        assert_eq!(
+            s.poll_timeout(),
+            t0 + PTIME * 30_000,
+            "deadline is start + n*20ms"
+        );
         for w in pkts.windows(2) {
-            let (a, b) = (RtpPacket::parse(&w[0]).unwrap(), RtpPacket::parse(&w[1]).unwrap());
+            let (a, b) = (
+                RtpPacket::parse(&w[0]).unwrap(),
+                RtpPacket::parse(&w[1]).unwrap(),
+            );
             assert_eq!(b.seq, a.seq.wrapping_add(1));
             assert_eq!(b.timestamp, a.timestamp.wrapping_add(160));
         }
@@ -410,7 +464,10 @@ mod tests {
         assert_eq!(p0.payload[0], g711::linear_to_ulaw(1000));
         assert!(p0.marker);
         assert_eq!(RtpPacket::parse(&pkts[50]).unwrap().payload[0], 0xFF);
-        assert_eq!(RtpPacket::parse(&pkts[101]).unwrap().payload[0], g711::linear_to_ulaw(2000));
+        assert_eq!(
+            RtpPacket::parse(&pkts[101]).unwrap().payload[0],
+            g711::linear_to_ulaw(2000)
+        );
     }
 
     #[test]
@@ -424,12 +481,34 @@ mod tests {
         let mut buf = Vec::new();
         for i in 0..5u16 {
             let payload = [g711::linear_to_ulaw(3000); 160];
-            RtpPacket { marker: false, payload_type: 0, seq: i, timestamp: i as u32 * 160, ssrc: 9, payload: &payload }.write(&mut buf);
+            RtpPacket {
+                marker: false,
+                payload_type: 0,
+                seq: i,
+                timestamp: i as u32 * 160,
+                ssrc: 9,
+                payload: &payload,
+            }
+            .write(&mut buf);
             s.handle_input(t0, peer, &buf);
             s.handle_input(t0, stranger, &buf);
         }
-        let ev = DtmfEvent { event: 1, end: true, volume: 10, duration: 800 }.to_bytes();
-        RtpPacket { marker: false, payload_type: 101, seq: 5, timestamp: 800, ssrc: 9, payload: &ev }.write(&mut buf);
+        let ev = DtmfEvent {
+            event: 1,
+            end: true,
+            volume: 10,
+            duration: 800,
+        }
+        .to_bytes();
+        RtpPacket {
+            marker: false,
+            payload_type: 101,
+            seq: 5,
+            timestamp: 800,
+            ssrc: 9,
+            payload: &ev,
+        }
+        .write(&mut buf);
         s.handle_input(t0, peer, &buf);
         s.handle_input(t0, peer, &buf);
         assert_eq!(s.stats().stray, 5);
@@ -437,8 +516,22 @@ mod tests {
             s.handle_timeout(t0 + PTIME * n);
         }
         let evs: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
-        assert_eq!(evs.iter().filter(|e| matches!(e, MediaEvent::Dtmf('1'))).count(), 1);
-        let audio: Vec<_> = evs.iter().filter_map(|e| if let MediaEvent::Audio(f) = e { Some(f) } else { None }).collect();
+        assert_eq!(
+            evs.iter()
+                .filter(|e| matches!(e, MediaEvent::Dtmf('1')))
+                .count(),
+            1
+        );
+        let audio: Vec<_> = evs
+            .iter()
+            .filter_map(|e| {
+                if let MediaEvent::Audio(f) = e {
+                    Some(f)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(audio.len(), 5);
         assert!(audio.iter().all(|f| (f[0] - 3000).abs() < 200));
     }
@@ -450,12 +543,24 @@ mod tests {
         s.set_remote(remote(4000));
         let natted = SocketAddr::from(([198, 51, 100, 7], 61000));
         let mut buf = Vec::new();
-        RtpPacket { marker: false, payload_type: 0, seq: 1, timestamp: 0, ssrc: 1, payload: &[0xFF; 160] }.write(&mut buf);
+        RtpPacket {
+            marker: false,
+            payload_type: 0,
+            seq: 1,
+            timestamp: 0,
+            ssrc: 1,
+            payload: &[0xFF; 160],
+        }
+        .write(&mut buf);
         s.handle_input(t0, natted, &buf);
         s.handle_input(t0, SocketAddr::from(([127, 0, 0, 1], 4000)), &buf);
         assert_eq!(s.stats().received, 1);
         assert_eq!(s.stats().stray, 1);
-        assert_eq!(s.remote().unwrap().addr, natted, "we now send where the peer sends from");
+        assert_eq!(
+            s.remote().unwrap().addr,
+            natted,
+            "we now send where the peer sends from"
+        );
 
         let mut strict = MediaSession::new(t0);
         strict.set_strict_source(true);

@@ -1,8 +1,8 @@
 //! HTTP digest authentication for SIP (RFC 3261 §22, RFC 2617/7616) on top of rsip's
 //! `DigestGenerator`: answer a 401/407 challenge, and verify a response (test registrar).
 
-use rsip::headers::{ToTypedHeader, UntypedHeader};
 use rsip::headers::auth::{Algorithm, AuthQop, Qop};
+use rsip::headers::{ToTypedHeader, UntypedHeader};
 
 /// Why a challenge could not be answered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -40,11 +40,23 @@ impl Challenge {
     }
 
     /// The Authorization / Proxy-Authorization header value for one request.
-    pub fn authorize(&self, method: &str, uri: &str, username: &str, password: &str, nc: u8) -> Result<String, DigestError> {
+    pub fn authorize(
+        &self,
+        method: &str,
+        uri: &str,
+        username: &str,
+        password: &str,
+        nc: u8,
+    ) -> Result<String, DigestError> {
         let ruri = rsip::Uri::try_from(uri).map_err(|e| DigestError::BadUri(e.to_string()))?;
-        let method: rsip::Method = method.parse().map_err(|_| DigestError::BadUri(method.into()))?;
+        let method: rsip::Method = method
+            .parse()
+            .map_err(|_| DigestError::BadUri(method.into()))?;
         let cnonce = crate::sip::msg::random_token(12);
-        let qop = self.qop_auth.then(|| AuthQop::Auth { cnonce: cnonce.clone(), nc });
+        let qop = self.qop_auth.then(|| AuthQop::Auth {
+            cnonce: cnonce.clone(),
+            nc,
+        });
         let response = rsip::services::DigestGenerator {
             username,
             password,
@@ -72,15 +84,21 @@ impl Challenge {
 
 /// The username and nonce of an Authorization / Proxy-Authorization value.
 pub fn credentials_of(authorization: &str) -> Option<(String, String)> {
-    let auth = rsip::headers::Authorization::new(authorization).typed().ok()?;
+    let auth = rsip::headers::Authorization::new(authorization)
+        .typed()
+        .ok()?;
     Some((auth.username, auth.nonce))
 }
 
 /// Server side check of an Authorization header value against a password (used by the
 /// test registrar and available for authenticating peers).
 pub fn verify(authorization: &str, method: &str, password: &str) -> bool {
-    let Ok(auth) = rsip::headers::Authorization::new(authorization).typed() else { return false };
-    let Ok(method) = method.parse::<rsip::Method>() else { return false };
+    let Ok(auth) = rsip::headers::Authorization::new(authorization).typed() else {
+        return false;
+    };
+    let Ok(method) = method.parse::<rsip::Method>() else {
+        return false;
+    };
     rsip::services::DigestGenerator::from(&auth, password, &method).verify(&auth.response)
 }
 
@@ -95,7 +113,9 @@ mod tests {
             "Digest realm=\"trunk\", nonce=\"abc123\", qop=\"auth\", opaque=\"o1\"",
         ] {
             let c = Challenge::parse(chal).unwrap();
-            let a = c.authorize("REGISTER", "sip:trunk.example", "1001", "s3cret", 1).unwrap();
+            let a = c
+                .authorize("REGISTER", "sip:trunk.example", "1001", "s3cret", 1)
+                .unwrap();
             assert!(verify(&a, "REGISTER", "s3cret"), "{a}");
             assert!(!verify(&a, "REGISTER", "wrong"));
             assert!(!verify(&a, "INVITE", "s3cret"));

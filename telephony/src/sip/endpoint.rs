@@ -63,9 +63,14 @@ pub enum TransferResult {
 /// Trunk registration state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationState {
-    Registered { expires_secs: u32 },
+    Registered {
+        expires_secs: u32,
+    },
     /// Registration failed with this code (0 = timeout); a retry is scheduled.
-    Failed { code: u16, retry_in_secs: u64 },
+    Failed {
+        code: u16,
+        retry_in_secs: u64,
+    },
 }
 
 /// What the core reports.
@@ -73,18 +78,43 @@ pub enum RegistrationState {
 pub enum SipEvent {
     /// A new INVITE passed the allowlist, limit and SDP checks; 180 Ringing was sent.
     /// `offer` is None for a late-offer INVITE (no SDP); the peer's media then comes with `Answered`.
-    Incoming { call: CallId, from: String, to: String, headers: Vec<(String, String)>, source: SocketAddr, offer: Option<MediaDesc> },
+    Incoming {
+        call: CallId,
+        from: String,
+        to: String,
+        headers: Vec<(String, String)>,
+        source: SocketAddr,
+        offer: Option<MediaDesc>,
+    },
     /// Outbound: 180/183 arrived; `early` is the peer's SDP when it sends early media.
-    Ringing { call: CallId, early: Option<MediaDesc> },
+    Ringing {
+        call: CallId,
+        early: Option<MediaDesc>,
+    },
     /// The call is up (inbound: ACK received; outbound: 200 OK received). `remote` is the
     /// peer's media.
-    Answered { call: CallId, remote: MediaDesc },
+    Answered {
+        call: CallId,
+        remote: MediaDesc,
+    },
     /// A re-INVITE changed the peer's media (hold, resume, new address).
-    MediaChanged { call: CallId, remote: MediaDesc },
+    MediaChanged {
+        call: CallId,
+        remote: MediaDesc,
+    },
     /// DTMF signalled by SIP INFO (application/dtmf-relay).
-    Dtmf { call: CallId, digit: char },
-    Ended { call: CallId, cause: HangupCause },
-    Transfer { call: CallId, result: TransferResult },
+    Dtmf {
+        call: CallId,
+        digit: char,
+    },
+    Ended {
+        call: CallId,
+        cause: HangupCause,
+    },
+    Transfer {
+        call: CallId,
+        result: TransferResult,
+    },
     Registration(RegistrationState),
 }
 
@@ -238,7 +268,11 @@ fn resolve(hostport: &str, default_port: u16) -> Option<SocketAddr> {
     if let Ok(ip) = hostport.parse::<IpAddr>() {
         return Some(SocketAddr::new(ip, default_port));
     }
-    let with_port = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:{default_port}") };
+    let with_port = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:{default_port}")
+    };
     with_port.to_socket_addrs().ok()?.find(|a| a.is_ipv4())
 }
 
@@ -254,7 +288,13 @@ impl Endpoint {
         // configured allowlist; an empty allowlist without a trunk admits everyone (local tests).
         let mut allowlist = cfg.allowlist.clone();
         if let Some(t) = &cfg.trunk {
-            for host in [Some(t.registrar.clone().unwrap_or_else(|| t.domain.clone())), t.outbound_proxy.clone()].into_iter().flatten() {
+            for host in [
+                Some(t.registrar.clone().unwrap_or_else(|| t.domain.clone())),
+                t.outbound_proxy.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if let Some(a) = resolve(&host, 5060) {
                     allowlist.push(a.ip().to_string());
                 }
@@ -342,11 +382,18 @@ impl Endpoint {
     }
 
     fn take_token(&mut self, now: Instant, ip: IpAddr) -> bool {
-        let (rate, burst) = (self.cfg.rate_limit_per_sec as f64, self.cfg.rate_limit_burst as f64);
+        let (rate, burst) = (
+            self.cfg.rate_limit_per_sec as f64,
+            self.cfg.rate_limit_burst as f64,
+        );
         if self.buckets.len() > 10_000 {
-            self.buckets.retain(|_, b| now.duration_since(b.at) < Duration::from_secs(10));
+            self.buckets
+                .retain(|_, b| now.duration_since(b.at) < Duration::from_secs(10));
         }
-        let b = self.buckets.entry(ip).or_insert(Bucket { tokens: burst, at: now });
+        let b = self.buckets.entry(ip).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
         b.tokens = (b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         if b.tokens >= 1.0 {
@@ -369,9 +416,19 @@ impl Endpoint {
     }
 
     /// Respond through the server transaction `key`.
-    fn respond(&mut self, now: Instant, key: &TxKey, code: u16, build: impl FnOnce(MsgBuilder) -> MsgBuilder, to_tag: Option<&str>) {
-        let Some(t) = self.txs.get_mut(key) else { return };
-        let b = MsgBuilder::response_to(&t.request, code, to_tag).header("server", &self.cfg.user_agent);
+    fn respond(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        code: u16,
+        build: impl FnOnce(MsgBuilder) -> MsgBuilder,
+        to_tag: Option<&str>,
+    ) {
+        let Some(t) = self.txs.get_mut(key) else {
+            return;
+        };
+        let b = MsgBuilder::response_to(&t.request, code, to_tag)
+            .header("server", &self.cfg.user_agent);
         let data = build(b).build();
         let mut acts = Vec::new();
         t.tx.respond(now, code, data, &mut acts);
@@ -382,7 +439,11 @@ impl Endpoint {
         let method = m.method().unwrap_or_default().to_string();
         let branch = m.branch();
         if method == "ACK" {
-            let key = TxKey { branch: branch.clone(), method: "INVITE".into(), client: false };
+            let key = TxKey {
+                branch: branch.clone(),
+                method: "INVITE".into(),
+                client: false,
+            };
             if let Some(t) = self.txs.get_mut(&key)
                 && t.tx.state != super::transaction::TxState::Terminated
             {
@@ -392,15 +453,30 @@ impl Endpoint {
             self.on_dialog_ack(now, &m);
             return;
         }
-        let key = TxKey { branch, method: method.clone(), client: false };
+        let key = TxKey {
+            branch,
+            method: method.clone(),
+            client: false,
+        };
         if let Some(t) = self.txs.get_mut(&key) {
             let mut acts = Vec::new();
             t.tx.on_request_retransmit(&mut acts);
             self.apply(acts);
             return;
         }
-        let kind = if method == "INVITE" { TxKind::InviteServer } else { TxKind::NonInviteServer };
-        self.txs.insert(key.clone(), Tx { tx: Transaction::server(kind, from), owner: Owner::Other, request: m.clone() });
+        let kind = if method == "INVITE" {
+            TxKind::InviteServer
+        } else {
+            TxKind::NonInviteServer
+        };
+        self.txs.insert(
+            key.clone(),
+            Tx {
+                tx: Transaction::server(kind, from),
+                owner: Owner::Other,
+                request: m.clone(),
+            },
+        );
         let in_dialog = m.to_tag().is_some();
         match method.as_str() {
             "INVITE" if in_dialog => self.on_reinvite(now, &key, &m),
@@ -409,7 +485,13 @@ impl Endpoint {
             "BYE" => self.on_bye(now, &key, &m),
             "OPTIONS" => {
                 let allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, INFO";
-                self.respond(now, &key, 200, |b| b.header("allow", allow).header("accept", "application/sdp"), Some(&random_token(8)));
+                self.respond(
+                    now,
+                    &key,
+                    200,
+                    |b| b.header("allow", allow).header("accept", "application/sdp"),
+                    Some(&random_token(8)),
+                );
             }
             "NOTIFY" => self.on_notify(now, &key, &m),
             "INFO" => self.on_info(now, &key, &m),
@@ -420,12 +502,22 @@ impl Endpoint {
     /// Whether the INVITE carries valid digest credentials of a configured peer for a nonce
     /// we issued.
     fn peer_authenticated(&self, m: &SipMsg) -> bool {
-        let Some(auth) = m.header("proxy-authorization").or_else(|| m.header("authorization")) else { return false };
-        let Some((user, nonce)) = super::digest::credentials_of(auth) else { return false };
+        let Some(auth) = m
+            .header("proxy-authorization")
+            .or_else(|| m.header("authorization"))
+        else {
+            return false;
+        };
+        let Some((user, nonce)) = super::digest::credentials_of(auth) else {
+            return false;
+        };
         if !self.nonces.contains(&nonce) {
             return false;
         }
-        self.cfg.peers.iter().any(|p| p.username == user && super::digest::verify(auth, "INVITE", &p.password))
+        self.cfg
+            .peers
+            .iter()
+            .any(|p| p.username == user && super::digest::verify(auth, "INVITE", &p.password))
     }
 
     fn find_call(&self, m: &SipMsg) -> Option<CallId> {
@@ -447,14 +539,29 @@ impl Endpoint {
             if self.nonces.len() > 1024 {
                 self.nonces.pop_front();
             }
-            let chal = format!("Digest realm=\"vaarta\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"");
-            return self.respond(now, key, 407, |b| b.header("proxy-authenticate", &chal), Some(&random_token(8)));
+            let chal =
+                format!("Digest realm=\"vaarta\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"");
+            return self.respond(
+                now,
+                key,
+                407,
+                |b| b.header("proxy-authenticate", &chal),
+                Some(&random_token(8)),
+            );
         }
         if self.calls.len() >= self.cfg.max_calls {
-            return self.respond(now, key, 503, |b| b.header("retry-after", "30"), Some(&random_token(8)));
+            return self.respond(
+                now,
+                key,
+                503,
+                |b| b.header("retry-after", "30"),
+                Some(&random_token(8)),
+            );
         }
         // an INVITE without SDP is a late offer: we offer in the 200 and the answer comes in the ACK
-        let offer = match MediaDesc::parse(m.body_str()).and_then(|o| MediaDesc::answer(&o, "0.0.0.0:0".parse().expect("literal")).map(|_| Some(o))) {
+        let offer = match MediaDesc::parse(m.body_str()).and_then(|o| {
+            MediaDesc::answer(&o, "0.0.0.0:0".parse().expect("literal")).map(|_| Some(o))
+        }) {
             _ if m.body.is_empty() => None,
             Ok(o) => o,
             Err(e) => {
@@ -475,13 +582,23 @@ impl Endpoint {
         };
         // in-dialog requests go back where the INVITE came from (works through NAT and SBCs)
         let dest = from;
-        let route_set: Vec<String> = m.headers_named("record-route").flat_map(msg::split_commas).map(|s| s.trim().to_string()).collect();
+        let route_set: Vec<String> = m
+            .headers_named("record-route")
+            .flat_map(msg::split_commas)
+            .map(|s| s.trim().to_string())
+            .collect();
         let to = m.header("to").unwrap_or_default().to_string();
         let from_h = m.header("from").unwrap_or_default().to_string();
         let headers = m.headers.clone();
         self.respond(now, key, 100, |b| b, None);
         let contact_hdr = self.contact();
-        self.respond(now, key, 180, |b| b.header("contact", &contact_hdr), Some(&local_tag));
+        self.respond(
+            now,
+            key,
+            180,
+            |b| b.header("contact", &contact_hdr),
+            Some(&local_tag),
+        );
         self.by_sip_id.insert(m.call_id().to_string(), id);
         self.calls.insert(
             id,
@@ -491,7 +608,11 @@ impl Endpoint {
                 local_tag,
                 local_party: to.clone(),
                 remote_party: from_h.clone(),
-                remote_target: if contact.is_empty() { format!("sip:{from}") } else { contact },
+                remote_target: if contact.is_empty() {
+                    format!("sip:{from}")
+                } else {
+                    contact
+                },
                 route_set,
                 dest,
                 local_cseq: rand::random::<u16>() as u32,
@@ -513,25 +634,40 @@ impl Endpoint {
         if let Some(t) = self.txs.get_mut(key) {
             t.owner = Owner::Call(id);
         }
-        self.events.push_back(SipEvent::Incoming { call: id, from: from_h, to, headers, source: from, offer });
+        self.events.push_back(SipEvent::Incoming {
+            call: id,
+            from: from_h,
+            to,
+            headers,
+            source: from,
+            offer,
+        });
     }
 
     fn on_reinvite(&mut self, now: Instant, key: &TxKey, m: &SipMsg) {
-        let Some(id) = self.find_call(m) else { return self.respond(now, key, 481, |b| b, None) };
+        let Some(id) = self.find_call(m) else {
+            return self.respond(now, key, 481, |b| b, None);
+        };
         let contact_hdr = self.contact();
         let session_id = self.session_id;
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.state != CallState::Established {
             return self.respond(now, key, 491, |b| b, None);
         }
         if let Some(t) = m.header("contact").and_then(valid_target) {
             call.remote_target = t;
         }
-        let Some(local) = call.local_media.clone() else { return };
+        let Some(local) = call.local_media.clone() else {
+            return;
+        };
         let (answer, changed) = if m.body.is_empty() {
             (local.clone(), None)
         } else {
-            match MediaDesc::parse(m.body_str()).and_then(|o| MediaDesc::answer(&o, local.addr).map(|a| (o, a))) {
+            match MediaDesc::parse(m.body_str())
+                .and_then(|o| MediaDesc::answer(&o, local.addr).map(|a| (o, a)))
+            {
                 Ok((offer, mut ans)) => {
                     if offer.is_hold() && ans.direction == crate::sdp::Direction::SendRecv {
                         ans.direction = crate::sdp::Direction::RecvOnly;
@@ -545,12 +681,22 @@ impl Endpoint {
         let sdp = answer.to_sdp(session_id, call.sdp_version);
         call.local_media = Some(answer);
         let tag = call.local_tag.clone();
-        self.respond(now, key, 200, |b| b.header("contact", &contact_hdr).body("application/sdp", sdp.as_bytes()), Some(&tag));
+        self.respond(
+            now,
+            key,
+            200,
+            |b| {
+                b.header("contact", &contact_hdr)
+                    .body("application/sdp", sdp.as_bytes())
+            },
+            Some(&tag),
+        );
         if let Some(remote) = changed {
             if let Some(call) = self.calls.get_mut(&id) {
                 call.remote_media = Some(remote.clone());
             }
-            self.events.push_back(SipEvent::MediaChanged { call: id, remote });
+            self.events
+                .push_back(SipEvent::MediaChanged { call: id, remote });
         }
         // 2xx to a re-INVITE is retransmitted like the initial one
         self.arm_2xx_retransmit(now, id, key);
@@ -562,7 +708,13 @@ impl Endpoint {
         let dest = self.out.back().map(|t| t.dest).unwrap_or(self.local);
         let _ = t;
         if let Some(call) = self.calls.get_mut(&id) {
-            call.pending_2xx = Some(Retransmit { dest, data, at: now + T1, interval: T1, give_up: now + 64 * T1 });
+            call.pending_2xx = Some(Retransmit {
+                dest,
+                data,
+                at: now + T1,
+                interval: T1,
+                give_up: now + 64 * T1,
+            });
         }
     }
 
@@ -571,7 +723,9 @@ impl Endpoint {
             self.stats.unmatched += 1;
             return;
         };
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         call.pending_2xx = None;
         if call.remote_media.is_none() && !m.body.is_empty() {
             // late offer: the ACK carries the answer to the offer in our 200
@@ -581,20 +735,36 @@ impl Endpoint {
             call.state = CallState::Established;
             if !call.answered_sent {
                 call.answered_sent = true;
-                let remote = call.remote_media.clone().unwrap_or_else(|| MediaDesc::local_offer(SocketAddr::from(([0, 0, 0, 0], 0))));
-                self.events.push_back(SipEvent::Answered { call: id, remote });
+                let remote = call
+                    .remote_media
+                    .clone()
+                    .unwrap_or_else(|| MediaDesc::local_offer(SocketAddr::from(([0, 0, 0, 0], 0))));
+                self.events
+                    .push_back(SipEvent::Answered { call: id, remote });
             }
         }
     }
 
     fn on_cancel(&mut self, now: Instant, key: &TxKey, m: &SipMsg) {
-        let invite_key = TxKey { branch: key.branch.clone(), method: "INVITE".into(), client: false };
-        let Some(id) = self.txs.get(&invite_key).and_then(|t| if let Owner::Call(id) = t.owner { Some(id) } else { None }) else {
+        let invite_key = TxKey {
+            branch: key.branch.clone(),
+            method: "INVITE".into(),
+            client: false,
+        };
+        let Some(id) = self.txs.get(&invite_key).and_then(|t| {
+            if let Owner::Call(id) = t.owner {
+                Some(id)
+            } else {
+                None
+            }
+        }) else {
             return self.respond(now, key, 481, |b| b, None);
         };
         self.respond(now, key, 200, |b| b, None);
         let _ = m;
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         if call.state == CallState::InboundRinging {
             let tag = call.local_tag.clone();
             self.respond(now, &invite_key, 487, |b| b, Some(&tag));
@@ -603,33 +773,56 @@ impl Endpoint {
     }
 
     fn on_bye(&mut self, now: Instant, key: &TxKey, m: &SipMsg) {
-        let Some(id) = self.find_call(m) else { return self.respond(now, key, 481, |b| b, None) };
+        let Some(id) = self.find_call(m) else {
+            return self.respond(now, key, 481, |b| b, None);
+        };
         self.respond(now, key, 200, |b| b, None);
         self.end_call(id, HangupCause::RemoteHangup);
     }
 
     fn on_notify(&mut self, now: Instant, key: &TxKey, m: &SipMsg) {
-        let Some(id) = self.find_call(m) else { return self.respond(now, key, 481, |b| b, None) };
+        let Some(id) = self.find_call(m) else {
+            return self.respond(now, key, 481, |b| b, None);
+        };
         self.respond(now, key, 200, |b| b, None);
         let event = m.header("event").unwrap_or_default();
         if !event.to_ascii_lowercase().starts_with("refer") {
             return;
         }
         // body: "SIP/2.0 200 OK" (message/sipfrag)
-        let code = m.body_str().split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok());
-        let terminated = m.header("subscription-state").is_some_and(|s| s.to_ascii_lowercase().starts_with("terminated"));
+        let code = m
+            .body_str()
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse::<u16>().ok());
+        let terminated = m
+            .header("subscription-state")
+            .is_some_and(|s| s.to_ascii_lowercase().starts_with("terminated"));
         match code {
-            Some(c) if (200..300).contains(&c) => self.events.push_back(SipEvent::Transfer { call: id, result: TransferResult::Succeeded }),
-            Some(c) if c >= 300 => self.events.push_back(SipEvent::Transfer { call: id, result: TransferResult::Failed(c) }),
-            None if terminated => self.events.push_back(SipEvent::Transfer { call: id, result: TransferResult::Failed(0) }),
+            Some(c) if (200..300).contains(&c) => self.events.push_back(SipEvent::Transfer {
+                call: id,
+                result: TransferResult::Succeeded,
+            }),
+            Some(c) if c >= 300 => self.events.push_back(SipEvent::Transfer {
+                call: id,
+                result: TransferResult::Failed(c),
+            }),
+            None if terminated => self.events.push_back(SipEvent::Transfer {
+                call: id,
+                result: TransferResult::Failed(0),
+            }),
             _ => {}
         }
     }
 
     fn on_info(&mut self, now: Instant, key: &TxKey, m: &SipMsg) {
-        let Some(id) = self.find_call(m) else { return self.respond(now, key, 481, |b| b, None) };
+        let Some(id) = self.find_call(m) else {
+            return self.respond(now, key, 481, |b| b, None);
+        };
         self.respond(now, key, 200, |b| b, None);
-        if m.header("content-type").is_some_and(|c| c.contains("dtmf-relay")) {
+        if m.header("content-type")
+            .is_some_and(|c| c.contains("dtmf-relay"))
+        {
             for line in m.body_str().lines() {
                 if let Some(v) = line.trim().strip_prefix("Signal=")
                     && let Some(d) = v.trim().chars().next()
@@ -652,7 +845,11 @@ impl Endpoint {
     fn on_response(&mut self, now: Instant, m: SipMsg) {
         let Some((_, method)) = m.cseq() else { return };
         let code = m.code().unwrap_or(0);
-        let key = TxKey { branch: m.branch(), method: method.clone(), client: true };
+        let key = TxKey {
+            branch: m.branch(),
+            method: method.clone(),
+            client: true,
+        };
         // a terminated INVITE client transaction (2xx received) no longer matches: 2xx
         // retransmissions go to the dialog, which re-sends its ACK
         let Some(t) = self.txs.get_mut(&key).filter(|t| !t.tx.is_terminated()) else {
@@ -671,7 +868,8 @@ impl Endpoint {
         let req = t.request.clone();
         let owner = t.owner;
         let mut acts = Vec::new();
-        let verdict = t.tx.on_response(now, code, || build_ack_non2xx(&req, &m), &mut acts);
+        let verdict =
+            t.tx.on_response(now, code, || build_ack_non2xx(&req, &m), &mut acts);
         self.apply(acts);
         if verdict == ResponseVerdict::Absorb {
             return;
@@ -680,7 +878,10 @@ impl Endpoint {
             Owner::Call(id) => self.on_invite_response(now, id, &req, &m, code),
             Owner::Refer(id) => {
                 if code >= 300 {
-                    self.events.push_back(SipEvent::Transfer { call: id, result: TransferResult::Failed(code) });
+                    self.events.push_back(SipEvent::Transfer {
+                        call: id,
+                        result: TransferResult::Failed(code),
+                    });
                 }
             }
             Owner::Register => self.on_register_response(now, &req, &m, code),
@@ -688,7 +889,14 @@ impl Endpoint {
         }
     }
 
-    fn on_invite_response(&mut self, now: Instant, id: CallId, req: &SipMsg, m: &SipMsg, code: u16) {
+    fn on_invite_response(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        req: &SipMsg,
+        m: &SipMsg,
+        code: u16,
+    ) {
         let contact_hdr = self.contact();
         let hostport = self.hostport();
         let Some(call) = self.calls.get_mut(&id) else {
@@ -703,7 +911,10 @@ impl Endpoint {
             100 => {}
             101..=199 => {
                 if call.state == CallState::OutboundCalling {
-                    self.events.push_back(SipEvent::Ringing { call: id, early: sdp.filter(|_| code == 183) });
+                    self.events.push_back(SipEvent::Ringing {
+                        call: id,
+                        early: sdp.filter(|_| code == 183),
+                    });
                 }
             }
             200..=299 => {
@@ -713,16 +924,40 @@ impl Endpoint {
                 if let Some(t) = m.header("contact").and_then(valid_target) {
                     call.remote_target = t;
                 }
-                let mut rs: Vec<String> = m.headers_named("record-route").flat_map(msg::split_commas).map(|s| s.trim().to_string()).collect();
+                let mut rs: Vec<String> = m
+                    .headers_named("record-route")
+                    .flat_map(msg::split_commas)
+                    .map(|s| s.trim().to_string())
+                    .collect();
                 rs.reverse();
                 call.route_set = rs;
-                call.dest = self.cfg.trunk.as_ref().and_then(|t| t.outbound_proxy.as_deref()).and_then(|p| resolve(p, 5060))
-                    .or_else(|| call.route_set.first().and_then(|r| resolve_uri(&addr_uri(r))))
+                call.dest = self
+                    .cfg
+                    .trunk
+                    .as_ref()
+                    .and_then(|t| t.outbound_proxy.as_deref())
+                    .and_then(|p| resolve(p, 5060))
+                    .or_else(|| {
+                        call.route_set
+                            .first()
+                            .and_then(|r| resolve_uri(&addr_uri(r)))
+                    })
                     .or_else(|| resolve_uri(&call.remote_target))
                     .unwrap_or(call.dest);
                 let cseq = m.cseq().map(|c| c.0).unwrap_or(1);
-                let ack = in_dialog_request_text(call, "ACK", cseq, &new_branch(), &hostport, &contact_hdr).build();
-                let t = Transmit { dest: call.dest, data: ack };
+                let ack = in_dialog_request_text(
+                    call,
+                    "ACK",
+                    cseq,
+                    &new_branch(),
+                    &hostport,
+                    &contact_hdr,
+                )
+                .build();
+                let t = Transmit {
+                    dest: call.dest,
+                    data: ack,
+                };
                 call.ack_2xx = Some(t.clone());
                 self.out.push_back(t);
                 let was_calling = call.state == CallState::OutboundCalling;
@@ -736,8 +971,11 @@ impl Endpoint {
                 }
                 if was_calling {
                     call.remote_media = sdp.clone();
-                    let remote = sdp.unwrap_or_else(|| MediaDesc::local_offer(SocketAddr::from(([0, 0, 0, 0], 0))));
-                    self.events.push_back(SipEvent::Answered { call: id, remote });
+                    let remote = sdp.unwrap_or_else(|| {
+                        MediaDesc::local_offer(SocketAddr::from(([0, 0, 0, 0], 0)))
+                    });
+                    self.events
+                        .push_back(SipEvent::Answered { call: id, remote });
                 }
             }
             401 | 407 if call.auth_attempts < 2 && call.state == CallState::OutboundCalling => {
@@ -763,13 +1001,22 @@ impl Endpoint {
     }
 
     fn ack_and_bye_orphan(&mut self, now: Instant, req: &SipMsg, m: &SipMsg) {
-        let Some(dest) = m.header("contact").map(addr_uri).and_then(|c| resolve_uri(&c)) else { return };
+        let Some(dest) = m
+            .header("contact")
+            .map(addr_uri)
+            .and_then(|c| resolve_uri(&c))
+        else {
+            return;
+        };
         let target = m.header("contact").map(addr_uri).unwrap_or_default();
         let cseq = m.cseq().map(|c| c.0).unwrap_or(1);
         let hostport = self.hostport();
         let mk = |method: &str, n: u32, branch: &str| {
             MsgBuilder::request(method, &target)
-                .header("via", &format!("SIP/2.0/UDP {hostport};branch={branch};rport"))
+                .header(
+                    "via",
+                    &format!("SIP/2.0/UDP {hostport};branch={branch};rport"),
+                )
                 .header("max-forwards", "70")
                 .header("from", req.header("from").unwrap_or_default())
                 .header("to", m.header("to").unwrap_or_default())
@@ -781,20 +1028,51 @@ impl Endpoint {
         self.out.push_back(Transmit { dest, data: ack });
         let b = new_branch();
         let bye = mk("BYE", cseq + 1, &b);
-        self.start_client(now, TxKind::NonInviteClient, dest, bye, Owner::Bye, b, "BYE");
+        self.start_client(
+            now,
+            TxKind::NonInviteClient,
+            dest,
+            bye,
+            Owner::Bye,
+            b,
+            "BYE",
+        );
     }
 
-    fn retry_invite_with_auth(&mut self, now: Instant, id: CallId, req: &SipMsg, m: &SipMsg, code: u16) -> bool {
-        let Some(trunk) = self.cfg.trunk.clone() else { return false };
-        let hdr = if code == 401 { "www-authenticate" } else { "proxy-authenticate" };
-        let Some(ch) = m.header(hdr).and_then(|v| Challenge::parse(v).ok()) else { return false };
+    fn retry_invite_with_auth(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        req: &SipMsg,
+        m: &SipMsg,
+        code: u16,
+    ) -> bool {
+        let Some(trunk) = self.cfg.trunk.clone() else {
+            return false;
+        };
+        let hdr = if code == 401 {
+            "www-authenticate"
+        } else {
+            "proxy-authenticate"
+        };
+        let Some(ch) = m.header(hdr).and_then(|v| Challenge::parse(v).ok()) else {
+            return false;
+        };
         let via = self.via(&new_branch());
-        let Some(call) = self.calls.get_mut(&id) else { return false };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
         let user = trunk.auth_username.as_deref().unwrap_or(&trunk.username);
-        let Ok(auth) = ch.authorize("INVITE", &call.request_uri, user, &trunk.password, 1) else { return false };
+        let Ok(auth) = ch.authorize("INVITE", &call.request_uri, user, &trunk.password, 1) else {
+            return false;
+        };
         call.local_cseq += 1;
         let branch = param(&via, "branch").unwrap_or_default();
-        let auth_hdr = if code == 401 { "authorization" } else { "proxy-authorization" };
+        let auth_hdr = if code == 401 {
+            "authorization"
+        } else {
+            "proxy-authorization"
+        };
         let mut b = MsgBuilder::request("INVITE", &call.request_uri);
         for (n, v) in &req.headers {
             match n.as_str() {
@@ -807,7 +1085,15 @@ impl Endpoint {
         b = b.header(auth_hdr, &auth).body("application/sdp", &req.body);
         let data = b.build();
         let dest = call.dest;
-        let key = self.start_client(now, TxKind::InviteClient, dest, data, Owner::Call(id), branch, "INVITE");
+        let key = self.start_client(
+            now,
+            TxKind::InviteClient,
+            dest,
+            data,
+            Owner::Call(id),
+            branch,
+            "INVITE",
+        );
         let sent = self.txs.get(&key).map(|t| t.request.clone());
         if let (Some(call), Some(sent)) = (self.calls.get_mut(&id), sent) {
             call.out_invite = Some((sent, key));
@@ -816,8 +1102,21 @@ impl Endpoint {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn start_client(&mut self, now: Instant, kind: TxKind, dest: SocketAddr, data: Vec<u8>, owner: Owner, branch: String, method: &str) -> TxKey {
-        let key = TxKey { branch, method: method.to_string(), client: true };
+    fn start_client(
+        &mut self,
+        now: Instant,
+        kind: TxKind,
+        dest: SocketAddr,
+        data: Vec<u8>,
+        owner: Owner,
+        branch: String,
+        method: &str,
+    ) -> TxKey {
+        let key = TxKey {
+            branch,
+            method: method.to_string(),
+            client: true,
+        };
         let request = match SipMsg::parse(&data) {
             Ok(r) => r,
             Err(e) => {
@@ -836,7 +1135,12 @@ impl Endpoint {
     // ---------------------------------------------------------------- commands
 
     /// Answer a ringing inbound call with our media at `local_media` (RTP socket address).
-    pub fn answer(&mut self, now: Instant, id: CallId, local_media: SocketAddr) -> Result<(), CallError> {
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        local_media: SocketAddr,
+    ) -> Result<(), CallError> {
         let contact_hdr = self.contact();
         let session_id = self.session_id;
         let call = self.calls.get_mut(&id).ok_or(CallError::NoSuchCall(id))?;
@@ -844,15 +1148,30 @@ impl Endpoint {
             return Err(CallError::BadState(id));
         }
         let answer = match &call.remote_media {
-            Some(offer) => MediaDesc::answer(offer, local_media).map_err(|_| CallError::BadState(id))?,
+            Some(offer) => {
+                MediaDesc::answer(offer, local_media).map_err(|_| CallError::BadState(id))?
+            }
             None => MediaDesc::local_offer(local_media),
         };
         let sdp = answer.to_sdp(session_id, call.sdp_version);
         call.local_media = Some(answer);
         call.state = CallState::InboundAnswered;
         let tag = call.local_tag.clone();
-        let key = call.invite.as_ref().map(|(_, k)| k.clone()).ok_or(CallError::BadState(id))?;
-        self.respond(now, &key, 200, |b| b.header("contact", &contact_hdr).body("application/sdp", sdp.as_bytes()), Some(&tag));
+        let key = call
+            .invite
+            .as_ref()
+            .map(|(_, k)| k.clone())
+            .ok_or(CallError::BadState(id))?;
+        self.respond(
+            now,
+            &key,
+            200,
+            |b| {
+                b.header("contact", &contact_hdr)
+                    .body("application/sdp", sdp.as_bytes())
+            },
+            Some(&tag),
+        );
         self.arm_2xx_retransmit(now, id, &key);
         Ok(())
     }
@@ -867,7 +1186,11 @@ impl Endpoint {
             return Err(CallError::BadState(id));
         }
         let tag = call.local_tag.clone();
-        let key = call.invite.as_ref().map(|(_, k)| k.clone()).ok_or(CallError::BadState(id))?;
+        let key = call
+            .invite
+            .as_ref()
+            .map(|(_, k)| k.clone())
+            .ok_or(CallError::BadState(id))?;
         self.respond(now, &key, code, |b| b, Some(&tag));
         self.end_call(id, HangupCause::Rejected(code));
         Ok(())
@@ -892,14 +1215,18 @@ impl Endpoint {
     }
 
     fn cancel(&mut self, now: Instant, id: CallId, cause: HangupCause) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.cancelled_for.is_some() {
             return;
         }
         call.cancelled_for = Some(cause);
         call.ring_deadline = None;
         call.cancel_guard = Some(now + 64 * T1);
-        let Some((inv, key)) = call.out_invite.clone() else { return };
+        let Some((inv, key)) = call.out_invite.clone() else {
+            return;
+        };
         let dest = call.dest;
         let mut b = MsgBuilder::request("CANCEL", &call.request_uri);
         for h in ["via", "max-forwards", "from", "to", "call-id", "route"] {
@@ -910,16 +1237,41 @@ impl Endpoint {
         let n = inv.cseq().map(|c| c.0).unwrap_or(1);
         b = b.header("cseq", &format!("{n} CANCEL"));
         let data = b.build();
-        self.start_client(now, TxKind::NonInviteClient, dest, data, Owner::Cancel(id), key.branch, "CANCEL");
+        self.start_client(
+            now,
+            TxKind::NonInviteClient,
+            dest,
+            data,
+            Owner::Cancel(id),
+            key.branch,
+            "CANCEL",
+        );
     }
 
-    fn send_in_dialog(&mut self, now: Instant, id: CallId, method: &str, extra: Vec<(String, String)>, body: Option<(&str, Vec<u8>)>, owner: Owner) {
+    fn send_in_dialog(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        method: &str,
+        extra: Vec<(String, String)>,
+        body: Option<(&str, Vec<u8>)>,
+        owner: Owner,
+    ) {
         let contact_hdr = self.contact();
         let hostport = self.hostport();
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         call.local_cseq += 1;
         let branch = new_branch();
-        let mut b = in_dialog_request_text(call, method, call.local_cseq, &branch, &hostport, &contact_hdr);
+        let mut b = in_dialog_request_text(
+            call,
+            method,
+            call.local_cseq,
+            &branch,
+            &hostport,
+            &contact_hdr,
+        );
         for (n, v) in &extra {
             b = b.header(n, v);
         }
@@ -927,7 +1279,11 @@ impl Endpoint {
             b = b.body(ct, body);
         }
         let dest = call.dest;
-        let kind = if method == "INVITE" { TxKind::InviteClient } else { TxKind::NonInviteClient };
+        let kind = if method == "INVITE" {
+            TxKind::InviteClient
+        } else {
+            TxKind::NonInviteClient
+        };
         self.start_client(now, kind, dest, b.build(), owner, branch, method);
     }
 
@@ -938,19 +1294,46 @@ impl Endpoint {
             return Err(CallError::BadState(id));
         }
         let by = format!("<sip:{}@{}>", self.cfg.local_user, self.hostport());
-        let target = if target.starts_with("sip:") { target.to_string() } else { format!("sip:{target}") };
-        self.send_in_dialog(now, id, "REFER", vec![("refer-to".into(), format!("<{target}>")), ("referred-by".into(), by)], None, Owner::Refer(id));
+        let target = if target.starts_with("sip:") {
+            target.to_string()
+        } else {
+            format!("sip:{target}")
+        };
+        self.send_in_dialog(
+            now,
+            id,
+            "REFER",
+            vec![
+                ("refer-to".into(), format!("<{target}>")),
+                ("referred-by".into(), by),
+            ],
+            None,
+            Owner::Refer(id),
+        );
         Ok(())
     }
 
     /// Place an outbound call offering media at `local_media`. Ends with `Answered` or `Ended`.
-    pub fn dial(&mut self, now: Instant, req: &DialRequest, local_media: SocketAddr) -> Result<CallId, CallError> {
+    pub fn dial(
+        &mut self,
+        now: Instant,
+        req: &DialRequest,
+        local_media: SocketAddr,
+    ) -> Result<CallId, CallError> {
         if self.calls.len() >= self.cfg.max_calls {
             return Err(CallError::AtCapacity);
         }
         let bad = |s: &str| s.contains(['\r', '\n']);
-        if bad(&req.to) || req.caller_id.as_deref().is_some_and(bad) || req.headers.iter().any(|(n, v)| bad(n) || bad(v) || n.contains(':')) {
-            return Err(CallError::InvalidRequest("line breaks in target, caller id or headers".into()));
+        if bad(&req.to)
+            || req.caller_id.as_deref().is_some_and(bad)
+            || req
+                .headers
+                .iter()
+                .any(|(n, v)| bad(n) || bad(v) || n.contains(':'))
+        {
+            return Err(CallError::InvalidRequest(
+                "line breaks in target, caller id or headers".into(),
+            ));
         }
         let trunk = self.cfg.trunk.clone();
         let to_uri = if req.to.starts_with("sip:") || req.to.starts_with("sips:") {
@@ -969,9 +1352,16 @@ impl Endpoint {
         let caller = req
             .caller_id
             .clone()
-            .or_else(|| trunk.as_ref().map(|t| t.caller_id.clone().unwrap_or_else(|| t.username.clone())))
+            .or_else(|| {
+                trunk
+                    .as_ref()
+                    .map(|t| t.caller_id.clone().unwrap_or_else(|| t.username.clone()))
+            })
             .unwrap_or_else(|| self.cfg.local_user.clone());
-        let from_domain = trunk.as_ref().map(|t| t.domain.clone()).unwrap_or_else(|| self.hostport());
+        let from_domain = trunk
+            .as_ref()
+            .map(|t| t.domain.clone())
+            .unwrap_or_else(|| self.hostport());
         let local_tag = random_token(10);
         let local_party = format!("<sip:{caller}@{from_domain}>");
         let sip_call_id = format!("{}@vaarta", random_token(20));
@@ -988,16 +1378,29 @@ impl Endpoint {
             .header("cseq", &format!("{cseq} INVITE"))
             .header("contact", &self.contact())
             .header("user-agent", &self.cfg.user_agent)
-            .header("allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, INFO");
+            .header(
+                "allow",
+                "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, INFO",
+            );
         for (n, v) in &req.headers {
             b = b.header(n, v);
         }
         let data = b.body("application/sdp", sdp.as_bytes()).build();
         let id = CallId(self.next_call);
         self.next_call += 1;
-        let key = self.start_client(now, TxKind::InviteClient, dest, data, Owner::Call(id), branch, "INVITE");
+        let key = self.start_client(
+            now,
+            TxKind::InviteClient,
+            dest,
+            data,
+            Owner::Call(id),
+            branch,
+            "INVITE",
+        );
         let Some(sent) = self.txs.get(&key).map(|t| t.request.clone()) else {
-            return Err(CallError::InvalidRequest(format!("cannot build an INVITE to {to_uri}")));
+            return Err(CallError::InvalidRequest(format!(
+                "cannot build an INVITE to {to_uri}"
+            )));
         };
         self.by_sip_id.insert(sip_call_id.clone(), id);
         self.calls.insert(
@@ -1032,7 +1435,9 @@ impl Endpoint {
 
     /// Start (or restart) trunk registration.
     pub fn register(&mut self, now: Instant) {
-        let Some(t) = self.cfg.trunk.clone() else { return };
+        let Some(t) = self.cfg.trunk.clone() else {
+            return;
+        };
         if !t.register {
             return;
         }
@@ -1050,16 +1455,27 @@ impl Endpoint {
     }
 
     fn send_register(&mut self, now: Instant, auth: Option<(&str, String)>) {
-        let Some(t) = self.cfg.trunk.clone() else { return };
+        let Some(t) = self.cfg.trunk.clone() else {
+            return;
+        };
         let registrar = t.registrar.clone().unwrap_or_else(|| t.domain.clone());
-        let dest = t.outbound_proxy.as_deref().and_then(|p| resolve(p, 5060)).or_else(|| resolve(&registrar, 5060));
+        let dest = t
+            .outbound_proxy
+            .as_deref()
+            .and_then(|p| resolve(p, 5060))
+            .or_else(|| resolve(&registrar, 5060));
         let Some(dest) = dest else {
             self.registration_failed(now, 0);
             return;
         };
         let via_branch = new_branch();
         let via = self.via(&via_branch);
-        let contact = format!("<sip:{}@{}>;expires={}", t.username, self.hostport(), t.expires);
+        let contact = format!(
+            "<sip:{}@{}>;expires={}",
+            t.username,
+            self.hostport(),
+            t.expires
+        );
         let ua = self.cfg.user_agent.clone();
         let Some(reg) = self.reg.as_mut() else { return };
         reg.cseq += 1;
@@ -1078,11 +1494,21 @@ impl Endpoint {
             b = b.header(h, &v);
         }
         let data = b.build();
-        self.start_client(now, TxKind::NonInviteClient, dest, data, Owner::Register, via_branch, "REGISTER");
+        self.start_client(
+            now,
+            TxKind::NonInviteClient,
+            dest,
+            data,
+            Owner::Register,
+            via_branch,
+            "REGISTER",
+        );
     }
 
     fn on_register_response(&mut self, now: Instant, req: &SipMsg, m: &SipMsg, code: u16) {
-        let Some(t) = self.cfg.trunk.clone() else { return };
+        let Some(t) = self.cfg.trunk.clone() else {
+            return;
+        };
         match code {
             100..=199 => {}
             200..=299 => {
@@ -1099,13 +1525,22 @@ impl Endpoint {
                 reg.failures = 0;
                 reg.auth_attempts = 0;
                 // refresh well before expiry: at 80 %, and at least 5 s early
-                let refresh = (expires as u64 * 4 / 5).min((expires as u64).saturating_sub(5)).max(1);
+                let refresh = (expires as u64 * 4 / 5)
+                    .min((expires as u64).saturating_sub(5))
+                    .max(1);
                 reg.next_at = Some(now + Duration::from_secs(refresh));
-                self.events.push_back(SipEvent::Registration(RegistrationState::Registered { expires_secs: expires }));
+                self.events
+                    .push_back(SipEvent::Registration(RegistrationState::Registered {
+                        expires_secs: expires,
+                    }));
             }
             401 | 407 => {
                 let attempts = self.reg.as_ref().map_or(0, |r| r.auth_attempts);
-                let hdr = if code == 401 { "www-authenticate" } else { "proxy-authenticate" };
+                let hdr = if code == 401 {
+                    "www-authenticate"
+                } else {
+                    "proxy-authenticate"
+                };
                 let ch = m.header(hdr).and_then(|v| Challenge::parse(v).ok());
                 let stale = ch.as_ref().is_some_and(|c| c.stale);
                 match ch {
@@ -1119,7 +1554,17 @@ impl Endpoint {
                             _ => format!("sip:{}", t.domain),
                         };
                         match ch.authorize("REGISTER", &uri, user, &t.password, 1) {
-                            Ok(a) => self.send_register(now, Some((if code == 401 { "authorization" } else { "proxy-authorization" }, a))),
+                            Ok(a) => self.send_register(
+                                now,
+                                Some((
+                                    if code == 401 {
+                                        "authorization"
+                                    } else {
+                                        "proxy-authorization"
+                                    },
+                                    a,
+                                )),
+                            ),
                             Err(_) => self.registration_failed(now, code),
                         }
                     }
@@ -1128,7 +1573,9 @@ impl Endpoint {
             }
             423 => {
                 // Interval Too Brief: adopt Min-Expires and retry now
-                if let Some(min) = m.header("min-expires").and_then(|v| v.trim().parse::<u32>().ok())
+                if let Some(min) = m
+                    .header("min-expires")
+                    .and_then(|v| v.trim().parse::<u32>().ok())
                     && let Some(tr) = self.cfg.trunk.as_mut()
                 {
                     tr.expires = min;
@@ -1146,7 +1593,11 @@ impl Endpoint {
         reg.auth_attempts = 0;
         let backoff = (1u64 << reg.failures.min(8)).min(300);
         reg.next_at = Some(now + Duration::from_secs(backoff));
-        self.events.push_back(SipEvent::Registration(RegistrationState::Failed { code, retry_in_secs: backoff }));
+        self.events
+            .push_back(SipEvent::Registration(RegistrationState::Failed {
+                code,
+                retry_in_secs: backoff,
+            }));
     }
 
     // ---------------------------------------------------------------- time
@@ -1154,29 +1605,55 @@ impl Endpoint {
     /// Earliest instant `handle_timeout` must run.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let txs = self.txs.values().filter_map(|t| t.tx.poll_timeout());
-        let calls = self.calls.values().flat_map(|c| [c.pending_2xx.as_ref().map(|p| p.at.min(p.give_up)), c.ring_deadline, c.cancel_guard]).flatten();
+        let calls = self
+            .calls
+            .values()
+            .flat_map(|c| {
+                [
+                    c.pending_2xx.as_ref().map(|p| p.at.min(p.give_up)),
+                    c.ring_deadline,
+                    c.cancel_guard,
+                ]
+            })
+            .flatten();
         let reg = self.reg.as_ref().and_then(|r| r.next_at);
         txs.chain(calls).chain(reg).min()
     }
 
     /// Run every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<TxKey> = self.txs.iter().filter(|(_, t)| t.tx.poll_timeout().is_some_and(|at| at <= now)).map(|(k, _)| k.clone()).collect();
+        let due: Vec<TxKey> = self
+            .txs
+            .iter()
+            .filter(|(_, t)| t.tx.poll_timeout().is_some_and(|at| at <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in due {
-            let Some(t) = self.txs.get_mut(&key) else { continue };
+            let Some(t) = self.txs.get_mut(&key) else {
+                continue;
+            };
             let mut acts = Vec::new();
             t.tx.handle_timeout(now, &mut acts);
             let owner = t.owner;
             if self.apply(acts) {
                 match owner {
-                    Owner::Call(id) if key.client && self.calls.get(&id).is_some_and(|c| c.state == CallState::OutboundCalling) => {
+                    Owner::Call(id)
+                        if key.client
+                            && self
+                                .calls
+                                .get(&id)
+                                .is_some_and(|c| c.state == CallState::OutboundCalling) =>
+                    {
                         self.end_call(id, HangupCause::Timeout);
                     }
                     Owner::Call(id) => {
                         // timer H: our final response was never ACKed
                         let _ = id;
                     }
-                    Owner::Refer(id) => self.events.push_back(SipEvent::Transfer { call: id, result: TransferResult::Failed(0) }),
+                    Owner::Refer(id) => self.events.push_back(SipEvent::Transfer {
+                        call: id,
+                        result: TransferResult::Failed(0),
+                    }),
                     Owner::Register => self.registration_failed(now, 0),
                     _ => {}
                 }
@@ -1186,7 +1663,9 @@ impl Endpoint {
 
         let ids: Vec<CallId> = self.calls.keys().copied().collect();
         for id in ids {
-            let Some(call) = self.calls.get_mut(&id) else { continue };
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
             if let Some(p) = call.pending_2xx.as_mut() {
                 if p.give_up <= now {
                     call.pending_2xx = None;
@@ -1195,12 +1674,17 @@ impl Endpoint {
                     self.end_call(id, HangupCause::Timeout);
                     continue;
                 } else if p.at <= now {
-                    self.out.push_back(Transmit { dest: p.dest, data: p.data.clone() });
+                    self.out.push_back(Transmit {
+                        dest: p.dest,
+                        data: p.data.clone(),
+                    });
                     p.interval = (p.interval * 2).min(T2);
                     p.at = now + p.interval;
                 }
             }
-            let Some(call) = self.calls.get_mut(&id) else { continue };
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
             if call.ring_deadline.is_some_and(|t| t <= now) {
                 call.ring_deadline = None;
                 self.cancel(now, id, HangupCause::NoAnswer);
@@ -1236,7 +1720,9 @@ fn build_ack_non2xx(req: &SipMsg, resp: &SipMsg) -> Vec<u8> {
         _ => String::new(),
     };
     let n = req.cseq().map(|c| c.0).unwrap_or(1);
-    let mut b = MsgBuilder::request("ACK", &uri).header("via", req.top_via()).header("max-forwards", "70");
+    let mut b = MsgBuilder::request("ACK", &uri)
+        .header("via", req.top_via())
+        .header("max-forwards", "70");
     b = b
         .header("from", req.header("from").unwrap_or_default())
         .header("to", resp.header("to").unwrap_or_default())
@@ -1248,10 +1734,23 @@ fn build_ack_non2xx(req: &SipMsg, resp: &SipMsg) -> Vec<u8> {
     b.build()
 }
 
-fn in_dialog_request_text(call: &Call, method: &str, cseq: u32, branch: &str, hostport: &str, contact: &str) -> MsgBuilder {
-    let (from, to) = (format!("{};tag={}", strip_tag(&call.local_party), call.local_tag), call.remote_party.clone());
+fn in_dialog_request_text(
+    call: &Call,
+    method: &str,
+    cseq: u32,
+    branch: &str,
+    hostport: &str,
+    contact: &str,
+) -> MsgBuilder {
+    let (from, to) = (
+        format!("{};tag={}", strip_tag(&call.local_party), call.local_tag),
+        call.remote_party.clone(),
+    );
     let mut b = MsgBuilder::request(method, &call.remote_target)
-        .header("via", &format!("SIP/2.0/UDP {hostport};branch={branch};rport"))
+        .header(
+            "via",
+            &format!("SIP/2.0/UDP {hostport};branch={branch};rport"),
+        )
         .header("max-forwards", "70")
         .header("from", &from)
         .header("to", &to)

@@ -7,7 +7,11 @@ const PEER: &str = "127.0.0.1:5070";
 fn ep(tweak: impl FnOnce(&mut TelephonyConfig)) -> Endpoint {
     let mut cfg = TelephonyConfig::default();
     tweak(&mut cfg);
-    Endpoint::new(cfg, "127.0.0.1:5060".parse().unwrap(), "127.0.0.1".parse().unwrap())
+    Endpoint::new(
+        cfg,
+        "127.0.0.1:5060".parse().unwrap(),
+        "127.0.0.1".parse().unwrap(),
+    )
 }
 
 fn peer() -> SocketAddr {
@@ -44,7 +48,9 @@ fn request(method: &str, branch: &str, call_id: &str, to_tag: Option<&str>, cseq
 }
 
 fn sent(e: &mut Endpoint) -> Vec<SipMsg> {
-    std::iter::from_fn(|| e.poll_transmit()).map(|t| SipMsg::parse(&t.data).expect("we send valid SIP")).collect()
+    std::iter::from_fn(|| e.poll_transmit())
+        .map(|t| SipMsg::parse(&t.data).expect("we send valid SIP"))
+        .collect()
 }
 
 fn events(e: &mut Endpoint) -> Vec<SipEvent> {
@@ -63,10 +69,21 @@ fn inbound_invite_rings_answers_and_retransmits_2xx_until_ack() {
     let out = sent(&mut e);
     assert_eq!(codes(&out), vec![100, 180]);
     let ringing = &out[1];
-    assert!(ringing.header("contact").is_some(), "Contact on the dialog-creating 180");
+    assert!(
+        ringing.header("contact").is_some(),
+        "Contact on the dialog-creating 180"
+    );
     let tag = ringing.to_tag().expect("To tag on 180");
     let ev = events(&mut e);
-    let SipEvent::Incoming { call, headers, from, .. } = &ev[0] else { panic!("{ev:?}") };
+    let SipEvent::Incoming {
+        call,
+        headers,
+        from,
+        ..
+    } = &ev[0]
+    else {
+        panic!("{ev:?}")
+    };
     assert!(from.contains("+911234"));
     assert!(headers.iter().any(|(n, v)| n == "x-site" && v == "acme"));
     let call = *call;
@@ -76,7 +93,8 @@ fn inbound_invite_rings_answers_and_retransmits_2xx_until_ack() {
     assert_eq!(codes(&sent(&mut e)), vec![180]);
     assert!(events(&mut e).is_empty());
 
-    e.answer(t0, call, "127.0.0.1:30000".parse().unwrap()).unwrap();
+    e.answer(t0, call, "127.0.0.1:30000".parse().unwrap())
+        .unwrap();
     let ok = sent(&mut e);
     assert_eq!(codes(&ok), vec![200]);
     assert!(ok[0].header("contact").is_some());
@@ -97,16 +115,34 @@ fn inbound_invite_rings_answers_and_retransmits_2xx_until_ack() {
         }
     }
     assert_eq!(at, vec![500, 1500, 3500]);
-    e.handle_input(now, peer(), &request("ACK", "z9hG4bK2", "c1", Some(&tag), 1));
+    e.handle_input(
+        now,
+        peer(),
+        &request("ACK", "z9hG4bK2", "c1", Some(&tag), 1),
+    );
     assert!(matches!(events(&mut e)[..], [SipEvent::Answered { .. }]));
     e.handle_timeout(now + Duration::from_secs(10));
     assert!(sent(&mut e).is_empty(), "no retransmission after the ACK");
 
     // BYE from the peer
-    e.handle_input(now, peer(), &request("BYE", "z9hG4bK3", "c1", Some(&tag), 2));
+    e.handle_input(
+        now,
+        peer(),
+        &request("BYE", "z9hG4bK3", "c1", Some(&tag), 2),
+    );
     assert_eq!(codes(&sent(&mut e)), vec![200]);
-    assert_eq!(events(&mut e), vec![SipEvent::Ended { call, cause: HangupCause::RemoteHangup }]);
-    e.handle_input(now, peer(), &request("BYE", "z9hG4bK4", "c1", Some(&tag), 3));
+    assert_eq!(
+        events(&mut e),
+        vec![SipEvent::Ended {
+            call,
+            cause: HangupCause::RemoteHangup
+        }]
+    );
+    e.handle_input(
+        now,
+        peer(),
+        &request("BYE", "z9hG4bK4", "c1", Some(&tag), 3),
+    );
     assert_eq!(codes(&sent(&mut e)), vec![481]);
 }
 
@@ -120,11 +156,20 @@ fn cancel_before_answer_sends_487_and_absorbs_its_ack() {
     e.handle_input(t0, peer(), &request("CANCEL", "z9hG4bKc", "c2", None, 1));
     let out = sent(&mut e);
     assert_eq!(codes(&out), vec![200, 487]);
-    assert!(matches!(events(&mut e)[..], [SipEvent::Ended { cause: HangupCause::CallerCancelled, .. }]));
+    assert!(matches!(
+        events(&mut e)[..],
+        [SipEvent::Ended {
+            cause: HangupCause::CallerCancelled,
+            ..
+        }]
+    ));
     let tag = out[1].to_tag().unwrap();
     e.handle_input(t0, peer(), &request("ACK", "z9hG4bKc", "c2", Some(&tag), 1));
     e.handle_timeout(t0 + Duration::from_secs(1));
-    assert!(sent(&mut e).is_empty(), "487 not retransmitted after its ACK");
+    assert!(
+        sent(&mut e).is_empty(),
+        "487 not retransmitted after its ACK"
+    );
 }
 
 #[test]
@@ -151,11 +196,19 @@ fn reject_hold_and_unknown_methods() {
     let mut e = ep(|_| {});
     e.handle_input(t0, peer(), &invite("z9hG4bKr", "r1"));
     sent(&mut e);
-    let SipEvent::Incoming { call, .. } = events(&mut e).remove(0) else { panic!() };
+    let SipEvent::Incoming { call, .. } = events(&mut e).remove(0) else {
+        panic!()
+    };
     assert_eq!(e.reject(t0, call, 200), Err(CallError::BadCode(200)));
     e.reject(t0, call, 603).unwrap();
     assert_eq!(codes(&sent(&mut e)), vec![603]);
-    assert_eq!(events(&mut e), vec![SipEvent::Ended { call, cause: HangupCause::Rejected(603) }]);
+    assert_eq!(
+        events(&mut e),
+        vec![SipEvent::Ended {
+            call,
+            cause: HangupCause::Rejected(603)
+        }]
+    );
     e.handle_input(t0, peer(), &request("SUBSCRIBE", "z9hG4bKs", "s1", None, 1));
     assert_eq!(codes(&sent(&mut e)), vec![501]);
 }
@@ -164,7 +217,16 @@ fn reject_hold_and_unknown_methods() {
 fn outbound_invite_without_answer_times_out_after_timer_b() {
     let t0 = Instant::now();
     let mut e = ep(|c| c.ring_timeout_secs = 120);
-    let call = e.dial(t0, &DialRequest { to: format!("sip:bob@{PEER}"), ..Default::default() }, "127.0.0.1:30002".parse().unwrap()).unwrap();
+    let call = e
+        .dial(
+            t0,
+            &DialRequest {
+                to: format!("sip:bob@{PEER}"),
+                ..Default::default()
+            },
+            "127.0.0.1:30002".parse().unwrap(),
+        )
+        .unwrap();
     let first = sent(&mut e);
     assert_eq!(first[0].method(), Some("INVITE"));
     assert!(first[0].header("contact").is_some());
@@ -214,7 +276,11 @@ fn garbage_never_panics_and_is_counted() {
         inputs.push(m);
     }
     for (i, d) in inputs.iter().enumerate() {
-        e.handle_input(t0, SocketAddr::from(([10, 0, (i / 250) as u8, (i % 250) as u8], 5060)), d);
+        e.handle_input(
+            t0,
+            SocketAddr::from(([10, 0, (i / 250) as u8, (i % 250) as u8], 5060)),
+            d,
+        );
         while e.poll_transmit().is_some() {}
         while e.poll_event().is_some() {}
     }
@@ -234,14 +300,22 @@ fn a_flooding_source_is_rate_limited_without_starving_others() {
     });
     let flooder = SocketAddr::from(([203, 0, 113, 9], 5060));
     for i in 0..500 {
-        e.handle_input(t0, flooder, &request("OPTIONS", &format!("z9hG4bKf{i}"), "f", None, 1));
+        e.handle_input(
+            t0,
+            flooder,
+            &request("OPTIONS", &format!("z9hG4bKf{i}"), "f", None, 1),
+        );
     }
     assert_eq!(codes(&sent(&mut e)).len(), 20, "only the burst is served");
     assert_eq!(e.stats().rate_limited, 480);
     e.handle_input(t0, peer(), &request("OPTIONS", "z9hG4bKok", "ok", None, 1));
     assert_eq!(codes(&sent(&mut e)), vec![200]);
     // refills at the sustained rate
-    e.handle_input(t0 + Duration::from_millis(200), flooder, &request("OPTIONS", "z9hG4bKlater", "f", None, 1));
+    e.handle_input(
+        t0 + Duration::from_millis(200),
+        flooder,
+        &request("OPTIONS", "z9hG4bKlater", "f", None, 1),
+    );
     assert_eq!(codes(&sent(&mut e)), vec![200]);
 }
 
@@ -250,15 +324,34 @@ fn late_offer_invite_gets_our_offer_and_takes_the_answer_from_the_ack() {
     let t0 = Instant::now();
     let mut e = ep(|_| {});
     let inv = String::from_utf8(invite("z9hG4bKl", "l1")).unwrap();
-    let head = inv.split("\r\n\r\n").next().unwrap().replace("Content-Type: application/sdp\r\n", "");
-    let head: String = head.lines().filter(|l| !l.starts_with("Content-Length")).map(|l| format!("{l}\r\n")).collect();
-    e.handle_input(t0, peer(), format!("{head}Content-Length: 0\r\n\r\n").as_bytes());
+    let head = inv
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .replace("Content-Type: application/sdp\r\n", "");
+    let head: String = head
+        .lines()
+        .filter(|l| !l.starts_with("Content-Length"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    e.handle_input(
+        t0,
+        peer(),
+        format!("{head}Content-Length: 0\r\n\r\n").as_bytes(),
+    );
     let tag = sent(&mut e)[1].to_tag().unwrap();
-    let SipEvent::Incoming { call, offer, .. } = events(&mut e).remove(0) else { panic!() };
+    let SipEvent::Incoming { call, offer, .. } = events(&mut e).remove(0) else {
+        panic!()
+    };
     assert!(offer.is_none());
-    e.answer(t0, call, "127.0.0.1:30004".parse().unwrap()).unwrap();
+    e.answer(t0, call, "127.0.0.1:30004".parse().unwrap())
+        .unwrap();
     let ok = sent(&mut e);
-    assert!(ok[0].body_str().contains("RTP/AVP 0 8 101"), "we offer: {}", ok[0].body_str());
+    assert!(
+        ok[0].body_str().contains("RTP/AVP 0 8 101"),
+        "we offer: {}",
+        ok[0].body_str()
+    );
     let answer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4010 RTP/AVP 8\r\n";
     let ack = MsgBuilder::request("ACK", "sip:vaarta@127.0.0.1:5060")
         .header("via", &format!("SIP/2.0/UDP {PEER};branch=z9hG4bKla"))
@@ -270,7 +363,9 @@ fn late_offer_invite_gets_our_offer_and_takes_the_answer_from_the_ack() {
         .build();
     e.handle_input(t0, peer(), &ack);
     let ev = events(&mut e);
-    let [SipEvent::Answered { remote, .. }] = &ev[..] else { panic!("{ev:?}") };
+    let [SipEvent::Answered { remote, .. }] = &ev[..] else {
+        panic!("{ev:?}")
+    };
     assert_eq!(remote.addr, "127.0.0.1:4010".parse().unwrap());
     assert_eq!(remote.codecs, vec![crate::sdp::Codec::Pcma]);
 }
@@ -293,7 +388,11 @@ fn with_a_trunk_only_trunk_addresses_and_the_allowlist_may_call() {
     let mut e = ep(|c| c.trunk = Some(trunk));
     e.handle_input(t0, peer(), &invite("z9hG4bKx1", "x1"));
     assert_eq!(codes(&sent(&mut e)), vec![403], "unknown source is refused");
-    e.handle_input(t0, "192.0.2.50:5060".parse().unwrap(), &invite("z9hG4bKx2", "x2"));
+    e.handle_input(
+        t0,
+        "192.0.2.50:5060".parse().unwrap(),
+        &invite("z9hG4bKx2", "x2"),
+    );
     assert_eq!(codes(&sent(&mut e)), vec![100, 180], "the trunk may call");
 }
 
@@ -301,19 +400,40 @@ fn with_a_trunk_only_trunk_addresses_and_the_allowlist_may_call() {
 fn outbound_early_media_answer_ack_and_bye() {
     let t0 = Instant::now();
     let mut e = ep(|_| {});
-    let call = e.dial(t0, &DialRequest { to: format!("sip:bob@{PEER}"), ..Default::default() }, "127.0.0.1:30006".parse().unwrap()).unwrap();
+    let call = e
+        .dial(
+            t0,
+            &DialRequest {
+                to: format!("sip:bob@{PEER}"),
+                ..Default::default()
+            },
+            "127.0.0.1:30006".parse().unwrap(),
+        )
+        .unwrap();
     let inv = sent(&mut e).remove(0);
     let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4020 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
-    let early = MsgBuilder::response_to(&inv, 183, Some("callee")).header("contact", &format!("<sip:bob@{PEER}>")).body("application/sdp", sdp.as_bytes()).build();
+    let early = MsgBuilder::response_to(&inv, 183, Some("callee"))
+        .header("contact", &format!("<sip:bob@{PEER}>"))
+        .body("application/sdp", sdp.as_bytes())
+        .build();
     e.handle_input(t0, peer(), &early);
     let ev = events(&mut e);
-    let [SipEvent::Ringing { early: Some(m), .. }] = &ev[..] else { panic!("{ev:?}") };
+    let [SipEvent::Ringing { early: Some(m), .. }] = &ev[..] else {
+        panic!("{ev:?}")
+    };
     assert_eq!(m.addr.port(), 4020);
-    let ok = MsgBuilder::response_to(&inv, 200, Some("callee")).header("contact", &format!("<sip:bob@{PEER}>")).body("application/sdp", sdp.as_bytes()).build();
+    let ok = MsgBuilder::response_to(&inv, 200, Some("callee"))
+        .header("contact", &format!("<sip:bob@{PEER}>"))
+        .body("application/sdp", sdp.as_bytes())
+        .build();
     e.handle_input(t0, peer(), &ok);
     let acks = sent(&mut e);
     assert_eq!(acks[0].method(), Some("ACK"));
-    assert_ne!(acks[0].branch(), inv.branch(), "ACK for 2xx is a new transaction");
+    assert_ne!(
+        acks[0].branch(),
+        inv.branch(),
+        "ACK for 2xx is a new transaction"
+    );
     assert_eq!(acks[0].to_tag().as_deref(), Some("callee"));
     assert!(matches!(events(&mut e)[..], [SipEvent::Answered { .. }]));
     // a retransmitted 200 is ACKed again, without a second Answered
@@ -324,7 +444,13 @@ fn outbound_early_media_answer_ack_and_bye() {
     let bye = sent(&mut e).remove(0);
     assert_eq!(bye.method(), Some("BYE"));
     assert_eq!(bye.cseq().unwrap().0, inv.cseq().unwrap().0 + 1);
-    assert_eq!(events(&mut e), vec![SipEvent::Ended { call, cause: HangupCause::LocalHangup }]);
+    assert_eq!(
+        events(&mut e),
+        vec![SipEvent::Ended {
+            call,
+            cause: HangupCause::LocalHangup
+        }]
+    );
 }
 
 #[test]
@@ -332,16 +458,27 @@ fn peers_outside_the_allowlist_authenticate_with_digest() {
     let t0 = Instant::now();
     let mut e = ep(|c| {
         c.allowlist = vec!["10.0.0.0/8".into()];
-        c.peers = vec![crate::config::PeerAccount { username: "agent7".into(), password: "pw7".into() }];
+        c.peers = vec![crate::config::PeerAccount {
+            username: "agent7".into(),
+            password: "pw7".into(),
+        }];
     });
     e.handle_input(t0, peer(), &invite("z9hG4bKp1", "p1"));
     let out = sent(&mut e);
     assert_eq!(codes(&out), vec![407]);
-    let chal = super::super::digest::Challenge::parse(out[0].header("proxy-authenticate").unwrap()).unwrap();
+    let chal = super::super::digest::Challenge::parse(out[0].header("proxy-authenticate").unwrap())
+        .unwrap();
     let with_auth = |password: &str, branch: &str| {
-        let auth = chal.authorize("INVITE", "sip:vaarta@127.0.0.1:5060", "agent7", password, 1).unwrap();
+        let auth = chal
+            .authorize("INVITE", "sip:vaarta@127.0.0.1:5060", "agent7", password, 1)
+            .unwrap();
         let text = String::from_utf8(invite(branch, "p1")).unwrap();
-        text.replacen("Max-Forwards: 70\r\n", &format!("Max-Forwards: 70\r\nProxy-Authorization: {auth}\r\n"), 1).into_bytes()
+        text.replacen(
+            "Max-Forwards: 70\r\n",
+            &format!("Max-Forwards: 70\r\nProxy-Authorization: {auth}\r\n"),
+            1,
+        )
+        .into_bytes()
     };
     e.handle_input(t0, peer(), &with_auth("wrong", "z9hG4bKp2"));
     assert_eq!(codes(&sent(&mut e)), vec![407]);
@@ -355,11 +492,28 @@ fn an_invalid_contact_is_refused_and_bad_dial_input_is_an_error() {
     // found by the fuzzer: a Contact that is no URI used to become the Request-URI of our BYE
     let t0 = Instant::now();
     let mut e = ep(|_| {});
-    let text = String::from_utf8(invite("z9hG4bKbad", "bad1")).unwrap().replace(&format!("<sip:peer@{PEER}>"), "<sip:p@127.0.0:17.005>");
+    let text = String::from_utf8(invite("z9hG4bKbad", "bad1"))
+        .unwrap()
+        .replace(&format!("<sip:peer@{PEER}>"), "<sip:p@127.0.0:17.005>");
     e.handle_input(t0, peer(), text.as_bytes());
     assert_eq!(codes(&sent(&mut e)), vec![400]);
-    let r = e.dial(t0, &DialRequest { to: "sip:a@127.0.0.1\r\nX: y".into(), ..Default::default() }, "127.0.0.1:1".parse().unwrap());
+    let r = e.dial(
+        t0,
+        &DialRequest {
+            to: "sip:a@127.0.0.1\r\nX: y".into(),
+            ..Default::default()
+        },
+        "127.0.0.1:1".parse().unwrap(),
+    );
     assert!(matches!(r, Err(CallError::InvalidRequest(_))));
-    let r = e.dial(t0, &DialRequest { to: "sip:a@127.0.0.1:5070".into(), headers: vec![("X-A".into(), "1\r\nEvil: 2".into())], ..Default::default() }, "127.0.0.1:1".parse().unwrap());
+    let r = e.dial(
+        t0,
+        &DialRequest {
+            to: "sip:a@127.0.0.1:5070".into(),
+            headers: vec![("X-A".into(), "1\r\nEvil: 2".into())],
+            ..Default::default()
+        },
+        "127.0.0.1:1".parse().unwrap(),
+    );
     assert!(matches!(r, Err(CallError::InvalidRequest(_))));
 }

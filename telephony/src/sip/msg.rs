@@ -63,21 +63,29 @@ impl SipMsg {
             .map_err(|e| ParseError::Malformed(e.to_string()))?;
         let (start, headers, body) = match parsed {
             rsip::SipMessage::Request(r) => (
-                StartLine::Request { method: r.method.to_string(), uri: r.uri.to_string() },
+                StartLine::Request {
+                    method: r.method.to_string(),
+                    uri: r.uri.to_string(),
+                },
                 r.headers,
                 r.body,
             ),
             rsip::SipMessage::Response(r) => {
                 let code: u16 = r.status_code.code();
                 let reason = r.status_code.to_string();
-                let reason = reason.split_once(' ').map(|(_, r)| r.to_string()).unwrap_or_default();
+                let reason = reason
+                    .split_once(' ')
+                    .map(|(_, r)| r.to_string())
+                    .unwrap_or_default();
                 (StartLine::Response { code, reason }, r.headers, r.body)
             }
         };
         let mut out = Vec::new();
         for h in headers.iter() {
             let text = h.to_string();
-            let Some((name, value)) = text.split_once(':') else { continue };
+            let Some((name, value)) = text.split_once(':') else {
+                continue;
+            };
             let name = canonical(name);
             // a header line may carry several comma separated Vias; split them so the top Via is alone
             if name == "via" {
@@ -88,7 +96,11 @@ impl SipMsg {
                 out.push((name, value.trim().to_string()));
             }
         }
-        let msg = SipMsg { start, headers: out, body };
+        let msg = SipMsg {
+            start,
+            headers: out,
+            body,
+        };
         for h in ["via", "from", "to", "call-id", "cseq"] {
             if msg.header(h).is_none() {
                 return Err(ParseError::MissingHeader(h));
@@ -102,11 +114,17 @@ impl SipMsg {
 
     /// First value of a header (lower-case full name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     /// All values of a header, in order.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     pub fn method(&self) -> Option<&str> {
         match &self.start {
@@ -191,12 +209,20 @@ pub fn addr_uri(value: &str) -> String {
     {
         return value[a + 1..b].trim().to_string();
     }
-    value.split(';').next().unwrap_or_default().trim().to_string()
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// The user part of a SIP URI (`sip:alice@host` → `alice`).
 pub fn uri_user(uri: &str) -> String {
-    let u = uri.trim_start_matches("sips:").trim_start_matches("sip:").trim_start_matches("tel:");
+    let u = uri
+        .trim_start_matches("sips:")
+        .trim_start_matches("sip:")
+        .trim_start_matches("tel:");
     match u.split_once('@') {
         Some((user, _)) => user.split(';').next().unwrap_or_default().to_string(),
         None => String::new(),
@@ -212,7 +238,9 @@ pub fn uri_host_port(uri: &str) -> Option<(String, u16)> {
         return None;
     }
     match hp.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => Some((h.to_string(), p.parse().ok()?)),
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+            Some((h.to_string(), p.parse().ok()?))
+        }
         _ => Some((hp.to_string(), 5060)),
     }
 }
@@ -227,10 +255,18 @@ pub struct MsgBuilder {
 
 impl MsgBuilder {
     pub fn request(method: &str, uri: &str) -> Self {
-        Self { start: format!("{method} {uri} SIP/2.0"), headers: Vec::new(), body: Vec::new() }
+        Self {
+            start: format!("{method} {uri} SIP/2.0"),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
     pub fn response(code: u16, reason: &str) -> Self {
-        Self { start: format!("SIP/2.0 {code} {reason}"), headers: Vec::new(), body: Vec::new() }
+        Self {
+            start: format!("SIP/2.0 {code} {reason}"),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
     /// A response to `req` copying Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6.2); `to_tag` is
     /// added to To when it has none.
@@ -258,7 +294,8 @@ impl MsgBuilder {
         self
     }
     pub fn body(mut self, content_type: &str, body: &[u8]) -> Self {
-        self.headers.push(("Content-Type".into(), content_type.into()));
+        self.headers
+            .push(("Content-Type".into(), content_type.into()));
         self.body = body.to_vec();
         self
     }
@@ -328,7 +365,9 @@ pub fn random_token(len: usize) -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut r = rand::rng();
-    (0..len).map(|_| CHARS[r.random_range(0..CHARS.len())] as char).collect()
+    (0..len)
+        .map(|_| CHARS[r.random_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 /// A new RFC 3261 branch (magic cookie prefix).
@@ -350,8 +389,14 @@ mod tests {
         assert_eq!(m.from_tag().as_deref(), Some("a1"));
         assert_eq!(m.to_tag(), None);
         assert_eq!(m.cseq(), Some((1, "INVITE".into())));
-        assert_eq!(addr_uri(m.header("contact").unwrap()), "sip:alice@127.0.0.1:5070");
-        assert_eq!(uri_host_port("sip:alice@127.0.0.1:5070;transport=udp"), Some(("127.0.0.1".into(), 5070)));
+        assert_eq!(
+            addr_uri(m.header("contact").unwrap()),
+            "sip:alice@127.0.0.1:5070"
+        );
+        assert_eq!(
+            uri_host_port("sip:alice@127.0.0.1:5070;transport=udp"),
+            Some(("127.0.0.1".into(), 5070))
+        );
         assert_eq!(uri_user("sip:alice@127.0.0.1:5070"), "alice");
     }
 
@@ -367,8 +412,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_oversized() {
-        assert!(matches!(SipMsg::parse(b"hello"), Err(ParseError::Malformed(_))));
-        assert!(matches!(SipMsg::parse(&vec![b'a'; MAX_DATAGRAM + 1]), Err(ParseError::Oversized(_))));
+        assert!(matches!(
+            SipMsg::parse(b"hello"),
+            Err(ParseError::Malformed(_))
+        ));
+        assert!(matches!(
+            SipMsg::parse(&vec![b'a'; MAX_DATAGRAM + 1]),
+            Err(ParseError::Oversized(_))
+        ));
         let no_callid = INVITE.replace("Call-ID: c1@x\r\n", "");
         assert!(SipMsg::parse(no_callid.as_bytes()).is_err());
     }

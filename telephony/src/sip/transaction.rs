@@ -70,12 +70,22 @@ pub struct Transaction {
 
 impl Transaction {
     /// Start a client transaction; returns it with the first send queued in `out`.
-    pub fn client(kind: TxKind, now: Instant, dest: SocketAddr, request: Vec<u8>, out: &mut Vec<TxAction>) -> Self {
+    pub fn client(
+        kind: TxKind,
+        now: Instant,
+        dest: SocketAddr,
+        request: Vec<u8>,
+        out: &mut Vec<TxAction>,
+    ) -> Self {
         let invite = kind == TxKind::InviteClient;
         out.push(TxAction::Send(dest, request.clone()));
         Transaction {
             kind,
-            state: if invite { TxState::Calling } else { TxState::Trying },
+            state: if invite {
+                TxState::Calling
+            } else {
+                TxState::Trying
+            },
             dest,
             message: request,
             ack: None,
@@ -90,7 +100,11 @@ impl Transaction {
     pub fn server(kind: TxKind, dest: SocketAddr) -> Self {
         Transaction {
             kind,
-            state: if kind == TxKind::InviteServer { TxState::Proceeding } else { TxState::Trying },
+            state: if kind == TxKind::InviteServer {
+                TxState::Proceeding
+            } else {
+                TxState::Trying
+            },
             dest,
             message: Vec::new(),
             ack: None,
@@ -107,7 +121,13 @@ impl Transaction {
 
     /// Client: a response for this transaction arrived. `ack` builds the ACK for a non-2xx
     /// final response of an INVITE (same branch, RFC 3261 §17.1.1.3).
-    pub fn on_response(&mut self, now: Instant, code: u16, ack: impl FnOnce() -> Vec<u8>, out: &mut Vec<TxAction>) -> ResponseVerdict {
+    pub fn on_response(
+        &mut self,
+        now: Instant,
+        code: u16,
+        ack: impl FnOnce() -> Vec<u8>,
+        out: &mut Vec<TxAction>,
+    ) -> ResponseVerdict {
         match self.kind {
             TxKind::InviteClient => match (self.state, code) {
                 (TxState::Calling | TxState::Proceeding, 100..=199) => {
@@ -158,7 +178,10 @@ impl Transaction {
 
     /// Server: send a response (provisional or final) through this transaction.
     pub fn respond(&mut self, now: Instant, code: u16, response: Vec<u8>, out: &mut Vec<TxAction>) {
-        if matches!(self.state, TxState::Completed | TxState::Confirmed | TxState::Terminated) {
+        if matches!(
+            self.state,
+            TxState::Completed | TxState::Confirmed | TxState::Terminated
+        ) {
             return;
         }
         out.push(TxAction::Send(self.dest, response.clone()));
@@ -185,7 +208,9 @@ impl Transaction {
 
     /// Server: the request was retransmitted; re-send the last response, if any.
     pub fn on_request_retransmit(&mut self, out: &mut Vec<TxAction>) {
-        if !self.message.is_empty() && matches!(self.state, TxState::Proceeding | TxState::Completed) {
+        if !self.message.is_empty()
+            && matches!(self.state, TxState::Proceeding | TxState::Completed)
+        {
             out.push(TxAction::Send(self.dest, self.message.clone()));
         }
     }
@@ -202,7 +227,10 @@ impl Transaction {
 
     /// Earliest instant this transaction needs `handle_timeout`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.retransmit_at, self.timeout_at, self.end_at].into_iter().flatten().min()
+        [self.retransmit_at, self.timeout_at, self.end_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Fire the due timers.
@@ -224,9 +252,9 @@ impl Transaction {
         {
             out.push(TxAction::Send(self.dest, self.message.clone()));
             self.interval = match (self.kind, self.state) {
-                (TxKind::InviteClient, _) => self.interval * 2,                 // timer A
-                (TxKind::NonInviteClient, TxState::Proceeding) => T2,           // timer E in Proceeding
-                _ => (self.interval * 2).min(T2),                               // timers E, G
+                (TxKind::InviteClient, _) => self.interval * 2, // timer A
+                (TxKind::NonInviteClient, TxState::Proceeding) => T2, // timer E in Proceeding
+                _ => (self.interval * 2).min(T2),               // timers E, G
             };
             self.retransmit_at = Some(now + self.interval);
         }
@@ -264,7 +292,13 @@ mod tests {
     fn invite_client_timer_a_doubles_and_timer_b_fires_at_64_t1() {
         let t0 = Instant::now();
         let mut out = Vec::new();
-        let mut tx = Transaction::client(TxKind::InviteClient, t0, addr(), b"INVITE".to_vec(), &mut out);
+        let mut tx = Transaction::client(
+            TxKind::InviteClient,
+            t0,
+            addr(),
+            b"INVITE".to_vec(),
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
         let (sends, timed_out) = run_until(&mut tx, t0, Duration::from_secs(40));
         let ms: Vec<u128> = sends.iter().map(|d| d.as_millis()).collect();
@@ -277,14 +311,29 @@ mod tests {
     fn invite_client_acks_non_2xx_and_absorbs_retransmits() {
         let t0 = Instant::now();
         let mut out = Vec::new();
-        let mut tx = Transaction::client(TxKind::InviteClient, t0, addr(), b"INVITE".to_vec(), &mut out);
+        let mut tx = Transaction::client(
+            TxKind::InviteClient,
+            t0,
+            addr(),
+            b"INVITE".to_vec(),
+            &mut out,
+        );
         out.clear();
-        assert_eq!(tx.on_response(t0, 180, Vec::new, &mut out), ResponseVerdict::Deliver);
+        assert_eq!(
+            tx.on_response(t0, 180, Vec::new, &mut out),
+            ResponseVerdict::Deliver
+        );
         assert_eq!(tx.poll_timeout(), None, "no retransmission in Proceeding");
-        assert_eq!(tx.on_response(t0, 486, || b"ACK".to_vec(), &mut out), ResponseVerdict::Deliver);
+        assert_eq!(
+            tx.on_response(t0, 486, || b"ACK".to_vec(), &mut out),
+            ResponseVerdict::Deliver
+        );
         assert_eq!(out, vec![TxAction::Send(addr(), b"ACK".to_vec())]);
         out.clear();
-        assert_eq!(tx.on_response(t0, 486, || unreachable!(), &mut out), ResponseVerdict::Absorb);
+        assert_eq!(
+            tx.on_response(t0, 486, || unreachable!(), &mut out),
+            ResponseVerdict::Absorb
+        );
         assert_eq!(out.len(), 1, "ACK re-sent for the retransmitted final");
         let mut out = Vec::new();
         tx.handle_timeout(t0 + TIMER_D, &mut out);
@@ -295,7 +344,13 @@ mod tests {
     fn non_invite_client_timer_e_caps_at_t2_then_f() {
         let t0 = Instant::now();
         let mut out = Vec::new();
-        let mut tx = Transaction::client(TxKind::NonInviteClient, t0, addr(), b"OPTIONS".to_vec(), &mut out);
+        let mut tx = Transaction::client(
+            TxKind::NonInviteClient,
+            t0,
+            addr(),
+            b"OPTIONS".to_vec(),
+            &mut out,
+        );
         let (sends, timed_out) = run_until(&mut tx, t0, Duration::from_secs(40));
         let ms: Vec<u128> = sends.iter().map(|d| d.as_millis()).collect();
         assert_eq!(&ms[..6], &[500, 1500, 3500, 7500, 11500, 15500]);
@@ -306,9 +361,21 @@ mod tests {
     fn non_invite_client_completes_then_timer_k() {
         let t0 = Instant::now();
         let mut out = Vec::new();
-        let mut tx = Transaction::client(TxKind::NonInviteClient, t0, addr(), b"BYE".to_vec(), &mut out);
-        assert_eq!(tx.on_response(t0, 200, Vec::new, &mut out), ResponseVerdict::Deliver);
-        assert_eq!(tx.on_response(t0, 200, Vec::new, &mut out), ResponseVerdict::Absorb);
+        let mut tx = Transaction::client(
+            TxKind::NonInviteClient,
+            t0,
+            addr(),
+            b"BYE".to_vec(),
+            &mut out,
+        );
+        assert_eq!(
+            tx.on_response(t0, 200, Vec::new, &mut out),
+            ResponseVerdict::Deliver
+        );
+        assert_eq!(
+            tx.on_response(t0, 200, Vec::new, &mut out),
+            ResponseVerdict::Absorb
+        );
         assert_eq!(tx.poll_timeout(), Some(t0 + T4));
         let (sends, _) = run_until(&mut tx, t0, Duration::from_secs(10));
         assert!(sends.is_empty());
@@ -328,7 +395,11 @@ mod tests {
         let mut probe = tx.clone();
         let (sends, timed_out) = run_until(&mut probe, t0, Duration::from_secs(40));
         let ms: Vec<u128> = sends.iter().map(|d| d.as_millis()).collect();
-        assert_eq!(&ms[..5], &[500, 1500, 3500, 7500, 11500], "timer G capped at T2");
+        assert_eq!(
+            &ms[..5],
+            &[500, 1500, 3500, 7500, 11500],
+            "timer G capped at T2"
+        );
         assert!(timed_out, "timer H without ACK");
         tx.on_ack(t0 + Duration::from_secs(1));
         assert_eq!(tx.state, TxState::Confirmed);

@@ -11,7 +11,10 @@ use tokio::sync::mpsc;
 use vaarta_telephony::{Event, Frame, Telephony, TelephonyConfig};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// A fresh scratch directory for one test.
@@ -25,11 +28,17 @@ pub fn scratch(name: &str) -> PathBuf {
 fn require(bin: &str, what: &str) -> PathBuf {
     let p = Path::new(bin);
     if p.is_absolute() {
-        assert!(p.exists(), "{what} is missing at {bin}: run `scripts/setup --test` (scripts/setup-test.d/30-sip-peers.sh)");
+        assert!(
+            p.exists(),
+            "{what} is missing at {bin}: run `scripts/setup --test` (scripts/setup-test.d/30-sip-peers.sh)"
+        );
         return p.to_path_buf();
     }
-    let found = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(bin)).find(|c| c.exists()));
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(bin))
+            .find(|c| c.exists())
+    });
     found.unwrap_or_else(|| panic!("{what} (`{bin}`) is not installed: run `scripts/setup --test` (scripts/setup-test.d/30-sip-peers.sh)"))
 }
 
@@ -39,9 +48,19 @@ pub fn speech_wav(dir: &Path, name: &str, text: &str) -> PathBuf {
     let sox = require("sox", "sox");
     let raw = dir.join(format!("{name}-raw.wav"));
     let out = dir.join(format!("{name}.wav"));
-    let ok = std::process::Command::new(espeak).args(["-s", "150", "-w"]).arg(&raw).arg(text).status().expect("espeak-ng runs");
+    let ok = std::process::Command::new(espeak)
+        .args(["-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng runs");
     assert!(ok.success(), "espeak-ng failed");
-    let ok = std::process::Command::new(sox).arg(&raw).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&out).status().expect("sox runs");
+    let ok = std::process::Command::new(sox)
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .status()
+        .expect("sox runs");
     assert!(ok.success(), "sox failed");
     out
 }
@@ -49,14 +68,20 @@ pub fn speech_wav(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// A copy of `wav` with `secs` of trailing silence (baresip hangs up when its aufile source ends).
 pub fn padded_wav(wav: &Path, secs: u32) -> PathBuf {
     let out = wav.with_extension("padded.wav");
-    let ok = std::process::Command::new(require("sox", "sox")).arg(wav).arg(&out).args(["pad", "0", &secs.to_string()]).status().expect("sox runs");
+    let ok = std::process::Command::new(require("sox", "sox"))
+        .arg(wav)
+        .arg(&out)
+        .args(["pad", "0", &secs.to_string()])
+        .status()
+        .expect("sox runs");
     assert!(ok.success(), "sox pad failed");
     out
 }
 
 /// Samples of a 16-bit WAV, brought to 8 kHz mono (decimating 16/32/48 kHz).
 pub fn read_wav(path: &Path) -> Vec<i16> {
-    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut r = hound::WavReader::open(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let spec = r.spec();
     let ch = spec.channels as usize;
     let all: Vec<i16> = r.samples::<i16>().map(|s| s.expect("sample")).collect();
@@ -67,7 +92,12 @@ pub fn read_wav(path: &Path) -> Vec<i16> {
 
 /// Save 8 kHz mono samples (kept in the scratch dir for inspection after a failure).
 pub fn write_wav(path: &Path, samples: &[i16]) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     for s in samples {
         w.write_sample(*s).expect("write");
@@ -134,8 +164,13 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 /// Vaarta on loopback with an ephemeral SIP port and an RTP range of its own.
-pub async fn start_vaarta(tweak: impl FnOnce(&mut TelephonyConfig)) -> (Telephony, mpsc::Receiver<Event>) {
-    let mut cfg = TelephonyConfig { bind: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+pub async fn start_vaarta(
+    tweak: impl FnOnce(&mut TelephonyConfig),
+) -> (Telephony, mpsc::Receiver<Event>) {
+    let mut cfg = TelephonyConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
     let base = 20000 + (std::process::id() % 400) as u16 * 100;
     cfg.rtp_port_min = base;
     cfg.rtp_port_max = base + 98;
@@ -144,7 +179,11 @@ pub async fn start_vaarta(tweak: impl FnOnce(&mut TelephonyConfig)) -> (Telephon
 }
 
 /// Next event matching `pred`, failing the test after `secs`.
-pub async fn next_event<T>(rx: &mut mpsc::Receiver<Event>, secs: u64, mut pred: impl FnMut(&Event) -> Option<T>) -> T {
+pub async fn next_event<T>(
+    rx: &mut mpsc::Receiver<Event>,
+    secs: u64,
+    mut pred: impl FnMut(&Event) -> Option<T>,
+) -> T {
     let fut = async {
         loop {
             let e = rx.recv().await.expect("event stream open");
@@ -153,11 +192,16 @@ pub async fn next_event<T>(rx: &mut mpsc::Receiver<Event>, secs: u64, mut pred: 
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(secs), fut).await.expect("expected telephony event did not arrive in time")
+    tokio::time::timeout(Duration::from_secs(secs), fut)
+        .await
+        .expect("expected telephony event did not arrive in time")
 }
 
 /// The next incoming call (owning its audio receiver).
-pub async fn next_incoming(rx: &mut mpsc::Receiver<Event>, secs: u64) -> vaarta_telephony::IncomingCall {
+pub async fn next_incoming(
+    rx: &mut mpsc::Receiver<Event>,
+    secs: u64,
+) -> vaarta_telephony::IncomingCall {
     let fut = async {
         loop {
             if let Event::Incoming(c) = rx.recv().await.expect("event stream open") {
@@ -165,7 +209,9 @@ pub async fn next_incoming(rx: &mut mpsc::Receiver<Event>, secs: u64) -> vaarta_
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(secs), fut).await.expect("no incoming call in time")
+    tokio::time::timeout(Duration::from_secs(secs), fut)
+        .await
+        .expect("no incoming call in time")
 }
 
 /// Drain an audio receiver until it closes (the call ended) or `secs` pass.
@@ -191,7 +237,10 @@ pub struct Pjsua {
 impl Pjsua {
     pub async fn spawn(args: &[&str]) -> Pjsua {
         let py = repo_root().join(".venv/bin/python");
-        let py = require(py.to_str().unwrap(), "the pjsua2 peer's Python (.venv with pjsua2-python)");
+        let py = require(
+            py.to_str().unwrap(),
+            "the pjsua2 peer's Python (.venv with pjsua2-python)",
+        );
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/pjsua_peer.py");
         let mut child = Command::new(py)
             .arg(script)
@@ -202,14 +251,23 @@ impl Pjsua {
             .spawn()
             .expect("spawn pjsua peer");
         let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut p = Pjsua { child, lines, port: 0, seen: Vec::new() };
+        let mut p = Pjsua {
+            child,
+            lines,
+            port: 0,
+            seen: Vec::new(),
+        };
         let ready = p.wait_for(10, |v| v["ev"] == "ready").await;
         p.port = ready["port"].as_u64().expect("port") as u16;
         p
     }
 
     /// Wait for an event matching `pred` (events seen before are searched first).
-    pub async fn wait_for(&mut self, secs: u64, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub async fn wait_for(
+        &mut self,
+        secs: u64,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         if let Some(v) = self.seen.iter().find(|v| pred(v)) {
             return v.clone();
         }
@@ -217,19 +275,27 @@ impl Pjsua {
             loop {
                 match self.lines.next_line().await {
                     Ok(Some(l)) => {
-                        let Ok(v) = serde_json::from_str::<serde_json::Value>(&l) else { continue };
+                        let Ok(v) = serde_json::from_str::<serde_json::Value>(&l) else {
+                            continue;
+                        };
                         self.seen.push(v.clone());
                         if pred(&v) {
                             return v;
                         }
                     }
-                    _ => panic!("pjsua peer exited before the expected event; saw {:?}", self.seen),
+                    _ => panic!(
+                        "pjsua peer exited before the expected event; saw {:?}",
+                        self.seen
+                    ),
                 }
             }
         };
         match tokio::time::timeout(Duration::from_secs(secs), fut).await {
             Ok(v) => v,
-            Err(_) => panic!("pjsua peer: expected event not seen in {secs}s; saw {:?}", self.seen),
+            Err(_) => panic!(
+                "pjsua peer: expected event not seen in {secs}s; saw {:?}",
+                self.seen
+            ),
         }
     }
 
@@ -253,11 +319,19 @@ pub struct Baresip {
 }
 
 fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Baresip {
@@ -278,8 +352,20 @@ impl Baresip {
         );
         std::fs::write(dir.join("config"), config).unwrap();
         let answer = if auto_answer { "auto" } else { "manual" };
-        std::fs::write(dir.join("accounts"), format!("<sip:baresip@127.0.0.1:{sip_port}>;regint=0;answermode={answer}\n")).unwrap();
-        let child = Command::new(bin).arg("-f").arg(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().expect("spawn baresip");
+        std::fs::write(
+            dir.join("accounts"),
+            format!("<sip:baresip@127.0.0.1:{sip_port}>;regint=0;answermode={answer}\n"),
+        )
+        .unwrap();
+        let child = Command::new(bin)
+            .arg("-f")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn baresip");
         let mut ctrl = None;
         for _ in 0..50 {
             if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", ctrl_port)).await {
@@ -289,15 +375,26 @@ impl Baresip {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let ctrl = ctrl.expect("baresip ctrl_tcp did not come up");
-        Baresip { child, ctrl, buf: Vec::new(), dir: dir.to_path_buf(), sip_port, seen: Vec::new() }
+        Baresip {
+            child,
+            ctrl,
+            buf: Vec::new(),
+            dir: dir.to_path_buf(),
+            sip_port,
+            seen: Vec::new(),
+        }
     }
 
     /// Run a baresip command (`dial sip:..`, `hangup`, `accept`).
     pub async fn command(&mut self, command: &str, params: &str) {
         use tokio::io::AsyncWriteExt;
-        let json = serde_json::json!({"command": command, "params": params, "token": "t"}).to_string();
+        let json =
+            serde_json::json!({"command": command, "params": params, "token": "t"}).to_string();
         let frame = format!("{}:{},", json.len(), json);
-        self.ctrl.write_all(frame.as_bytes()).await.expect("ctrl write");
+        self.ctrl
+            .write_all(frame.as_bytes())
+            .await
+            .expect("ctrl write");
     }
 
     /// Wait for an event (`type` field, e.g. CALL_ESTABLISHED, CALL_CLOSED).
@@ -310,7 +407,10 @@ impl Baresip {
             loop {
                 // netstrings: "<len>:<json>,"
                 while let Some(colon) = self.buf.iter().position(|b| *b == b':') {
-                    let Ok(len) = std::str::from_utf8(&self.buf[..colon]).unwrap_or("x").parse::<usize>() else {
+                    let Ok(len) = std::str::from_utf8(&self.buf[..colon])
+                        .unwrap_or("x")
+                        .parse::<usize>()
+                    else {
                         self.buf.clear();
                         break;
                     };
@@ -328,7 +428,11 @@ impl Baresip {
                 }
                 let mut chunk = [0u8; 4096];
                 let n = self.ctrl.read(&mut chunk).await.expect("ctrl read");
-                assert!(n > 0, "baresip closed its control connection; saw {:?}", self.seen);
+                assert!(
+                    n > 0,
+                    "baresip closed its control connection; saw {:?}",
+                    self.seen
+                );
                 self.buf.extend_from_slice(&chunk[..n]);
             }
         };
@@ -343,8 +447,18 @@ impl Baresip {
         std::fs::read_dir(&self.dir)
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("dump-") && n.to_string_lossy().ends_with("-dec.wav")))
-            .unwrap_or_else(|| panic!("no decoded-audio dump from baresip in {}", self.dir.display()))
+            .find(|p| {
+                p.file_name().is_some_and(|n| {
+                    n.to_string_lossy().starts_with("dump-")
+                        && n.to_string_lossy().ends_with("-dec.wav")
+                })
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no decoded-audio dump from baresip in {}",
+                    self.dir.display()
+                )
+            })
     }
 
     pub async fn quit(mut self) {

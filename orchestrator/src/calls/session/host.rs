@@ -6,24 +6,38 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
-use vaarta_flows::{AskOptions, FlowHost, HostError, HostResult, LogLevel, Passage, Reply, ToolResponse};
+use vaarta_flows::{
+    AskOptions, FlowHost, HostError, HostResult, LogLevel, Passage, Reply, ToolResponse,
+};
 
 /// What the flow asked for.
 #[derive(Debug)]
 pub enum HostRequest {
     Say(String),
-    Ask { prompt: String, options: AskOptions },
+    Ask {
+        prompt: String,
+        options: AskOptions,
+    },
     Listen(Duration),
     Brain(String),
     Kb(String),
-    Tool { name: String, args: Map<String, Value> },
-    Transfer { target: String, reason: String },
+    Tool {
+        name: String,
+        args: Map<String, Value>,
+    },
+    Transfer {
+        target: String,
+        reason: String,
+    },
     Hangup(String),
     Tag(String),
     Qualify(Map<String, Value>),
     SetLanguage(String),
     OptOut,
-    Notify { template: String, data: Map<String, Value> },
+    Notify {
+        template: String,
+        data: Map<String, Value>,
+    },
     Log(String),
 }
 
@@ -48,13 +62,18 @@ pub struct LiveHost {
 
 impl LiveHost {
     pub fn new(tx: mpsc::Sender<HostCall>, utc_offset_minutes: i32) -> Self {
-        Self { tx, utc_offset_minutes }
+        Self {
+            tx,
+            utc_offset_minutes,
+        }
     }
 
     fn call(&mut self, req: HostRequest) -> HostResult<HostReply> {
         let (reply, rx) = oneshot::channel();
         // The loop has gone: the call is over.
-        self.tx.blocking_send((req, reply)).map_err(|_| HostError::hung_up())?;
+        self.tx
+            .blocking_send((req, reply))
+            .map_err(|_| HostError::hung_up())?;
         rx.blocking_recv().map_err(|_| HostError::hung_up())?
     }
 
@@ -64,7 +83,10 @@ impl LiveHost {
 }
 
 fn unexpected(what: &str) -> HostError {
-    HostError::new(vaarta_flows::HostErrorKind::Failed, format!("internal: unexpected reply to {what}"))
+    HostError::new(
+        vaarta_flows::HostErrorKind::Failed,
+        format!("internal: unexpected reply to {what}"),
+    )
 }
 
 impl FlowHost for LiveHost {
@@ -72,7 +94,10 @@ impl FlowHost for LiveHost {
         self.unit(HostRequest::Say(text.to_string()))
     }
     fn ask(&mut self, prompt: &str, options: &AskOptions) -> HostResult<Reply> {
-        match self.call(HostRequest::Ask { prompt: prompt.to_string(), options: options.clone() })? {
+        match self.call(HostRequest::Ask {
+            prompt: prompt.to_string(),
+            options: options.clone(),
+        })? {
             HostReply::Reply(r) => Ok(r),
             _ => Err(unexpected("ask")),
         }
@@ -96,13 +121,19 @@ impl FlowHost for LiveHost {
         }
     }
     fn tool(&mut self, name: &str, args: &Map<String, Value>) -> HostResult<ToolResponse> {
-        match self.call(HostRequest::Tool { name: name.to_string(), args: args.clone() })? {
+        match self.call(HostRequest::Tool {
+            name: name.to_string(),
+            args: args.clone(),
+        })? {
             HostReply::Tool(t) => Ok(t),
             _ => Err(unexpected("tool")),
         }
     }
     fn transfer(&mut self, target: &str, reason: &str) -> HostResult<()> {
-        self.unit(HostRequest::Transfer { target: target.to_string(), reason: reason.to_string() })
+        self.unit(HostRequest::Transfer {
+            target: target.to_string(),
+            reason: reason.to_string(),
+        })
     }
     fn hangup(&mut self, reason: &str) -> HostResult<()> {
         self.unit(HostRequest::Hangup(reason.to_string()))
@@ -120,7 +151,10 @@ impl FlowHost for LiveHost {
         self.unit(HostRequest::OptOut)
     }
     fn notify(&mut self, template: &str, data: &Map<String, Value>) -> HostResult<()> {
-        self.unit(HostRequest::Notify { template: template.to_string(), data: data.clone() })
+        self.unit(HostRequest::Notify {
+            template: template.to_string(),
+            data: data.clone(),
+        })
     }
     fn log(&mut self, level: LogLevel, message: &str) {
         if level == LogLevel::Info {

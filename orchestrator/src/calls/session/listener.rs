@@ -36,7 +36,18 @@ pub struct Listener {
 
 impl Listener {
     pub fn new(vad: VadStream, rate: u32, partials: PartialConfig) -> Self {
-        Self { vad, rate, partials, pre_roll: VecDeque::new(), utterance: None, native_pre_roll: VecDeque::new(), native: Vec::new(), upsampler: Upsampler::new(rate), pushed: 0, recent: VecDeque::new() }
+        Self {
+            vad,
+            rate,
+            partials,
+            pre_roll: VecDeque::new(),
+            utterance: None,
+            native_pre_roll: VecDeque::new(),
+            native: Vec::new(),
+            upsampler: Upsampler::new(rate),
+            pushed: 0,
+            recent: VecDeque::new(),
+        }
     }
 
     /// Feeds caller audio; returns the VAD decisions it completed.
@@ -44,7 +55,8 @@ impl Listener {
         let events = self.vad.push_i16(pcm)?;
         self.pushed += pcm.len() as u64;
         let wide = self.upsampler.run(pcm);
-        self.recent.extend(pcm.iter().map(|&v| f32::from(v) / 32768.0));
+        self.recent
+            .extend(pcm.iter().map(|&v| f32::from(v) / 32768.0));
         let keep = RECENT_MS * self.rate as usize / 1000;
         while self.recent.len() > keep {
             self.recent.pop_front();
@@ -91,8 +103,14 @@ impl Listener {
 
     /// Feeds back a partial result; returns the new partial text when it is still current.
     pub fn on_partial(&mut self, job: &PartialJob, text: &str) -> Option<String> {
-        let t = vaarta_speech::stt::Transcript { text: text.to_string(), ..Default::default() };
-        self.utterance.as_mut()?.on_partial(job, Some(&t)).map(str::to_string)
+        let t = vaarta_speech::stt::Transcript {
+            text: text.to_string(),
+            ..Default::default()
+        };
+        self.utterance
+            .as_mut()?
+            .on_partial(job, Some(&t))
+            .map(str::to_string)
     }
 
     /// Ends the utterance: its whole audio for the final transcription (empty if none).
@@ -100,7 +118,9 @@ impl Listener {
         self.pre_roll.clear();
         self.native_pre_roll.clear();
         let native = std::mem::take(&mut self.native);
-        let Some(s) = self.utterance.take() else { return Arc::from(Vec::new()) };
+        let Some(s) = self.utterance.take() else {
+            return Arc::from(Vec::new());
+        };
         if self.rate == STT_RATE {
             return s.finalize().into();
         }
@@ -113,7 +133,8 @@ impl Listener {
     /// How long ago, in the caller's audio, the stream position `at` was: the VAD reports
     /// speech end in audio time, `min_silence_ms` before it decides.
     pub fn audio_age(&self, at: std::time::Duration) -> std::time::Duration {
-        let now = std::time::Duration::from_micros(self.pushed * 1_000_000 / u64::from(self.rate.max(1)));
+        let now =
+            std::time::Duration::from_micros(self.pushed * 1_000_000 / u64::from(self.rate.max(1)));
         now.saturating_sub(at)
     }
 
@@ -124,9 +145,22 @@ impl Listener {
 
     /// The caller's audio between stream times `start` and `end` (what is still kept of it) at
     /// 16 kHz: the end-of-turn model's input. Resamples: run it off the audio loop.
-    pub fn recent_audio(&self, start: std::time::Duration, end: std::time::Duration) -> RecentAudio {
-        let line = slice_recent(&self.recent, self.rate, self.pushed as f64 / f64::from(self.rate.max(1)), start, end);
-        RecentAudio { line, rate: self.rate }
+    pub fn recent_audio(
+        &self,
+        start: std::time::Duration,
+        end: std::time::Duration,
+    ) -> RecentAudio {
+        let line = slice_recent(
+            &self.recent,
+            self.rate,
+            self.pushed as f64 / f64::from(self.rate.max(1)),
+            start,
+            end,
+        );
+        RecentAudio {
+            line,
+            rate: self.rate,
+        }
     }
 
     /// Sample rate of the inbound audio.
@@ -153,11 +187,20 @@ impl RecentAudio {
 
 /// The part of `recent` (at `rate`, ending at stream time `now_s`) between stream times
 /// `start` and `end`.
-fn slice_recent(recent: &VecDeque<f32>, rate: u32, now_s: f64, start: std::time::Duration, end: std::time::Duration) -> Vec<f32> {
+fn slice_recent(
+    recent: &VecDeque<f32>,
+    rate: u32,
+    now_s: f64,
+    start: std::time::Duration,
+    end: std::time::Duration,
+) -> Vec<f32> {
     let per_s = f64::from(rate);
     let total = recent.len();
     let from_end = |t: std::time::Duration| ((now_s - t.as_secs_f64()).max(0.0) * per_s) as usize;
-    let (a, b) = (total.saturating_sub(from_end(start)), total.saturating_sub(from_end(end)));
+    let (a, b) = (
+        total.saturating_sub(from_end(start)),
+        total.saturating_sub(from_end(end)),
+    );
     recent.range(a..b.max(a)).copied().collect()
 }
 
@@ -203,7 +246,10 @@ mod tests {
         assert_eq!(a.len(), 16_000);
         assert_eq!(a[0], 16_000.0);
         // 10 s in, only the last 3 s are kept: a wider request gets what is there.
-        assert_eq!(slice_recent(&recent, 16_000, 10.0, s(0), s(10_000)).len(), 48_000);
+        assert_eq!(
+            slice_recent(&recent, 16_000, 10.0, s(0), s(10_000)).len(),
+            48_000
+        );
         assert!(slice_recent(&recent, 16_000, 10.0, s(9_000), s(8_000)).is_empty());
     }
 
@@ -212,7 +258,11 @@ mod tests {
         let mut u = Upsampler::new(8000);
         let out = u.run(&[0, 16384, 0]);
         assert_eq!(out.len(), 6);
-        assert!((out[1] - 0.0).abs() < 1e-6 && (out[2] - 0.25).abs() < 1e-6 && (out[3] - 0.5).abs() < 1e-6);
+        assert!(
+            (out[1] - 0.0).abs() < 1e-6
+                && (out[2] - 0.25).abs() < 1e-6
+                && (out[3] - 0.5).abs() < 1e-6
+        );
         assert_eq!(Upsampler::new(16000).run(&[16384]).len(), 1);
     }
 }

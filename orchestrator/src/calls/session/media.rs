@@ -11,9 +11,14 @@ pub enum MediaEvent {
     Audio(Vec<i16>),
     Dtmf(char),
     /// The far end went away (BYE, socket closed).
-    Hangup { cause: String },
+    Hangup {
+        cause: String,
+    },
     /// Result of [`MediaPort::transfer`]: `true` when the target took the call.
-    TransferResult { ok: bool, detail: String },
+    TransferResult {
+        ok: bool,
+        detail: String,
+    },
 }
 
 /// The transport failed to carry out a command.

@@ -24,21 +24,27 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
-use vaarta_flows::{CallContext, CancelToken, FlowOutcome, FlowProgram, HostError, HostErrorKind, HostResult, Reply};
+use vaarta_flows::{
+    CallContext, CancelToken, FlowOutcome, FlowProgram, HostError, HostErrorKind, HostResult, Reply,
+};
 use vaarta_speech::stt::{CancelFlag, TranscribeOptions, transcribe_pooled};
 use vaarta_speech::vad::VadEvent;
 
 use super::engines::SpeechEngines;
 use super::registry::CallHandle;
-use super::types::{CallEventKind, CallOutcome, CallState, Speaker as Who, TurnLatency, TurnRecord};
+use super::types::{
+    CallEventKind, CallOutcome, CallState, Speaker as Who, TurnLatency, TurnRecord,
+};
 use crate::brain::{Brain, BrainRequest, HistoryTurn};
-use crate::voice::{BotAudio, CallTextStream, FormatConfig, StopReason, TurnAction, TurnEvent, TurnTaker};
+use crate::voice::{
+    BotAudio, CallTextStream, FormatConfig, StopReason, TurnAction, TurnEvent, TurnTaker,
+};
 use host::{HostCall, HostReply, HostRequest, LiveHost};
 use listener::Listener;
 use media::{MediaEvent, MediaPort};
 use speaker::{MsgId, SpeakerOut, TtsEvent};
-pub use state::{Retriever, SessionSettings, call_turn_defaults};
 use state::{AskWait, BrainWait, TurnClock};
+pub use state::{Retriever, SessionSettings, call_turn_defaults};
 
 /// Everything one call needs besides its transport.
 pub struct SessionContext {
@@ -58,9 +64,19 @@ const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_UNREAD_TURNS: usize = 4;
 
 enum SttResult {
-    Partial { job: vaarta_speech::stt::PartialJob, text: String },
-    Final { text: String, language: String, confidence: f32, model: Duration },
-    Failed { error: String },
+    Partial {
+        job: vaarta_speech::stt::PartialJob,
+        text: String,
+    },
+    Final {
+        text: String,
+        language: String,
+        confidence: f32,
+        model: Duration,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 enum BrainEvent {
@@ -70,9 +86,17 @@ enum BrainEvent {
 }
 
 /// Runs the call to its end. `events` carries the transport's audio, DTMF and hangup.
-pub async fn run<M: MediaPort>(ctx: SessionContext, media: M, events: mpsc::Receiver<MediaEvent>, handle: CallHandle) -> CallOutcome {
+pub async fn run<M: MediaPort>(
+    ctx: SessionContext,
+    media: M,
+    events: mpsc::Receiver<MediaEvent>,
+    handle: CallHandle,
+) -> CallOutcome {
     let span = tracing::info_span!("call", call_id = %handle.id(), site_id = %handle.site_id());
-    Session::start(ctx, media, handle).run(events).instrument(span).await
+    Session::start(ctx, media, handle)
+        .run(events)
+        .instrument(span)
+        .await
 }
 
 struct Session<M: MediaPort> {
@@ -127,19 +151,34 @@ struct Session<M: MediaPort> {
 }
 
 enum AfterSpeech {
-    Hangup { outcome: CallOutcome, reason: String },
-    Transfer { destination: String, target: String, reason: String },
+    Hangup {
+        outcome: CallOutcome,
+        reason: String,
+    },
+    Transfer {
+        destination: String,
+        target: String,
+        reason: String,
+    },
 }
 
 impl<M: MediaPort> Session<M> {
     fn start(ctx: SessionContext, media: M, handle: CallHandle) -> Self {
         let rate = media.sample_rate();
-        let recorder = ctx.settings.recording_dir.as_ref().map(|_| recorder::Recorder::new(rate, Instant::now()));
+        let recorder = ctx
+            .settings
+            .recording_dir
+            .as_ref()
+            .map(|_| recorder::Recorder::new(rate, Instant::now()));
         let (tts_tx, tts_rx) = mpsc::channel(64);
         let (stt_tx, stt_rx) = mpsc::channel(8);
         let (brain_tx, brain_rx) = mpsc::channel(64);
         let (host_tx, host_rx) = mpsc::channel(4);
-        let language = if ctx.flow_context.language.is_empty() { ctx.settings.language.clone() } else { ctx.flow_context.language.clone() };
+        let language = if ctx.flow_context.language.is_empty() {
+            ctx.settings.language.clone()
+        } else {
+            ctx.flow_context.language.clone()
+        };
         let listener = match ctx.engines.open_call_vad(rate) {
             Ok(vad) => Some(Listener::new(vad, rate, ctx.engines.partials.clone())),
             Err(e) => {
@@ -147,10 +186,20 @@ impl<M: MediaPort> Session<M> {
                 None
             }
         };
-        let speaker = speaker::Speaker::new(ctx.engines.tts.clone(), ctx.engines.phrases.clone(), rate, &language, tts_tx);
+        let speaker = speaker::Speaker::new(
+            ctx.engines.tts.clone(),
+            ctx.engines.phrases.clone(),
+            rate,
+            &language,
+            tts_tx,
+        );
         let host = LiveHost::new(host_tx, ctx.settings.utc_offset_minutes);
         let (turn_model_tx, turn_model_rx) = mpsc::channel(4);
-        let semantic = ctx.engines.turn_model.clone().map(|m| semantic_turn::SemanticTurn::new(ctx.engines.turn, m, turn_model_tx));
+        let semantic = ctx
+            .engines
+            .turn_model
+            .clone()
+            .map(|m| semantic_turn::SemanticTurn::new(ctx.engines.turn, m, turn_model_tx));
         let mut turn_cfg = ctx.settings.turn.clone();
         if semantic.is_some() {
             // The model decides when the caller is done; the silence timer is only a backstop.
@@ -202,13 +251,18 @@ impl<M: MediaPort> Session<M> {
     }
 
     async fn run(mut self, mut events: mpsc::Receiver<MediaEvent>) -> CallOutcome {
-        self.handle.emit(CallEventKind::State { state: CallState::Active });
+        self.handle.emit(CallEventKind::State {
+            state: CallState::Active,
+        });
         if self.listener.is_none() {
-            self.failover("vad", "voice activity detection unavailable").await;
+            self.failover("vad", "voice activity detection unavailable")
+                .await;
         } else {
             let (program, ctx, host) = self.pending_flow.take().expect("flow not started yet");
             let cancel = self.flow_cancel.clone();
-            self.flow = Some(tokio::task::spawn_blocking(move || program.run(host, ctx, &cancel)));
+            self.flow = Some(tokio::task::spawn_blocking(move || {
+                program.run(host, ctx, &cancel)
+            }));
         }
         while self.ended.is_none() {
             let wake = self.next_wake();
@@ -257,7 +311,9 @@ impl<M: MediaPort> Session<M> {
             self.speaker.next_wake(),
             self.ask.as_ref().and_then(|a| a.deadline),
             self.transfer_deadline,
-            self.semantic.as_ref().and_then(semantic_turn::SemanticTurn::poll_timeout),
+            self.semantic
+                .as_ref()
+                .and_then(semantic_turn::SemanticTurn::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -276,7 +332,9 @@ impl<M: MediaPort> Session<M> {
             MediaEvent::Audio(pcm) => self.on_audio(&pcm).await,
             MediaEvent::Dtmf(digit) => self.on_dtmf(digit).await,
             MediaEvent::Hangup { cause } => {
-                let outcome = if matches!(self.after_speech, Some(AfterSpeech::Transfer { .. })) || self.transfer_deadline.is_some() {
+                let outcome = if matches!(self.after_speech, Some(AfterSpeech::Transfer { .. }))
+                    || self.transfer_deadline.is_some()
+                {
                     CallOutcome::Transferred
                 } else {
                     CallOutcome::CallerHungUp
@@ -291,7 +349,9 @@ impl<M: MediaPort> Session<M> {
         if let Some(r) = self.recorder.as_mut() {
             r.caller(Instant::now(), pcm);
         }
-        let Some(listener) = self.listener.as_mut() else { return };
+        let Some(listener) = self.listener.as_mut() else {
+            return;
+        };
         let vad = match listener.push(pcm) {
             Ok(v) => v,
             Err(e) => return self.failover("vad", &e.to_string()).await,
@@ -304,9 +364,15 @@ impl<M: MediaPort> Session<M> {
                 }
                 VadEvent::SpeechEnd { at } => {
                     // Latency counts from when the caller stopped, not from the VAD's decision.
-                    let age = self.listener.as_ref().map_or(Duration::ZERO, |l| l.audio_age(at));
+                    let age = self
+                        .listener
+                        .as_ref()
+                        .map_or(Duration::ZERO, |l| l.audio_age(at));
                     let ended = now.checked_sub(age).unwrap_or(now);
-                    self.clock = TurnClock { speech_end: Some(ended), ..TurnClock::default() };
+                    self.clock = TurnClock {
+                        speech_end: Some(ended),
+                        ..TurnClock::default()
+                    };
                 }
             }
             let actions = self.turn.handle(now, e.into());
@@ -321,7 +387,10 @@ impl<M: MediaPort> Session<M> {
         }
         if let Some(job) = self.listener.as_mut().and_then(Listener::poll_partial) {
             let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
-            let opts = TranscribeOptions { cancel: Some(self.partial_cancel.clone()), ..self.stt_options(true) };
+            let opts = TranscribeOptions {
+                cancel: Some(self.partial_cancel.clone()),
+                ..self.stt_options(true)
+            };
             tokio::spawn(async move {
                 if let Ok((t, _)) = transcribe_pooled(&pool, job.audio.clone(), opts).await {
                     let _ = tx.send(SttResult::Partial { job, text: t.text }).await;
@@ -331,7 +400,9 @@ impl<M: MediaPort> Session<M> {
     }
 
     async fn on_dtmf(&mut self, digit: char) {
-        self.handle.emit(CallEventKind::Dtmf { digit: digit.to_string() });
+        self.handle.emit(CallEventKind::Dtmf {
+            digit: digit.to_string(),
+        });
         let Some(ask) = self.ask.as_mut() else { return };
         if !ask.dtmf {
             return;
@@ -346,10 +417,17 @@ impl<M: MediaPort> Session<M> {
         if digit != '#' {
             ask.digits.push(digit);
         }
-        let full = ask.max_digits.is_some_and(|m| ask.digits.len() >= m as usize);
+        let full = ask
+            .max_digits
+            .is_some_and(|m| ask.digits.len() >= m as usize);
         if digit == '#' || full {
             let ask = self.ask.take().expect("checked");
-            let reply = Reply { digits: ask.digits.clone(), language: self.language.clone(), confidence: 1.0, ..Reply::default() };
+            let reply = Reply {
+                digits: ask.digits.clone(),
+                language: self.language.clone(),
+                confidence: 1.0,
+                ..Reply::default()
+            };
             let _ = ask.reply.send(Ok(HostReply::Reply(reply)));
         } else {
             ask.deadline = Some(Instant::now() + Duration::from_secs(4));
@@ -359,19 +437,35 @@ impl<M: MediaPort> Session<M> {
     // ---- speech recognition ----
 
     fn stt_options(&self, partial: bool) -> TranscribeOptions {
-        TranscribeOptions { language: self.settings.stt_language.clone(), partial, ..TranscribeOptions::default() }
+        TranscribeOptions {
+            language: self.settings.stt_language.clone(),
+            partial,
+            ..TranscribeOptions::default()
+        }
     }
 
     async fn on_stt(&mut self, res: SttResult) {
         let now = Instant::now();
         match res {
             SttResult::Partial { job, text } => {
-                let Some(text) = self.listener.as_mut().and_then(|l| l.on_partial(&job, &text)) else { return };
-                self.handle.emit(CallEventKind::Partial { text: text.clone() });
+                let Some(text) = self
+                    .listener
+                    .as_mut()
+                    .and_then(|l| l.on_partial(&job, &text))
+                else {
+                    return;
+                };
+                self.handle
+                    .emit(CallEventKind::Partial { text: text.clone() });
                 let actions = self.turn.handle(now, TurnEvent::SttPartial(text));
                 self.apply_turn(actions).await;
             }
-            SttResult::Final { text, language, confidence, model } => {
+            SttResult::Final {
+                text,
+                language,
+                confidence,
+                model,
+            } => {
                 // A final that arrives after the turn already ended on its partial still dates
                 // that turn's STT stage.
                 if self.clock.speech_end.is_none() {
@@ -402,13 +496,20 @@ impl<M: MediaPort> Session<M> {
 
     fn finalize_stt(&mut self) {
         self.cancel_partials();
-        let Some(listener) = self.listener.as_mut() else { return };
+        let Some(listener) = self.listener.as_mut() else {
+            return;
+        };
         let audio = listener.finalize();
         let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
         let opts = self.stt_options(false);
         tokio::spawn(async move {
             let res = if audio.len() < 1600 {
-                SttResult::Final { text: String::new(), language: String::new(), confidence: 0.0, model: Duration::ZERO }
+                SttResult::Final {
+                    text: String::new(),
+                    language: String::new(),
+                    confidence: 0.0,
+                    model: Duration::ZERO,
+                }
             } else {
                 match transcribe_pooled(&pool, audio, opts).await {
                     Ok((t, stats)) => {
@@ -416,11 +517,19 @@ impl<M: MediaPort> Session<M> {
                         let confidence = if t.segments.is_empty() {
                             0.0
                         } else {
-                            1.0 - t.segments.iter().map(|s| s.no_speech_prob).sum::<f32>() / t.segments.len() as f32
+                            1.0 - t.segments.iter().map(|s| s.no_speech_prob).sum::<f32>()
+                                / t.segments.len() as f32
                         };
-                        SttResult::Final { text: t.text.trim().to_string(), language: t.language.unwrap_or_default(), confidence, model }
+                        SttResult::Final {
+                            text: t.text.trim().to_string(),
+                            language: t.language.unwrap_or_default(),
+                            confidence,
+                            model,
+                        }
                     }
-                    Err(e) => SttResult::Failed { error: e.to_string() },
+                    Err(e) => SttResult::Failed {
+                        error: e.to_string(),
+                    },
                 }
             };
             let _ = tx.send(res).await;
@@ -454,7 +563,9 @@ impl<M: MediaPort> Session<M> {
                 }
                 TurnAction::Interrupted { heard } => {
                     self.interrupted_next = true;
-                    self.handle.emit(CallEventKind::BargeIn { heard_ms: heard.as_millis() as u32 });
+                    self.handle.emit(CallEventKind::BargeIn {
+                        heard_ms: heard.as_millis() as u32,
+                    });
                 }
                 TurnAction::FinalizeStt => {
                     self.clock.finalize_at = Some(now);
@@ -490,10 +601,18 @@ impl<M: MediaPort> Session<M> {
     /// The holding lines for the call's language: the site's own, else the defaults.
     fn holding_lines(&self) -> Vec<String> {
         let lang = phrases::primary(&self.language);
-        let site = self.settings.holding_messages.iter().find(|(k, _)| phrases::primary(k) == lang).map(|(_, v)| v.clone());
+        let site = self
+            .settings
+            .holding_messages
+            .iter()
+            .find(|(k, _)| phrases::primary(k) == lang)
+            .map(|(_, v)| v.clone());
         match site {
             Some(v) if !v.is_empty() => v,
-            _ => phrases::default_holding(&lang).iter().map(|s| s.to_string()).collect(),
+            _ => phrases::default_holding(&lang)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 
@@ -502,7 +621,9 @@ impl<M: MediaPort> Session<M> {
         let text = lines[(level as usize).min(lines.len() - 1)].clone();
         self.say_fixed(BotAudio::Holding { level }, &text).await;
         self.handle.emit(CallEventKind::Holding { level, text });
-        self.handle.emit(CallEventKind::State { state: CallState::Holding });
+        self.handle.emit(CallEventKind::State {
+            state: CallState::Holding,
+        });
     }
 
     /// A fixed line, from the phrase cache when it is there: it starts at once.
@@ -522,27 +643,58 @@ impl<M: MediaPort> Session<M> {
         }
         let mut lines = self.holding_lines();
         lines.extend(phrases::fixed_lines(&self.language));
-        let lines: Vec<String> = lines.into_iter().filter(|l| !self.speaker.is_cached(l)).collect();
+        let lines: Vec<String> = lines
+            .into_iter()
+            .filter(|l| !self.speaker.is_cached(l))
+            .collect();
         if lines.is_empty() {
             return;
         }
-        let (engines, lang, rate) = (self.engines.clone(), self.speaker.language().to_string(), self.media.sample_rate());
-        tokio::task::spawn_blocking(move || engines.phrases.warm(&engines.tts, &lang, rate, &lines));
+        let (engines, lang, rate) = (
+            self.engines.clone(),
+            self.speaker.language().to_string(),
+            self.media.sample_rate(),
+        );
+        tokio::task::spawn_blocking(move || {
+            engines.phrases.warm(&engines.tts, &lang, rate, &lines)
+        });
     }
 
     fn on_end_of_turn(&mut self, now: Instant, text: String) {
         let started = self.utterance_started.take().unwrap_or(now);
         let mut clock = std::mem::take(&mut self.clock);
         clock.eot_at = Some(now);
-        let language = if clock.language.is_empty() { phrases::primary(&self.language) } else { clock.language.clone() };
+        let language = if clock.language.is_empty() {
+            phrases::primary(&self.language)
+        } else {
+            clock.language.clone()
+        };
         let interrupted = std::mem::take(&mut self.interrupted_next);
         if text.trim().is_empty() {
             return;
         }
-        self.push_turn(Who::Caller, &text, &language, clock.confidence, started, clock.speech_end.unwrap_or(now), interrupted, None);
-        self.history.push(HistoryTurn { role: "user".into(), text: text.clone() });
+        self.push_turn(
+            Who::Caller,
+            &text,
+            &language,
+            clock.confidence,
+            started,
+            clock.speech_end.unwrap_or(now),
+            interrupted,
+            None,
+        );
+        self.history.push(HistoryTurn {
+            role: "user".into(),
+            text: text.clone(),
+        });
         self.answering = Some(clock.clone());
-        let reply = Reply { text, language, confidence: f64::from(clock.confidence), interrupted, ..Reply::default() };
+        let reply = Reply {
+            text,
+            language,
+            confidence: f64::from(clock.confidence),
+            interrupted,
+            ..Reply::default()
+        };
         match self.ask.take() {
             Some(ask) => {
                 let _ = ask.reply.send(Ok(HostReply::Reply(reply)));
@@ -557,7 +709,17 @@ impl<M: MediaPort> Session<M> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn push_turn(&mut self, who: Who, text: &str, language: &str, confidence: f32, from: Instant, to: Instant, interrupted: bool, latency: Option<TurnLatency>) {
+    fn push_turn(
+        &mut self,
+        who: Who,
+        text: &str,
+        language: &str,
+        confidence: f32,
+        from: Instant,
+        to: Instant,
+        interrupted: bool,
+        latency: Option<TurnLatency>,
+    ) {
         let turn = TurnRecord {
             seq: self.seq,
             speaker: who,
@@ -577,7 +739,8 @@ impl<M: MediaPort> Session<M> {
 
     /// Opens an answer message (flow prompt or brain answer): the answer owed is now ready.
     async fn open_answer(&mut self) -> MsgId {
-        self.speaker.discard_unstarted(|k| matches!(k, BotAudio::Holding { .. } | BotAudio::Filler));
+        self.speaker
+            .discard_unstarted(|k| matches!(k, BotAudio::Holding { .. } | BotAudio::Filler));
         let id = self.speaker.open(BotAudio::Answer);
         if self.turn.answer_owed() {
             let actions = self.turn.handle(Instant::now(), TurnEvent::ResponseReady);
@@ -589,9 +752,14 @@ impl<M: MediaPort> Session<M> {
     /// A flow's `say` line or `ask` prompt. Short lines are played from (and kept in) the
     /// phrase cache: greetings and prompts like "Anything else?" recur on every call.
     async fn say_answer(&mut self, text: &str) -> MsgId {
-        let formatted = crate::voice::format_response(text, crate::voice::Channel::Call, vaarta_speech::normalize::Lang::from_code(&self.language));
+        let formatted = crate::voice::format_response(
+            text,
+            crate::voice::Channel::Call,
+            vaarta_speech::normalize::Lang::from_code(&self.language),
+        );
         if formatted.chars().count() <= crate::calls::phrase_cache::MAX_CACHED_CHARS {
-            self.speaker.discard_unstarted(|k| matches!(k, BotAudio::Holding { .. } | BotAudio::Filler));
+            self.speaker
+                .discard_unstarted(|k| matches!(k, BotAudio::Holding { .. } | BotAudio::Filler));
             let id = self.speaker.say_fixed(BotAudio::Answer, &formatted);
             if self.turn.answer_owed() {
                 let actions = self.turn.handle(Instant::now(), TurnEvent::ResponseReady);
@@ -612,7 +780,8 @@ impl<M: MediaPort> Session<M> {
     /// The answer's first synthesised audio (before it is sent).
     fn note_first_audio(&mut self, msg: MsgId, compute: Duration) {
         if let Some(c) = self.answering.as_mut() {
-            let ours = c.answer_msg == Some(msg) || (c.answer_msg.is_none() && self.speaker.front_is(msg, BotAudio::Answer));
+            let ours = c.answer_msg == Some(msg)
+                || (c.answer_msg.is_none() && self.speaker.front_is(msg, BotAudio::Answer));
             if ours && c.first_audio.is_none() {
                 c.answer_msg = Some(msg);
                 c.first_audio = Some(Instant::now());
@@ -635,7 +804,9 @@ impl<M: MediaPort> Session<M> {
                 }
                 SpeakerOut::Started { msg, kind } => {
                     if let Some(text) = self.speaker.text_of(msg).filter(|t| !t.is_empty()) {
-                        self.handle.emit(CallEventKind::BotSpeaking { text: text.to_string() });
+                        self.handle.emit(CallEventKind::BotSpeaking {
+                            text: text.to_string(),
+                        });
                     }
                     if kind == BotAudio::Answer {
                         if let Some(c) = self.answering.as_mut() {
@@ -649,7 +820,14 @@ impl<M: MediaPort> Session<M> {
                     let actions = self.turn.handle(now, TurnEvent::PlaybackStarted(kind));
                     Box::pin(self.apply_turn(actions)).await;
                 }
-                SpeakerOut::Finished { msg, kind, heard: text, interrupted, played, .. } => {
+                SpeakerOut::Finished {
+                    msg,
+                    kind,
+                    heard: text,
+                    interrupted,
+                    played,
+                    ..
+                } => {
                     if !interrupted {
                         self.warm_phrases();
                         let actions = self.turn.handle(now, TurnEvent::PlaybackFinished);
@@ -657,8 +835,14 @@ impl<M: MediaPort> Session<M> {
                     }
                     // The transcript holds what the caller heard (`heard`): a cut answer is
                     // stored up to the sentence it was cut in, a line that never played is not.
-                    if matches!(kind, BotAudio::Holding { .. }) && !self.speaker.has_kind(|k| matches!(k, BotAudio::Holding { .. })) {
-                        self.handle.emit(CallEventKind::State { state: CallState::Active });
+                    if matches!(kind, BotAudio::Holding { .. })
+                        && !self
+                            .speaker
+                            .has_kind(|k| matches!(k, BotAudio::Holding { .. }))
+                    {
+                        self.handle.emit(CallEventKind::State {
+                            state: CallState::Active,
+                        });
                     }
                     if kind == BotAudio::Answer && !text.is_empty() {
                         let latency = match &self.answering {
@@ -672,8 +856,20 @@ impl<M: MediaPort> Session<M> {
                         };
                         let from = now.checked_sub(played).unwrap_or(now);
                         let lang = phrases::primary(&self.language);
-                        self.push_turn(Who::Bot, &text, &lang, 1.0, from, now, interrupted, latency);
-                        self.history.push(HistoryTurn { role: "assistant".into(), text });
+                        self.push_turn(
+                            Who::Bot,
+                            &text,
+                            &lang,
+                            1.0,
+                            from,
+                            now,
+                            interrupted,
+                            latency,
+                        );
+                        self.history.push(HistoryTurn {
+                            role: "assistant".into(),
+                            text,
+                        });
                     }
                     if let Some(ask) = self.ask.as_mut() {
                         if ask.prompt == Some(msg) {
@@ -695,15 +891,29 @@ impl<M: MediaPort> Session<M> {
                 let _ = self.media.hangup().await;
                 self.finish(outcome, &reason).await;
             }
-            Some(AfterSpeech::Transfer { destination, target, reason }) => {
-                self.handle.emit(CallEventKind::State { state: CallState::Transferring });
+            Some(AfterSpeech::Transfer {
+                destination,
+                target,
+                reason,
+            }) => {
+                self.handle.emit(CallEventKind::State {
+                    state: CallState::Transferring,
+                });
                 match self.media.transfer(&destination).await {
                     Ok(()) => {
                         self.transfer_deadline = Some(Instant::now() + TRANSFER_TIMEOUT);
-                        self.handle.emit(CallEventKind::Transfer { target, reason, ok: None });
+                        self.handle.emit(CallEventKind::Transfer {
+                            target,
+                            reason,
+                            ok: None,
+                        });
                     }
                     Err(e) => {
-                        self.handle.emit(CallEventKind::Transfer { target, reason, ok: Some(false) });
+                        self.handle.emit(CallEventKind::Transfer {
+                            target,
+                            reason,
+                            ok: Some(false),
+                        });
                         Box::pin(self.on_transfer_result(false, &e.to_string())).await;
                     }
                 }
@@ -728,10 +938,17 @@ impl<M: MediaPort> Session<M> {
 
     async fn start_transfer(&mut self, target: &str, reason: &str) {
         let Some(destination) = self.destination(target) else {
-            self.handle.emit(CallEventKind::Failure { stage: "transfer".into(), message: format!("no transfer target {target:?} configured") });
+            self.handle.emit(CallEventKind::Failure {
+                stage: "transfer".into(),
+                message: format!("no transfer target {target:?} configured"),
+            });
             return self.transfer_failed().await;
         };
-        self.after_speech = Some(AfterSpeech::Transfer { destination, target: target.to_string(), reason: reason.to_string() });
+        self.after_speech = Some(AfterSpeech::Transfer {
+            destination,
+            target: target.to_string(),
+            reason: reason.to_string(),
+        });
         if self.speaker.idle() {
             self.after_speech_now().await;
         }
@@ -740,21 +957,38 @@ impl<M: MediaPort> Session<M> {
     async fn on_transfer_result(&mut self, ok: bool, detail: &str) {
         self.transfer_deadline = None;
         if ok {
-            self.handle.emit(CallEventKind::Transfer { target: detail.to_string(), reason: "accepted".into(), ok: Some(true) });
+            self.handle.emit(CallEventKind::Transfer {
+                target: detail.to_string(),
+                reason: "accepted".into(),
+                ok: Some(true),
+            });
             let _ = self.media.hangup().await;
-            self.finish(CallOutcome::Transferred, "transferred to a human").await;
+            self.finish(CallOutcome::Transferred, "transferred to a human")
+                .await;
         } else {
-            self.handle.emit(CallEventKind::Transfer { target: detail.to_string(), reason: "failed".into(), ok: Some(false) });
+            self.handle.emit(CallEventKind::Transfer {
+                target: detail.to_string(),
+                reason: "failed".into(),
+                ok: Some(false),
+            });
             self.transfer_failed().await;
         }
     }
 
     /// Apology, a callback request, graceful hangup.
     async fn transfer_failed(&mut self) {
-        self.handle.emit(CallEventKind::Action { name: "callback_requested".into(), detail: serde_json::json!({"reason": "transfer failed"}) });
-        self.handle.emit(CallEventKind::State { state: CallState::Active });
+        self.handle.emit(CallEventKind::Action {
+            name: "callback_requested".into(),
+            detail: serde_json::json!({"reason": "transfer failed"}),
+        });
+        self.handle.emit(CallEventKind::State {
+            state: CallState::Active,
+        });
         let line = phrases::transfer_failed_line(&self.language);
-        self.after_speech = Some(AfterSpeech::Hangup { outcome: CallOutcome::TransferFailed, reason: "transfer failed".into() });
+        self.after_speech = Some(AfterSpeech::Hangup {
+            outcome: CallOutcome::TransferFailed,
+            reason: "transfer failed".into(),
+        });
         self.say_fixed(BotAudio::Answer, line).await;
     }
 
@@ -766,7 +1000,10 @@ impl<M: MediaPort> Session<M> {
         self.failing = true;
         tracing::warn!(stage, message, "failover to a human");
         metrics::counter!("vaarta_call_failovers_total", "stage" => stage.to_string()).increment(1);
-        self.handle.emit(CallEventKind::Failure { stage: stage.to_string(), message: message.to_string() });
+        self.handle.emit(CallEventKind::Failure {
+            stage: stage.to_string(),
+            message: message.to_string(),
+        });
         self.flow_cancel.cancel();
         if let Some(ask) = self.ask.take() {
             let _ = ask.reply.send(Err(HostError::hung_up()));
@@ -780,7 +1017,8 @@ impl<M: MediaPort> Session<M> {
             let line = phrases::failover_line(&self.language);
             self.say_fixed(BotAudio::Answer, line).await;
         }
-        self.start_transfer("human", &format!("{stage} failure")).await;
+        self.start_transfer("human", &format!("{stage} failure"))
+            .await;
     }
 
     async fn finish(&mut self, outcome: CallOutcome, reason: &str) {
@@ -795,8 +1033,13 @@ impl<M: MediaPort> Session<M> {
             let _ = b.reply.send(Err(HostError::hung_up()));
         }
         self.save_recording().await;
-        self.handle.emit(CallEventKind::State { state: CallState::Ended });
-        self.handle.emit(CallEventKind::Ended { outcome, reason: reason.to_string() });
+        self.handle.emit(CallEventKind::State {
+            state: CallState::Ended,
+        });
+        self.handle.emit(CallEventKind::Ended {
+            outcome,
+            reason: reason.to_string(),
+        });
         self.ended = Some(outcome);
     }
 
@@ -811,12 +1054,18 @@ impl<M: MediaPort> Session<M> {
     /// Writes the call's recording before the call counts as ended, so the post-call webhook
     /// finds it.
     async fn save_recording(&mut self) {
-        let (Some(rec), Some(dir)) = (self.recorder.take(), self.settings.recording_dir.clone()) else { return };
+        let (Some(rec), Some(dir)) = (self.recorder.take(), self.settings.recording_dir.clone())
+        else {
+            return;
+        };
         let name = self.handle.id().to_string();
         match tokio::task::spawn_blocking(move || rec.write(&dir, &name)).await {
             Ok(Ok(path)) => {
                 let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                self.handle.emit(CallEventKind::Action { name: "recording".into(), detail: serde_json::json!({"bytes": bytes}) });
+                self.handle.emit(CallEventKind::Action {
+                    name: "recording".into(),
+                    detail: serde_json::json!({"bytes": bytes}),
+                });
             }
             Ok(Err(e)) => tracing::error!(error = %e, "writing the call recording failed"),
             Err(e) => tracing::error!(error = %e, "the recording writer panicked"),
@@ -861,14 +1110,24 @@ impl<M: MediaPort> Session<M> {
         if self.transfer_deadline.is_some_and(|d| d <= now) {
             self.on_transfer_result(false, "transfer timed out").await;
         }
-        if self.ask.as_ref().and_then(|a| a.deadline).is_some_and(|d| d <= now) {
+        if self
+            .ask
+            .as_ref()
+            .and_then(|a| a.deadline)
+            .is_some_and(|d| d <= now)
+        {
             if self.turn.caller_holds_line() {
                 if let Some(a) = self.ask.as_mut() {
                     a.deadline = Some(now + Duration::from_millis(500));
                 }
             } else {
                 let ask = self.ask.take().expect("checked");
-                let reply = Reply { timed_out: true, digits: ask.digits.clone(), language: phrases::primary(&self.language), ..Reply::default() };
+                let reply = Reply {
+                    timed_out: true,
+                    digits: ask.digits.clone(),
+                    language: phrases::primary(&self.language),
+                    ..Reply::default()
+                };
                 let _ = ask.reply.send(Ok(HostReply::Reply(reply)));
             }
         }
@@ -887,7 +1146,11 @@ impl<M: MediaPort> Session<M> {
                 let _ = reply.send(Ok(HostReply::Done));
             }
             HostRequest::Ask { prompt, options } => {
-                let prompt_msg = if prompt.trim().is_empty() { None } else { Some(self.say_answer(&prompt).await) };
+                let prompt_msg = if prompt.trim().is_empty() {
+                    None
+                } else {
+                    Some(self.say_answer(&prompt).await)
+                };
                 if prompt_msg.is_none() {
                     if let Some(r) = self.unread.pop_front() {
                         let _ = reply.send(Ok(HostReply::Reply(r)));
@@ -915,28 +1178,50 @@ impl<M: MediaPort> Session<M> {
                     return;
                 }
                 let deadline = Some(Instant::now() + timeout);
-                self.ask = Some(AskWait { reply, prompt: None, timeout, deadline, dtmf: true, max_digits: None, digits: String::new() });
+                self.ask = Some(AskWait {
+                    reply,
+                    prompt: None,
+                    timeout,
+                    deadline,
+                    dtmf: true,
+                    max_digits: None,
+                    digits: String::new(),
+                });
             }
             HostRequest::Brain(question) => self.ask_brain(question, reply),
             HostRequest::Kb(query) => {
                 let Some(r) = self.retriever.clone() else {
-                    let _ = reply.send(Err(HostError::new(HostErrorKind::Unavailable, "no knowledge base on this node")));
+                    let _ = reply.send(Err(HostError::new(
+                        HostErrorKind::Unavailable,
+                        "no knowledge base on this node",
+                    )));
                     return;
                 };
                 let site = self.handle.site_id();
                 tokio::spawn(async move {
-                    let res = r.search(site, &query, 3).await.map(HostReply::Passages).map_err(|e| HostError::new(HostErrorKind::Unavailable, e));
+                    let res = r
+                        .search(site, &query, 3)
+                        .await
+                        .map(HostReply::Passages)
+                        .map_err(|e| HostError::new(HostErrorKind::Unavailable, e));
                     let _ = reply.send(res);
                 });
             }
             HostRequest::Tool { name, args } => {
-                self.handle.emit(CallEventKind::Action { name: "tool".into(), detail: serde_json::json!({"tool": name, "args": args}) });
+                self.handle.emit(CallEventKind::Action {
+                    name: "tool".into(),
+                    detail: serde_json::json!({"tool": name, "args": args}),
+                });
                 let Some(tools) = self.tools.clone() else {
-                    let _ = reply.send(Err(HostError::new(HostErrorKind::Denied, format!("tool {name:?} is not configured for this site"))));
+                    let _ = reply.send(Err(HostError::new(
+                        HostErrorKind::Denied,
+                        format!("tool {name:?} is not configured for this site"),
+                    )));
                     return;
                 };
                 tokio::spawn(async move {
-                    let _ = reply.send(tools.call_for_flow(&name, &args).await.map(HostReply::Tool));
+                    let _ =
+                        reply.send(tools.call_for_flow(&name, &args).await.map(HostReply::Tool));
                 });
             }
             HostRequest::Transfer { target, reason } => {
@@ -945,13 +1230,20 @@ impl<M: MediaPort> Session<M> {
             }
             HostRequest::Hangup(reason) => {
                 let _ = reply.send(Ok(HostReply::Done));
-                self.after_speech = Some(AfterSpeech::Hangup { outcome: CallOutcome::Completed, reason });
+                self.after_speech = Some(AfterSpeech::Hangup {
+                    outcome: CallOutcome::Completed,
+                    reason,
+                });
                 if self.speaker.idle() {
                     self.after_speech_now().await;
                 }
             }
-            HostRequest::Tag(label) => self.action(reply, "tag", serde_json::json!({"label": label})),
-            HostRequest::Qualify(map) => self.action(reply, "qualify", serde_json::Value::Object(map)),
+            HostRequest::Tag(label) => {
+                self.action(reply, "tag", serde_json::json!({"label": label}))
+            }
+            HostRequest::Qualify(map) => {
+                self.action(reply, "qualify", serde_json::Value::Object(map))
+            }
             HostRequest::SetLanguage(code) => {
                 self.language = code.clone();
                 self.speaker.set_language(&code);
@@ -959,7 +1251,11 @@ impl<M: MediaPort> Session<M> {
                 self.action(reply, "set_language", serde_json::json!({"language": code}));
             }
             HostRequest::OptOut => self.action(reply, "opt_out", serde_json::json!({})),
-            HostRequest::Notify { template, data } => self.action(reply, "notify", serde_json::json!({"template": template, "data": data})),
+            HostRequest::Notify { template, data } => self.action(
+                reply,
+                "notify",
+                serde_json::json!({"template": template, "data": data}),
+            ),
             HostRequest::Log(message) => {
                 tracing::info!(flow_log = %message);
                 let _ = reply.send(Ok(HostReply::Done));
@@ -967,8 +1263,16 @@ impl<M: MediaPort> Session<M> {
         }
     }
 
-    fn action(&mut self, reply: oneshot::Sender<HostResult<HostReply>>, name: &str, detail: serde_json::Value) {
-        self.handle.emit(CallEventKind::Action { name: name.to_string(), detail });
+    fn action(
+        &mut self,
+        reply: oneshot::Sender<HostResult<HostReply>>,
+        name: &str,
+        detail: serde_json::Value,
+    ) {
+        self.handle.emit(CallEventKind::Action {
+            name: name.to_string(),
+            detail,
+        });
         let _ = reply.send(Ok(HostReply::Done));
     }
 
@@ -986,7 +1290,13 @@ impl<M: MediaPort> Session<M> {
         if let Some(c) = self.answering.as_mut() {
             c.brain_sent.get_or_insert(Instant::now());
         }
-        self.brain_wait = Some(BrainWait { reply, generation, msg: None, stream: CallTextStream::new(FormatConfig::default(), lang), full: String::new() });
+        self.brain_wait = Some(BrainWait {
+            reply,
+            generation,
+            msg: None,
+            stream: CallTextStream::new(FormatConfig::default(), lang),
+            full: String::new(),
+        });
         let (brain, tx) = (self.brain.clone(), self.brain_tx.clone());
         tokio::spawn(async move {
             use futures::StreamExt;
@@ -999,7 +1309,8 @@ impl<M: MediaPort> Session<M> {
                         let ev = match item {
                             Ok(delta) => BrainEvent::Delta(generation, delta),
                             Err(e) => {
-                                let _ = tx.send(BrainEvent::Failed(generation, e.to_string())).await;
+                                let _ =
+                                    tx.send(BrainEvent::Failed(generation, e.to_string())).await;
                                 return;
                             }
                         };
@@ -1017,7 +1328,11 @@ impl<M: MediaPort> Session<M> {
         let generation = match &ev {
             BrainEvent::Delta(g, _) | BrainEvent::Done(g) | BrainEvent::Failed(g, _) => *g,
         };
-        if self.brain_wait.as_ref().is_none_or(|b| b.generation != generation) {
+        if self
+            .brain_wait
+            .as_ref()
+            .is_none_or(|b| b.generation != generation)
+        {
             return;
         }
         match ev {
@@ -1047,8 +1362,13 @@ impl<M: MediaPort> Session<M> {
                     self.speaker.close(msg);
                 }
                 tracing::warn!(%error, "brain failed");
-                self.handle.emit(CallEventKind::Failure { stage: "brain".into(), message: error.clone() });
-                let _ = b.reply.send(Err(HostError::new(HostErrorKind::Unavailable, error)));
+                self.handle.emit(CallEventKind::Failure {
+                    stage: "brain".into(),
+                    message: error.clone(),
+                });
+                let _ = b
+                    .reply
+                    .send(Err(HostError::new(HostErrorKind::Unavailable, error)));
             }
         }
     }
@@ -1073,22 +1393,36 @@ impl<M: MediaPort> Session<M> {
         }
     }
 
-    async fn on_flow_end(&mut self, run: Result<vaarta_flows::FlowRun<LiveHost>, tokio::task::JoinError>) {
+    async fn on_flow_end(
+        &mut self,
+        run: Result<vaarta_flows::FlowRun<LiveHost>, tokio::task::JoinError>,
+    ) {
         let result = match run {
             Ok(r) => r.result,
-            Err(e) => return self.failover("flow", &format!("flow thread failed: {e}")).await,
+            Err(e) => {
+                return self
+                    .failover("flow", &format!("flow thread failed: {e}"))
+                    .await;
+            }
         };
         match result {
             Ok(FlowOutcome::Completed) => {
                 if self.after_speech.is_none() {
-                    self.after_speech = Some(AfterSpeech::Hangup { outcome: CallOutcome::Completed, reason: "flow completed".into() });
+                    self.after_speech = Some(AfterSpeech::Hangup {
+                        outcome: CallOutcome::Completed,
+                        reason: "flow completed".into(),
+                    });
                     if self.speaker.idle() {
                         self.after_speech_now().await;
                     }
                 }
             }
-            Ok(FlowOutcome::CallerHungUp) | Ok(FlowOutcome::HungUp { .. }) | Ok(FlowOutcome::Transferred { .. }) => {}
-            Err(e) if self.failing || self.ended.is_some() => tracing::debug!(error = %e, "flow stopped"),
+            Ok(FlowOutcome::CallerHungUp)
+            | Ok(FlowOutcome::HungUp { .. })
+            | Ok(FlowOutcome::Transferred { .. }) => {}
+            Err(e) if self.failing || self.ended.is_some() => {
+                tracing::debug!(error = %e, "flow stopped")
+            }
             Err(e) => self.failover("flow", &e.to_string()).await,
         }
     }
@@ -1116,4 +1450,3 @@ async fn sleep_until_opt(at: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
-

@@ -42,15 +42,34 @@ pub fn filler_line(lang: &str) -> &'static str {
 /// Default holding messages when the site has none for the language.
 pub fn default_holding(lang: &str) -> &'static [&'static str] {
     match primary(lang).as_str() {
-        "en" => &["Please stay on the line, I am checking the information.", "Thank you for waiting, this is taking a little longer."],
-        "pa" => &["Line te bane raho ji, main jaankari check kar reha haan.", "Intezaar layi dhanvaad, thoda samaa lag reha hai."],
-        _ => &["Line par bane rahiye, check karne mein samay lag raha hai.", "Intezaar ke liye dhanyavaad, bas thoda aur samay."],
+        "en" => &[
+            "Please stay on the line, I am checking the information.",
+            "Thank you for waiting, this is taking a little longer.",
+        ],
+        "pa" => &[
+            "Line te bane raho ji, main jaankari check kar reha haan.",
+            "Intezaar layi dhanvaad, thoda samaa lag reha hai.",
+        ],
+        _ => &[
+            "Line par bane rahiye, check karne mein samay lag raha hai.",
+            "Intezaar ke liye dhanyavaad, bas thoda aur samay.",
+        ],
     }
 }
 
 /// Every line above for `lang`: what a node synthesises ahead of time into the phrase cache.
 pub fn fixed_lines(lang: &str) -> Vec<String> {
-    let mut lines: Vec<String> = default_holding(lang).iter().map(|s| s.to_string()).collect();
-    lines.extend([failover_line(lang), transfer_failed_line(lang), filler_line(lang)].map(str::to_string));
+    let mut lines: Vec<String> = default_holding(lang)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    lines.extend(
+        [
+            failover_line(lang),
+            transfer_failed_line(lang),
+            filler_line(lang),
+        ]
+        .map(str::to_string),
+    );
     lines
 }

@@ -21,18 +21,26 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(rate: u32, start: Instant) -> Self {
-        Recorder { rate, start, caller: Vec::new(), bot: Vec::new(), max_samples: (MAX_DURATION.as_secs() * u64::from(rate)) as usize }
+        Recorder {
+            rate,
+            start,
+            caller: Vec::new(),
+            bot: Vec::new(),
+            max_samples: (MAX_DURATION.as_secs() * u64::from(rate)) as usize,
+        }
     }
 
     fn pos(&self, now: Instant) -> usize {
-        (now.saturating_duration_since(self.start).as_micros() as u64 * u64::from(self.rate) / 1_000_000) as usize
+        (now.saturating_duration_since(self.start).as_micros() as u64 * u64::from(self.rate)
+            / 1_000_000) as usize
     }
 
     /// Caller audio that just arrived (frames come in real time, back to back).
     pub fn caller(&mut self, now: Instant, pcm: &[i16]) {
         if self.caller.is_empty() {
             // The first frame ends now: silence before it.
-            self.caller.resize(self.pos(now).saturating_sub(pcm.len()), 0);
+            self.caller
+                .resize(self.pos(now).saturating_sub(pcm.len()), 0);
         }
         let room = self.max_samples.saturating_sub(self.caller.len());
         self.caller.extend_from_slice(&pcm[..pcm.len().min(room)]);
@@ -59,7 +67,12 @@ impl Recorder {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{name}.wav"));
         let tmp = dir.join(format!(".{name}.wav.part"));
-        let spec = hound::WavSpec { channels: 2, sample_rate: self.rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: self.rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut w = hound::WavWriter::create(&tmp, spec)?;
         let n = self.caller.len().max(self.bot.len());
         for i in 0..n {
@@ -95,13 +108,23 @@ mod tests {
         let mut rd = hound::WavReader::open(&path).unwrap();
         assert_eq!(rd.spec().channels, 2);
         let s: Vec<i16> = rd.samples::<i16>().map(|x| x.unwrap()).collect();
-        let (left, right): (Vec<i16>, Vec<i16>) = (s.iter().step_by(2).copied().collect(), s.iter().skip(1).step_by(2).copied().collect());
-        assert_eq!(right.len(), 16800, "ends with the second message (2 s + 0.1 s)");
+        let (left, right): (Vec<i16>, Vec<i16>) = (
+            s.iter().step_by(2).copied().collect(),
+            s.iter().skip(1).step_by(2).copied().collect(),
+        );
+        assert_eq!(
+            right.len(),
+            16800,
+            "ends with the second message (2 s + 0.1 s)"
+        );
         assert_eq!(right[4799], 1000, "heard until the barge-in");
         assert_eq!(right[4800], 0, "cut at 0.6 s");
         assert_eq!(right[16000], 700, "the next message at 2 s");
         assert_eq!(left[4000 - 1], 0);
-        assert_eq!(left[4000], -500, "the caller's first frame ends when it arrived (0.52 s)");
+        assert_eq!(
+            left[4000], -500,
+            "the caller's first frame ends when it arrived (0.52 s)"
+        );
         assert_eq!(left[4319], -500);
         assert!(!dir.path().join(".call.wav.part").exists());
     }

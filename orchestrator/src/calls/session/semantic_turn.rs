@@ -24,8 +24,16 @@ pub(super) struct SemanticTurn {
 }
 
 impl SemanticTurn {
-    pub fn new(settings: TurnSettings, model: Arc<Mutex<SmartTurn>>, results: mpsc::Sender<ModelResult>) -> Self {
-        Self { decider: TurnDecider::new(settings, true), model, results }
+    pub fn new(
+        settings: TurnSettings,
+        model: Arc<Mutex<SmartTurn>>,
+        results: mpsc::Sender<ModelResult>,
+    ) -> Self {
+        Self {
+            decider: TurnDecider::new(settings, true),
+            model,
+            results,
+        }
     }
 
     /// A VAD boundary; true when the turn is complete now.
@@ -38,7 +46,12 @@ impl SemanticTurn {
     }
 
     /// A model result; true when the turn is complete now.
-    pub fn on_result(&mut self, (request, result): ModelResult, listener: &Listener, now: Instant) -> bool {
+    pub fn on_result(
+        &mut self,
+        (request, result): ModelResult,
+        listener: &Listener,
+        now: Instant,
+    ) -> bool {
         let action = match result {
             Ok(p) => {
                 tracing::debug!(probability = p, "Smart Turn");
@@ -72,17 +85,27 @@ impl SemanticTurn {
             TurnAction::KeepListening => false,
             TurnAction::EndTurn { reason, .. } => {
                 tracing::debug!(?reason, "end of turn");
-                metrics::counter!("vaarta_turn_ends_total", "reason" => reason_label(&reason)).increment(1);
+                metrics::counter!("vaarta_turn_ends_total", "reason" => reason_label(&reason))
+                    .increment(1);
                 true
             }
-            TurnAction::RunModel { request, audio_start, audio_end } => {
+            TurnAction::RunModel {
+                request,
+                audio_start,
+                audio_end,
+            } => {
                 let audio = listener.recent_audio(audio_start, audio_end);
                 let (model, tx) = (self.model.clone(), self.results.clone());
                 tokio::task::spawn_blocking(move || {
                     let started = Instant::now();
                     let audio = audio.to_16k();
-                    let res = model.lock().unwrap_or_else(|p| p.into_inner()).predict(&audio).map_err(|e| e.to_string());
-                    metrics::histogram!("vaarta_turn_model_seconds").record(started.elapsed().as_secs_f64());
+                    let res = model
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .predict(&audio)
+                        .map_err(|e| e.to_string());
+                    metrics::histogram!("vaarta_turn_model_seconds")
+                        .record(started.elapsed().as_secs_f64());
                     let _ = tx.blocking_send((request, res));
                 });
                 false
@@ -102,5 +125,9 @@ fn reason_label(reason: &vaarta_speech::turn::EndReason) -> &'static str {
 /// The turn taker's own end-of-turn silence when the model decides: a backstop just past the
 /// decider's longest wait (the VAD already waited `short_silence_ms`).
 pub(super) fn backstop_silence_ms(settings: &TurnSettings) -> u64 {
-    u64::from(settings.max_wait_ms.saturating_sub(settings.short_silence_ms)) + 200
+    u64::from(
+        settings
+            .max_wait_ms
+            .saturating_sub(settings.short_silence_ms),
+    ) + 200
 }

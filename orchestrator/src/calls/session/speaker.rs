@@ -23,9 +23,19 @@ pub type MsgId = u64;
 pub enum TtsEvent {
     /// `compute`: synthesis time of this sentence (model time, excluded from overhead);
     /// `last`: the last audio of one pushed sentence.
-    Audio { msg: MsgId, pcm: Vec<i16>, compute: std::time::Duration, last: bool },
-    Done { msg: MsgId },
-    Failed { msg: MsgId, error: String },
+    Audio {
+        msg: MsgId,
+        pcm: Vec<i16>,
+        compute: std::time::Duration,
+        last: bool,
+    },
+    Done {
+        msg: MsgId,
+    },
+    Failed {
+        msg: MsgId,
+        error: String,
+    },
 }
 
 /// What the loop must do or learn after a speaker call.
@@ -38,7 +48,14 @@ pub enum SpeakerOut {
     /// A message ended: fully played, or cut (`interrupted`) after `played` of it. `heard` is
     /// the text of the sentences the caller heard (all of `text` unless interrupted; empty when
     /// nothing played).
-    Finished { msg: MsgId, kind: BotAudio, text: String, heard: String, interrupted: bool, played: Duration },
+    Finished {
+        msg: MsgId,
+        kind: BotAudio,
+        text: String,
+        heard: String,
+        interrupted: bool,
+        played: Duration,
+    },
 }
 
 struct Message {
@@ -65,7 +82,12 @@ struct Message {
 }
 
 impl Message {
-    fn new(id: MsgId, kind: BotAudio, sentences: Option<std::sync::mpsc::Sender<String>>, cancel: Arc<AtomicBool>) -> Self {
+    fn new(
+        id: MsgId,
+        kind: BotAudio,
+        sentences: Option<std::sync::mpsc::Sender<String>>,
+        cancel: Arc<AtomicBool>,
+    ) -> Self {
         Message {
             id,
             kind,
@@ -89,7 +111,9 @@ impl Message {
         let mut out = Vec::new();
         let mut start = 0;
         for (i, text) in self.sentences_text.iter().enumerate() {
-            let Some(&end) = self.sentence_ends.get(i) else { break };
+            let Some(&end) = self.sentence_ends.get(i) else {
+                break;
+            };
             if start >= heard {
                 break;
             }
@@ -116,8 +140,24 @@ pub struct Speaker {
 }
 
 impl Speaker {
-    pub fn new(tts: Arc<Tts>, cache: Arc<PhraseCache>, rate: u32, lang: &str, events: mpsc::Sender<TtsEvent>) -> Self {
-        Self { tts, cache, rate, lang: lang.to_string(), events, queue: VecDeque::new(), next_id: 1, play_end: None, paused: false }
+    pub fn new(
+        tts: Arc<Tts>,
+        cache: Arc<PhraseCache>,
+        rate: u32,
+        lang: &str,
+        events: mpsc::Sender<TtsEvent>,
+    ) -> Self {
+        Self {
+            tts,
+            cache,
+            rate,
+            lang: lang.to_string(),
+            events,
+            queue: VecDeque::new(),
+            next_id: 1,
+            play_end: None,
+            paused: false,
+        }
     }
 
     pub fn language(&self) -> &str {
@@ -134,7 +174,13 @@ impl Speaker {
         self.next_id += 1;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let cancel = Arc::new(AtomicBool::new(false));
-        let (tts, lang, rate, events, flag) = (self.tts.clone(), self.lang.clone(), self.rate, self.events.clone(), cancel.clone());
+        let (tts, lang, rate, events, flag) = (
+            self.tts.clone(),
+            self.lang.clone(),
+            self.rate,
+            self.events.clone(),
+            cancel.clone(),
+        );
         tokio::task::spawn_blocking(move || {
             while let Ok(sentence) = rx.recv() {
                 if flag.load(Ordering::Relaxed) {
@@ -144,7 +190,10 @@ impl Speaker {
                 let chunks = match tts.stream(&sentence, &lang, rate) {
                     Ok(s) => s,
                     Err(e) => {
-                        let _ = events.blocking_send(TtsEvent::Failed { msg: id, error: e.to_string() });
+                        let _ = events.blocking_send(TtsEvent::Failed {
+                            msg: id,
+                            error: e.to_string(),
+                        });
                         return;
                     }
                 };
@@ -154,15 +203,30 @@ impl Speaker {
                     }
                     match chunk {
                         Ok(c) => {
-                            let pcm = c.samples.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
+                            let pcm = c
+                                .samples
+                                .iter()
+                                .map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+                                .collect();
                             let compute = started.elapsed();
-                            if events.blocking_send(TtsEvent::Audio { msg: id, pcm, compute, last: c.last }).is_err() {
+                            if events
+                                .blocking_send(TtsEvent::Audio {
+                                    msg: id,
+                                    pcm,
+                                    compute,
+                                    last: c.last,
+                                })
+                                .is_err()
+                            {
                                 return;
                             }
                             started = Instant::now();
                         }
                         Err(e) => {
-                            let _ = events.blocking_send(TtsEvent::Failed { msg: id, error: e.to_string() });
+                            let _ = events.blocking_send(TtsEvent::Failed {
+                                msg: id,
+                                error: e.to_string(),
+                            });
                             return;
                         }
                     }
@@ -170,7 +234,8 @@ impl Speaker {
             }
             let _ = events.blocking_send(TtsEvent::Done { msg: id });
         });
-        self.queue.push_back(Message::new(id, kind, Some(tx), cancel));
+        self.queue
+            .push_back(Message::new(id, kind, Some(tx), cancel));
         id
     }
 
@@ -197,7 +262,11 @@ impl Speaker {
         // A cached holding line or filler covers silence now: it goes before messages that have
         // not started (an answer still being synthesised), not behind them.
         let at = match kind {
-            BotAudio::Holding { .. } | BotAudio::Filler => self.queue.iter().position(|q| q.started_at.is_none()).unwrap_or(self.queue.len()),
+            BotAudio::Holding { .. } | BotAudio::Filler => self
+                .queue
+                .iter()
+                .position(|q| q.started_at.is_none())
+                .unwrap_or(self.queue.len()),
             BotAudio::Answer => self.queue.len(),
         };
         self.queue.insert(at, m);
@@ -211,7 +280,10 @@ impl Speaker {
 
     /// The text of a message pushed so far (captions).
     pub fn text_of(&self, msg: MsgId) -> Option<&str> {
-        self.queue.iter().find(|m| m.id == msg).map(|m| m.text.as_str())
+        self.queue
+            .iter()
+            .find(|m| m.id == msg)
+            .map(|m| m.text.as_str())
     }
 
     /// Adds a sentence to an open message. An answer's long first sentence is synthesised in
@@ -220,8 +292,14 @@ impl Speaker {
         if sentence.trim().is_empty() {
             return;
         }
-        let first_of_answer = self.queue.iter().find(|m| m.id == msg).is_some_and(|m| m.kind == BotAudio::Answer && m.sentences_text.is_empty());
-        if first_of_answer && let (head, Some(tail)) = vaarta_speech::tts::split_first_clause(sentence) {
+        let first_of_answer = self
+            .queue
+            .iter()
+            .find(|m| m.id == msg)
+            .is_some_and(|m| m.kind == BotAudio::Answer && m.sentences_text.is_empty());
+        if first_of_answer
+            && let (head, Some(tail)) = vaarta_speech::tts::split_first_clause(sentence)
+        {
             self.push_one(msg, &head);
             self.push_one(msg, &tail);
             return;
@@ -288,17 +366,24 @@ impl Speaker {
         }
         loop {
             let rate = self.rate;
-            let Some(front) = self.queue.front_mut() else { break };
+            let Some(front) = self.queue.front_mut() else {
+                break;
+            };
             for pcm in front.pending.drain(..) {
                 if pcm.is_empty() {
                     continue;
                 }
                 if front.started_at.is_none() {
                     front.started_at = Some(now);
-                    out.push(SpeakerOut::Started { msg: front.id, kind: front.kind });
+                    out.push(SpeakerOut::Started {
+                        msg: front.id,
+                        kind: front.kind,
+                    });
                 }
                 let start = self.play_end.filter(|e| *e > now).unwrap_or(now);
-                self.play_end = Some(start + Duration::from_micros(pcm.len() as u64 * 1_000_000 / u64::from(rate)));
+                self.play_end = Some(
+                    start + Duration::from_micros(pcm.len() as u64 * 1_000_000 / u64::from(rate)),
+                );
                 front.sent_samples += pcm.len() as u64;
                 front.sent.extend_from_slice(&pcm);
                 out.push(SpeakerOut::Play(pcm));
@@ -311,10 +396,27 @@ impl Speaker {
             let m = self.queue.pop_front().expect("front exists");
             let played = Duration::from_micros(m.sent_samples * 1_000_000 / u64::from(rate));
             if let Some(line) = &m.cache_as {
-                self.cache.insert(&self.tts, &self.lang, rate, line, Arc::from(m.sent.as_slice()));
+                self.cache.insert(
+                    &self.tts,
+                    &self.lang,
+                    rate,
+                    line,
+                    Arc::from(m.sent.as_slice()),
+                );
             }
-            let heard = if m.sent_samples == 0 { String::new() } else { m.text.clone() };
-            out.push(SpeakerOut::Finished { msg: m.id, kind: m.kind, text: m.text, heard, interrupted: false, played });
+            let heard = if m.sent_samples == 0 {
+                String::new()
+            } else {
+                m.text.clone()
+            };
+            out.push(SpeakerOut::Finished {
+                msg: m.id,
+                kind: m.kind,
+                text: m.text,
+                heard,
+                interrupted: false,
+                played,
+            });
         }
         out
     }
@@ -327,7 +429,10 @@ impl Speaker {
         }
         self.paused = true;
         let rate = u64::from(self.rate);
-        let unplayed = self.play_end.filter(|e| *e > now).map_or(0, |e| (e - now).as_micros() as u64 * rate / 1_000_000);
+        let unplayed = self
+            .play_end
+            .filter(|e| *e > now)
+            .map_or(0, |e| (e - now).as_micros() as u64 * rate / 1_000_000);
         self.play_end = None;
         if let Some(m) = self.queue.front_mut() {
             let heard = m.sent.len().saturating_sub(unplayed as usize);
@@ -349,16 +454,29 @@ impl Speaker {
     /// The caller must clear the transport's queue too.
     pub fn stop(&mut self, now: Instant, only_current: bool) -> Vec<SpeakerOut> {
         let mut out = Vec::new();
-        let n = if only_current { self.queue.len().min(1) } else { self.queue.len() };
+        let n = if only_current {
+            self.queue.len().min(1)
+        } else {
+            self.queue.len()
+        };
         for _ in 0..n {
             let m = self.queue.pop_front().expect("counted");
             m.cancel.store(true, Ordering::Relaxed);
             let played = match m.started_at {
-                Some(t) => now.saturating_duration_since(t).min(Duration::from_micros(m.sent_samples * 1_000_000 / u64::from(self.rate))),
+                Some(t) => now.saturating_duration_since(t).min(Duration::from_micros(
+                    m.sent_samples * 1_000_000 / u64::from(self.rate),
+                )),
                 None => Duration::ZERO,
             };
             let heard = m.heard_text(played.as_micros() as u64 * u64::from(self.rate) / 1_000_000);
-            out.push(SpeakerOut::Finished { msg: m.id, kind: m.kind, text: m.text, heard, interrupted: true, played });
+            out.push(SpeakerOut::Finished {
+                msg: m.id,
+                kind: m.kind,
+                text: m.text,
+                heard,
+                interrupted: true,
+                played,
+            });
         }
         self.play_end = None;
         self.paused = false;
@@ -371,10 +489,17 @@ impl Speaker {
             return None;
         }
         // Audio ready at the front (a cached line) goes out at once.
-        if self.queue.front().is_some_and(|m| m.pending.iter().any(|p| !p.is_empty())) {
+        if self
+            .queue
+            .front()
+            .is_some_and(|m| m.pending.iter().any(|p| !p.is_empty()))
+        {
             return Some(Instant::now());
         }
-        self.queue.front().filter(|m| m.synth_done && m.sentences.is_none()).and(self.play_end)
+        self.queue
+            .front()
+            .filter(|m| m.synth_done && m.sentences.is_none())
+            .and(self.play_end)
     }
 
     /// Nothing queued or playing.
@@ -396,7 +521,10 @@ impl Speaker {
 
     /// Whether `msg` is the first message of this kind still queued (the next to play).
     pub fn front_is(&self, msg: MsgId, kind: BotAudio) -> bool {
-        self.queue.iter().find(|m| m.kind == kind).is_some_and(|m| m.id == msg)
+        self.queue
+            .iter()
+            .find(|m| m.kind == kind)
+            .is_some_and(|m| m.id == msg)
     }
 
     /// Kind of the message at the front (playing or about to).
@@ -417,7 +545,11 @@ mod tests {
     #[test]
     fn a_cut_message_is_heard_up_to_the_sentence_it_was_cut_in() {
         let mut m = Message::new(1, BotAudio::Answer, None, Arc::new(AtomicBool::new(false)));
-        m.sentences_text = vec!["Your order shipped.".into(), "It arrives Monday.".into(), "Anything else?".into()];
+        m.sentences_text = vec![
+            "Your order shipped.".into(),
+            "It arrives Monday.".into(),
+            "Anything else?".into(),
+        ];
         // Synthesised so far: the first two sentences (8000 and 6000 samples).
         m.sentence_ends = vec![8000, 14_000];
         assert_eq!(m.heard_text(0), "");
@@ -425,6 +557,9 @@ mod tests {
         assert_eq!(m.heard_text(8000), "Your order shipped.");
         assert_eq!(m.heard_text(8001), "Your order shipped. It arrives Monday.");
         // The third sentence was never synthesised, so never heard.
-        assert_eq!(m.heard_text(50_000), "Your order shipped. It arrives Monday.");
+        assert_eq!(
+            m.heard_text(50_000),
+            "Your order shipped. It arrives Monday."
+        );
     }
 }

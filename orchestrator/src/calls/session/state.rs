@@ -111,7 +111,11 @@ pub(super) struct TurnClock {
 impl TurnClock {
     pub fn latency(&self) -> TurnLatency {
         let since = |t: Option<Instant>| match (self.speech_end, t) {
-            (Some(a), Some(b)) => Some(b.saturating_duration_since(a).as_millis().min(u128::from(u32::MAX)) as u32),
+            (Some(a), Some(b)) => Some(
+                b.saturating_duration_since(a)
+                    .as_millis()
+                    .min(u128::from(u32::MAX)) as u32,
+            ),
             _ => None,
         };
         // Vaarta's own time: from the end of the caller's turn (the STT stage is over: its final
@@ -124,7 +128,9 @@ impl TurnClock {
         let overhead_ms = match (self.eot_at, self.first_packet) {
             (Some(a), Some(b)) => {
                 let total = b.saturating_duration_since(a);
-                let own = total.saturating_sub(brain_wait).saturating_sub(self.tts_model);
+                let own = total
+                    .saturating_sub(brain_wait)
+                    .saturating_sub(self.tts_model);
                 Some(own.as_millis().min(u128::from(u32::MAX)) as u32)
             }
             _ => None,
@@ -140,4 +146,3 @@ impl TurnClock {
         }
     }
 }
-

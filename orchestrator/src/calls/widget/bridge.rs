@@ -45,12 +45,20 @@ impl BridgeState {
     /// Visitor audio (16 kHz) to the agent; false when not bridged.
     pub async fn visitor_audio(&self, pcm: &[i16]) -> bool {
         let mut guard = self.leg.lock().await;
-        let Some(leg) = guard.as_mut() else { return false };
+        let Some(leg) = guard.as_mut() else {
+            return false;
+        };
         let down = leg.down.run(pcm);
         leg.pending.extend(down);
         let whole = leg.pending.len() / LEG_FRAME * LEG_FRAME;
         if whole > 0 {
-            let frames = leg.pending.drain(..whole).collect::<Vec<_>>().chunks(LEG_FRAME).map(|c| c.try_into().unwrap_or([0; LEG_FRAME])).collect();
+            let frames = leg
+                .pending
+                .drain(..whole)
+                .collect::<Vec<_>>()
+                .chunks(LEG_FRAME)
+                .map(|c| c.try_into().unwrap_or([0; LEG_FRAME]))
+                .collect();
             let _ = leg.telephony.play(leg.call, frames).await;
         }
         true
@@ -95,31 +103,69 @@ impl SipBridge {
     /// Dials `destination`; the outcome reaches the session as a `TransferResult`.
     pub fn start(&self, destination: &str) -> Result<(), MediaError> {
         let target = dial_target(destination).map_err(|e| MediaError(e.to_string()))?;
-        let uri = match (target.starts_with("sip:"), self.gateway.trunk_domain.as_deref()) {
+        let uri = match (
+            target.starts_with("sip:"),
+            self.gateway.trunk_domain.as_deref(),
+        ) {
             (true, _) => target.clone(),
             (false, Some(domain)) => format!("sip:{target}@{domain}"),
-            (false, None) => return Err(MediaError(format!("cannot dial {target}: no SIP trunk is configured"))),
+            (false, None) => {
+                return Err(MediaError(format!(
+                    "cannot dial {target}: no SIP trunk is configured"
+                )));
+            }
         };
-        let (gw, call_id, to_session, out, state) = (self.gateway.clone(), self.call_id, self.to_session.clone(), self.out.clone(), self.state.clone());
+        let (gw, call_id, to_session, out, state) = (
+            self.gateway.clone(),
+            self.call_id,
+            self.to_session.clone(),
+            self.out.clone(),
+            self.state.clone(),
+        );
         tokio::spawn(async move {
             let (ok, detail) = match connect(&gw, &uri, call_id, out, state).await {
                 Ok(()) => (true, format!("bridged to {target}")),
                 Err(why) => (false, why),
             };
-            let _ = to_session.send(MediaEvent::TransferResult { ok, detail }).await;
+            let _ = to_session
+                .send(MediaEvent::TransferResult { ok, detail })
+                .await;
         });
         Ok(())
     }
 }
 
 /// Dials, waits for an answer, and starts the two audio directions.
-async fn connect(gw: &SipGateway, uri: &str, call_id: Uuid, out: mpsc::Sender<Outgoing>, state: BridgeState) -> Result<(), String> {
-    let dial = DialRequest { to: uri.to_string(), caller_id: None, headers: vec![("X-Vaarta-Call-Id".into(), call_id.to_string())] };
-    let (leg, mut events) = gw.dial_agent(dial).await.map_err(|why| format!("the agent {why}"))?;
+async fn connect(
+    gw: &SipGateway,
+    uri: &str,
+    call_id: Uuid,
+    out: mpsc::Sender<Outgoing>,
+    state: BridgeState,
+) -> Result<(), String> {
+    let dial = DialRequest {
+        to: uri.to_string(),
+        caller_id: None,
+        headers: vec![("X-Vaarta-Call-Id".into(), call_id.to_string())],
+    };
+    let (leg, mut events) = gw
+        .dial_agent(dial)
+        .await
+        .map_err(|why| format!("the agent {why}"))?;
     tracing::info!(%call_id, agent = %uri, "widget caller bridged to an agent");
     state.set_active(true);
-    *state.leg.lock().await = Some(Leg { telephony: gw.telephony.clone(), call: leg.call, down: Down2x::default(), pending: Vec::new() });
-    let _ = out.send(Outgoing::Message(ServerMessage::Transfer { target: uri.to_string(), ok: Some(true) })).await;
+    *state.leg.lock().await = Some(Leg {
+        telephony: gw.telephony.clone(),
+        call: leg.call,
+        down: Down2x::default(),
+        pending: Vec::new(),
+    });
+    let _ = out
+        .send(Outgoing::Message(ServerMessage::Transfer {
+            target: uri.to_string(),
+            ok: Some(true),
+        }))
+        .await;
     let (gw, mut audio, agent_call) = (gw.clone(), leg.audio, leg.call);
     tokio::spawn(async move {
         let mut up = Up2x::default();

@@ -61,7 +61,12 @@ impl Drop for Slot {
 
 impl WidgetGateway {
     pub fn new(services: VoiceServices, limits: WidgetConfig) -> Self {
-        WidgetGateway { services, limits, open: Arc::default(), sip: None }
+        WidgetGateway {
+            services,
+            limits,
+            open: Arc::default(),
+            sip: None,
+        }
     }
 
     /// Transfers of widget calls dial the agent through this SIP user agent and bridge audio.
@@ -76,50 +81,121 @@ impl WidgetGateway {
 
     /// Checks a socket before anything runs: the key must be the site's widget key and the
     /// Origin one of the site's `widget_origins` (or this server's own, for `/demo`).
-    pub async fn authorize(&self, site_id: &str, key: &str, from: &SocketOrigin) -> Result<Uuid, Refusal> {
+    pub async fn authorize(
+        &self,
+        site_id: &str,
+        key: &str,
+        from: &SocketOrigin,
+    ) -> Result<Uuid, Refusal> {
         let internal = |e: crate::storage::StorageError| {
             tracing::error!(error = %e, "widget authorization failed");
             Refusal::new(CloseReason::Internal, "could not check the key; try again")
         };
-        let site_id = Uuid::parse_str(site_id).map_err(|_| Refusal::new(CloseReason::UnknownSite, "site_id is not a site id"))?;
-        let site = self.services.store.sites().get(site_id).await.map_err(internal)?;
+        let site_id = Uuid::parse_str(site_id)
+            .map_err(|_| Refusal::new(CloseReason::UnknownSite, "site_id is not a site id"))?;
+        let site = self
+            .services
+            .store
+            .sites()
+            .get(site_id)
+            .await
+            .map_err(internal)?;
         let site = site.ok_or_else(|| Refusal::new(CloseReason::UnknownSite, "no such site"))?;
-        match self.services.store.widget_keys().site_for(key).await.map_err(internal)? {
+        match self
+            .services
+            .store
+            .widget_keys()
+            .site_for(key)
+            .await
+            .map_err(internal)?
+        {
             Some(owner) if owner == site_id => {}
-            Some(_) => return Err(Refusal::new(CloseReason::BadKey, "this widget key belongs to another site")),
+            Some(_) => {
+                return Err(Refusal::new(
+                    CloseReason::BadKey,
+                    "this widget key belongs to another site",
+                ));
+            }
             None => return Err(Refusal::new(CloseReason::BadKey, "unknown widget key")),
         }
-        let origin = from.origin.as_deref().map(|o| o.trim_end_matches('/').to_ascii_lowercase());
+        let origin = from
+            .origin
+            .as_deref()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase());
         let Some(origin) = origin else {
-            return Err(Refusal::new(CloseReason::OriginNotAllowed, "the request has no Origin header"));
+            return Err(Refusal::new(
+                CloseReason::OriginNotAllowed,
+                "the request has no Origin header",
+            ));
         };
-        let listed = site.settings.widget_origins.iter().any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(&origin));
+        let listed = site
+            .settings
+            .widget_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(&origin));
         let own = self.limits.allow_same_origin
-            && from.host.as_deref().is_some_and(|h| origin.split_once("://").is_some_and(|(_, auth)| auth.eq_ignore_ascii_case(h)));
+            && from.host.as_deref().is_some_and(|h| {
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, auth)| auth.eq_ignore_ascii_case(h))
+            });
         if !(listed || own) {
-            return Err(Refusal::new(CloseReason::OriginNotAllowed, format!("origin {origin} is not in the site's widget_origins")));
+            return Err(Refusal::new(
+                CloseReason::OriginNotAllowed,
+                format!("origin {origin} is not in the site's widget_origins"),
+            ));
         }
         Ok(site_id)
     }
 
     /// Starts the call for an authorized socket.
-    pub async fn start(&self, site_id: Uuid, sample_rate: u32, visitor_id: Option<String>) -> Result<WidgetCall, Refusal> {
+    pub async fn start(
+        &self,
+        site_id: Uuid,
+        sample_rate: u32,
+        visitor_id: Option<String>,
+    ) -> Result<WidgetCall, Refusal> {
         if sample_rate != WIDGET_RATE {
-            return Err(Refusal::new(CloseReason::BadMessage, format!("sample_rate must be {WIDGET_RATE} (got {sample_rate})")));
+            return Err(Refusal::new(
+                CloseReason::BadMessage,
+                format!("sample_rate must be {WIDGET_RATE} (got {sample_rate})"),
+            ));
         }
         let visitor = match visitor_id {
-            Some(v) if v.is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control) => {
-                return Err(Refusal::new(CloseReason::BadMessage, "visitor_id must be 1..=64 printable characters"));
+            Some(v)
+                if v.is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control) =>
+            {
+                return Err(Refusal::new(
+                    CloseReason::BadMessage,
+                    "visitor_id must be 1..=64 printable characters",
+                ));
             }
             Some(v) => v,
             None => format!("visitor-{}", &Uuid::new_v4().simple().to_string()[..12]),
         };
         let slot = self.take_slot(site_id)?;
-        let internal = |e: crate::storage::StorageError| Refusal::new(CloseReason::Internal, format!("route lookup failed: {e}"));
-        let flow = match self.services.store.routes().resolve_widget(site_id).await.map_err(internal)? {
+        let internal = |e: crate::storage::StorageError| {
+            Refusal::new(CloseReason::Internal, format!("route lookup failed: {e}"))
+        };
+        let flow = match self
+            .services
+            .store
+            .routes()
+            .resolve_widget(site_id)
+            .await
+            .map_err(internal)?
+        {
             Some(f) => f,
             // No widget route: the site's default flow, else the shipped assistant.
-            None => self.services.store.sites().get(site_id).await.map_err(internal)?.and_then(|s| s.settings.voice.default_flow).unwrap_or_else(|| DEFAULT_WIDGET_FLOW.to_string()),
+            None => self
+                .services
+                .store
+                .sites()
+                .get(site_id)
+                .await
+                .map_err(internal)?
+                .and_then(|s| s.settings.voice.default_flow)
+                .unwrap_or_else(|| DEFAULT_WIDGET_FLOW.to_string()),
         };
         let req = CallRequest {
             site_id,
@@ -175,7 +251,12 @@ impl WidgetGateway {
             // Handed to an agent: the socket carries the bridge until either side hangs up.
             bridged.finished().await;
             tracing::info!(?outcome, "widget call ended");
-            let _ = out_tx.send(Outgoing::Message(ServerMessage::Ended { outcome, reason: String::new() })).await;
+            let _ = out_tx
+                .send(Outgoing::Message(ServerMessage::Ended {
+                    outcome,
+                    reason: String::new(),
+                }))
+                .await;
         });
         Ok(WidgetCall {
             call_id,
@@ -194,27 +275,46 @@ impl WidgetGateway {
         if *n >= self.limits.max_sessions_per_site {
             return Err(Refusal::new(
                 CloseReason::TooManySessions,
-                format!("the site has {} widget calls open, the most allowed", self.limits.max_sessions_per_site),
+                format!(
+                    "the site has {} widget calls open, the most allowed",
+                    self.limits.max_sessions_per_site
+                ),
             ));
         }
         *n += 1;
-        Ok(Slot { open: self.open.clone(), site })
+        Ok(Slot {
+            open: self.open.clone(),
+            site,
+        })
     }
 }
 
 fn refusal(e: PrepareError) -> Refusal {
     match e {
         PrepareError::UnknownSite => Refusal::new(CloseReason::UnknownSite, "no such site"),
-        PrepareError::Flow(f) => Refusal::new(CloseReason::Unavailable, format!("the widget's flow cannot run: {f}")),
-        PrepareError::Admit(AdmitError::NodeFull { .. }) => Refusal::new(CloseReason::Unavailable, "this node is at its call limit; try again shortly"),
-        PrepareError::Admit(AdmitError::SpeechFull { .. }) => Refusal::new(CloseReason::Unavailable, "busy: every agent voice is in use; try again shortly"),
+        PrepareError::Flow(f) => Refusal::new(
+            CloseReason::Unavailable,
+            format!("the widget's flow cannot run: {f}"),
+        ),
+        PrepareError::Admit(AdmitError::NodeFull { .. }) => Refusal::new(
+            CloseReason::Unavailable,
+            "this node is at its call limit; try again shortly",
+        ),
+        PrepareError::Admit(AdmitError::SpeechFull { .. }) => Refusal::new(
+            CloseReason::Unavailable,
+            "busy: every agent voice is in use; try again shortly",
+        ),
         PrepareError::Admit(a) => Refusal::new(CloseReason::TooManySessions, a.to_string()),
         PrepareError::Storage(s) => Refusal::new(CloseReason::Internal, format!("storage: {s}")),
     }
 }
 
 /// The call's events, as widget messages, onto the socket queue until the call ends.
-async fn forward_events(mut events: broadcast::Receiver<CallEvent>, call_id: Uuid, out: mpsc::Sender<Outgoing>) {
+async fn forward_events(
+    mut events: broadcast::Receiver<CallEvent>,
+    call_id: Uuid,
+    out: mpsc::Sender<Outgoing>,
+) {
     loop {
         match events.recv().await {
             Ok(ev) if ev.call_id == call_id => {
@@ -228,7 +328,9 @@ async fn forward_events(mut events: broadcast::Receiver<CallEvent>, call_id: Uui
                 }
             }
             Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(skipped = n, "widget event stream lagged"),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(skipped = n, "widget event stream lagged")
+            }
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
@@ -243,7 +345,11 @@ struct RateWindow {
 
 impl RateWindow {
     fn new(max: u32) -> Self {
-        RateWindow { max: max.max(1), window_start: Instant::now(), count: 0 }
+        RateWindow {
+            max: max.max(1),
+            window_start: Instant::now(),
+            count: 0,
+        }
     }
 
     fn allow(&mut self, now: Instant) -> bool {
@@ -275,16 +381,29 @@ impl WidgetCall {
         if bytes.len() > self.max_frame_bytes {
             return Err(Refusal::new(
                 CloseReason::FrameTooLarge,
-                format!("audio frame of {} bytes; the most is {}", bytes.len(), self.max_frame_bytes),
+                format!(
+                    "audio frame of {} bytes; the most is {}",
+                    bytes.len(),
+                    self.max_frame_bytes
+                ),
             ));
         }
         if !bytes.len().is_multiple_of(2) {
-            return Err(Refusal::new(CloseReason::BadMessage, "audio frames are 16-bit samples: an even number of bytes"));
+            return Err(Refusal::new(
+                CloseReason::BadMessage,
+                "audio frames are 16-bit samples: an even number of bytes",
+            ));
         }
         if !self.rate.allow(Instant::now()) {
-            return Err(Refusal::new(CloseReason::TooFast, "more audio frames per second than allowed"));
+            return Err(Refusal::new(
+                CloseReason::TooFast,
+                "more audio frames per second than allowed",
+            ));
         }
-        let pcm: Vec<i16> = bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        let pcm: Vec<i16> = bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
         if self.bridge.is_active() && self.bridge.visitor_audio(&pcm).await {
             return Ok(());
         }
@@ -297,7 +416,10 @@ impl WidgetCall {
     pub async fn control(&mut self, msg: super::protocol::ClientMessage) -> Result<(), Refusal> {
         use super::protocol::ClientMessage;
         match msg {
-            ClientMessage::Start { .. } => Err(Refusal::new(CloseReason::BadMessage, "the call has already started")),
+            ClientMessage::Start { .. } => Err(Refusal::new(
+                CloseReason::BadMessage,
+                "the call has already started",
+            )),
             ClientMessage::Stop => {
                 self.hangup("the visitor ended the call").await;
                 Ok(())
@@ -309,7 +431,10 @@ impl WidgetCall {
                         let _ = self.to_session.send(MediaEvent::Dtmf(c)).await;
                         Ok(())
                     }
-                    _ => Err(Refusal::new(CloseReason::BadMessage, format!("dtmf digit must be one of 0-9 * # (got {digit:?})"))),
+                    _ => Err(Refusal::new(
+                        CloseReason::BadMessage,
+                        format!("dtmf digit must be one of 0-9 * # (got {digit:?})"),
+                    )),
                 }
             }
         }
@@ -318,7 +443,12 @@ impl WidgetCall {
     /// The browser went away or broke the protocol: the session ends (caller hung up).
     pub async fn hangup(&self, cause: &str) {
         self.bridge.hangup().await;
-        let _ = self.to_session.send(MediaEvent::Hangup { cause: cause.to_string() }).await;
+        let _ = self
+            .to_session
+            .send(MediaEvent::Hangup {
+                cause: cause.to_string(),
+            })
+            .await;
     }
 
     /// The next thing to send; `None` once the call is over and everything was sent.

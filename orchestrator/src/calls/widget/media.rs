@@ -49,7 +49,11 @@ impl WidgetMedia {
             wake: Notify::new(),
         });
         tokio::spawn(pace(shared.clone(), out.clone()));
-        WidgetMedia { shared, out, transfer }
+        WidgetMedia {
+            shared,
+            out,
+            transfer,
+        }
     }
 }
 
@@ -62,7 +66,12 @@ async fn pace(shared: Arc<Shared>, out: mpsc::Sender<Outgoing>) {
             let clear = std::mem::take(&mut *lock(&shared.cleared));
             (frames, clear, p.next_wake())
         };
-        if clear && out.send(Outgoing::Message(ServerMessage::Clear)).await.is_err() {
+        if clear
+            && out
+                .send(Outgoing::Message(ServerMessage::Clear))
+                .await
+                .is_err()
+        {
             return;
         }
         for f in frames {
@@ -116,7 +125,9 @@ impl MediaPort for WidgetMedia {
     async fn transfer(&self, destination: &str) -> Result<(), MediaError> {
         match &self.transfer {
             Some(t) => t.start(destination),
-            None => Err(MediaError(format!("cannot reach {destination}: this node has no SIP telephony to bridge widget calls"))),
+            None => Err(MediaError(format!(
+                "cannot reach {destination}: this node has no SIP telephony to bridge widget calls"
+            ))),
         }
     }
 }

@@ -20,7 +20,13 @@ pub struct Pacer {
 impl Pacer {
     /// `rate` Hz audio in 20 ms frames, released `lead` before they are due.
     pub fn new(rate: u32, lead: Duration) -> Self {
-        Pacer { rate, frame: (rate / 50) as usize, lead, queue: VecDeque::new(), due: None }
+        Pacer {
+            rate,
+            frame: (rate / 50) as usize,
+            lead,
+            queue: VecDeque::new(),
+            due: None,
+        }
     }
 
     /// Queues audio after what is queued.
@@ -92,7 +98,10 @@ mod tests {
         assert_eq!(first.len(), 3);
         assert!(first.iter().all(|f| f.len() == 320));
         assert_eq!(p.next_wake(), Some(t0 + MS(20)));
-        assert!(p.poll(t0 + MS(10)).is_empty(), "nothing new is due before the next frame");
+        assert!(
+            p.poll(t0 + MS(10)).is_empty(),
+            "nothing new is due before the next frame"
+        );
         assert_eq!(p.poll(t0 + MS(20)).len(), 1);
         // After a full second every frame has gone, and no more than real time + lead was sent.
         let mut sent = 4;
@@ -100,7 +109,11 @@ mod tests {
         while t < t0 + MS(1000) {
             t += MS(5);
             sent += p.poll(t).len();
-            assert!(sent as u64 * 20 <= (t - t0).as_millis() as u64 + 60, "{sent} frames by {:?}", t - t0);
+            assert!(
+                sent as u64 * 20 <= (t - t0).as_millis() as u64 + 60,
+                "{sent} frames by {:?}",
+                t - t0
+            );
         }
         assert_eq!(sent, 50);
         assert_eq!(p.queued(), Duration::ZERO);
@@ -111,8 +124,14 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Pacer::new(16000, MS(0));
         p.push(&[7; 330]);
-        assert_eq!(p.poll(t0).iter().map(Vec::len).collect::<Vec<_>>(), vec![320]);
-        assert_eq!(p.poll(t0 + MS(20)).iter().map(Vec::len).collect::<Vec<_>>(), vec![10]);
+        assert_eq!(
+            p.poll(t0).iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![320]
+        );
+        assert_eq!(
+            p.poll(t0 + MS(20)).iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![10]
+        );
         assert!(p.poll(t0 + MS(21)).is_empty());
         assert_eq!(p.next_wake(), None, "idle once the tail has played");
     }
@@ -128,7 +147,11 @@ mod tests {
         assert!(!p.clear(), "nothing left to clear");
         p.push(&[2; 160]);
         let f = p.poll(t0 + MS(500));
-        assert_eq!(f, vec![vec![2; 160]], "new audio starts at once, not on the old clock");
+        assert_eq!(
+            f,
+            vec![vec![2; 160]],
+            "new audio starts at once, not on the old clock"
+        );
     }
 
     #[test]

@@ -41,15 +41,26 @@ pub enum ServerMessage {
     /// Call state: `active`, `holding`, `transferring`, `ended`.
     State { state: CallState },
     /// What the visitor said: partials while speaking, then the final line.
-    Transcript { text: String, is_final: bool, language: Option<String> },
+    Transcript {
+        text: String,
+        is_final: bool,
+        language: Option<String>,
+    },
     /// What the bot is saying (`is_final`: the whole line once it has been spoken).
-    BotText { text: String, is_final: bool, interrupted: bool },
+    BotText {
+        text: String,
+        is_final: bool,
+        interrupted: bool,
+    },
     /// Drop any bot audio not played yet (the visitor barged in).
     Clear,
     /// A transfer to a human started (`ok: null`) or ended.
     Transfer { target: String, ok: Option<bool> },
     /// The call is over; the socket closes next.
-    Ended { outcome: CallOutcome, reason: String },
+    Ended {
+        outcome: CallOutcome,
+        reason: String,
+    },
     /// Something the browser did wrong or the server refused; `code` is stable.
     Error { code: String, message: String },
 }
@@ -116,11 +127,17 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn new(reason: CloseReason, message: impl Into<String>) -> Self {
-        Refusal { reason, message: message.into() }
+        Refusal {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn to_message(&self) -> ServerMessage {
-        ServerMessage::Error { code: self.reason.name().to_string(), message: self.message.clone() }
+        ServerMessage::Error {
+            code: self.reason.name().to_string(),
+            message: self.message.clone(),
+        }
     }
 
     /// The close frame's reason text: the name and as much of the message as fits in the 123
@@ -143,13 +160,32 @@ impl Refusal {
 pub fn event_message(ev: &CallEvent) -> Option<ServerMessage> {
     Some(match &ev.kind {
         CallEventKind::State { state } => ServerMessage::State { state: *state },
-        CallEventKind::Partial { text } => ServerMessage::Transcript { text: text.clone(), is_final: false, language: None },
+        CallEventKind::Partial { text } => ServerMessage::Transcript {
+            text: text.clone(),
+            is_final: false,
+            language: None,
+        },
         CallEventKind::Turn { turn } if turn.speaker == Speaker::Caller => {
-            ServerMessage::Transcript { text: turn.text.clone(), is_final: true, language: Some(turn.language.clone()) }
+            ServerMessage::Transcript {
+                text: turn.text.clone(),
+                is_final: true,
+                language: Some(turn.language.clone()),
+            }
         }
-        CallEventKind::Turn { turn } => ServerMessage::BotText { text: turn.text.clone(), is_final: true, interrupted: turn.interrupted },
-        CallEventKind::BotSpeaking { text } => ServerMessage::BotText { text: text.clone(), is_final: false, interrupted: false },
-        CallEventKind::Transfer { target, ok, .. } => ServerMessage::Transfer { target: target.clone(), ok: *ok },
+        CallEventKind::Turn { turn } => ServerMessage::BotText {
+            text: turn.text.clone(),
+            is_final: true,
+            interrupted: turn.interrupted,
+        },
+        CallEventKind::BotSpeaking { text } => ServerMessage::BotText {
+            text: text.clone(),
+            is_final: false,
+            interrupted: false,
+        },
+        CallEventKind::Transfer { target, ok, .. } => ServerMessage::Transfer {
+            target: target.clone(),
+            ok: *ok,
+        },
         _ => return None,
     })
 }
@@ -160,19 +196,45 @@ mod tests {
 
     #[test]
     fn client_messages_parse_and_unknown_ones_are_errors() {
-        let m: ClientMessage = serde_json::from_str(r#"{"type":"start","visitor_id":"v-1"}"#).unwrap();
-        assert_eq!(m, ClientMessage::Start { sample_rate: 16000, visitor_id: Some("v-1".into()) });
-        assert_eq!(serde_json::from_str::<ClientMessage>(r#"{"type":"stop"}"#).unwrap(), ClientMessage::Stop);
-        for bad in [r#"{"type":"dance"}"#, r#"{"type":"start","extra":1}"#, "not json", r#"{"type":"dtmf"}"#] {
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"start","visitor_id":"v-1"}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Start {
+                sample_rate: 16000,
+                visitor_id: Some("v-1".into())
+            }
+        );
+        assert_eq!(
+            serde_json::from_str::<ClientMessage>(r#"{"type":"stop"}"#).unwrap(),
+            ClientMessage::Stop
+        );
+        for bad in [
+            r#"{"type":"dance"}"#,
+            r#"{"type":"start","extra":1}"#,
+            "not json",
+            r#"{"type":"dtmf"}"#,
+        ] {
             assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn server_messages_are_snake_case_json() {
-        let v = serde_json::to_value(ServerMessage::Transcript { text: "hi".into(), is_final: true, language: Some("en".into()) }).unwrap();
-        assert_eq!(v, serde_json::json!({"type": "transcript", "text": "hi", "is_final": true, "language": "en"}));
-        let v = serde_json::to_value(ServerMessage::State { state: CallState::Holding }).unwrap();
+        let v = serde_json::to_value(ServerMessage::Transcript {
+            text: "hi".into(),
+            is_final: true,
+            language: Some("en".into()),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "transcript", "text": "hi", "is_final": true, "language": "en"})
+        );
+        let v = serde_json::to_value(ServerMessage::State {
+            state: CallState::Holding,
+        })
+        .unwrap();
         assert_eq!(v, serde_json::json!({"type": "state", "state": "holding"}));
     }
 
@@ -180,7 +242,10 @@ mod tests {
     fn close_text_fits_a_close_frame() {
         let r = Refusal::new(CloseReason::OriginNotAllowed, "é".repeat(200));
         let t = r.close_text();
-        assert!(t.len() <= 123 && t.starts_with("origin_not_allowed: "), "{t}");
+        assert!(
+            t.len() <= 123 && t.starts_with("origin_not_allowed: "),
+            "{t}"
+        );
         assert_eq!(r.reason.code(), 4403);
     }
 }

@@ -52,15 +52,25 @@ mod tests {
     fn up_doubles_and_interpolates() {
         let mut u = Up2x::default();
         assert_eq!(u.run(&[0, 1000]), vec![0, 0, 500, 1000]);
-        assert_eq!(u.run(&[2000]), vec![1500, 2000], "state carries across frames");
+        assert_eq!(
+            u.run(&[2000]),
+            vec![1500, 2000],
+            "state carries across frames"
+        );
     }
 
     #[test]
     fn down_halves_keeps_a_tone_and_removes_near_nyquist() {
         let mut d = Down2x::default();
         // 500 Hz at 16 kHz survives; 7.9 kHz (would alias) is strongly attenuated.
-        let tone = |f: f32| (0..1600).map(|i| ((i as f32 * f * std::f32::consts::TAU / 16000.0).sin() * 10000.0) as i16).collect::<Vec<_>>();
-        let rms = |x: &[i16]| (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+        let tone = |f: f32| {
+            (0..1600)
+                .map(|i| ((i as f32 * f * std::f32::consts::TAU / 16000.0).sin() * 10000.0) as i16)
+                .collect::<Vec<_>>()
+        };
+        let rms = |x: &[i16]| {
+            (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+        };
         let low = d.run(&tone(500.0));
         assert_eq!(low.len(), 800);
         assert!(rms(&low[10..]) > 6500.0, "{}", rms(&low));
@@ -68,7 +78,10 @@ mod tests {
         assert!(rms(&high[10..]) < 500.0, "{}", rms(&high));
         // Odd-length frames lose nothing.
         let mut d = Down2x::default();
-        let total: usize = [3usize, 5, 2].iter().map(|&n| d.run(&vec![100; n]).len()).sum();
+        let total: usize = [3usize, 5, 2]
+            .iter()
+            .map(|&n| d.run(&vec![100; n]).len())
+            .sum();
         assert_eq!(total, 5);
     }
 }

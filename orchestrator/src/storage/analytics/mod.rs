@@ -191,13 +191,23 @@ impl<'a> AnalyticsRepo<'a> {
     }
 
     /// Figures of the whole window (one bucket) and its calls and turns per language.
-    pub async fn summary(&self, q: &AnalyticsQuery) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
-        Ok(summary_of(q, self.partials(q, millis(q.from), SINGLE).await?))
+    pub async fn summary(
+        &self,
+        q: &AnalyticsQuery,
+    ) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
+        Ok(summary_of(
+            q,
+            self.partials(q, millis(q.from), SINGLE).await?,
+        ))
     }
 
     /// Figures per `interval` bucket, every bucket present. The first bucket starts at `from`
     /// truncated to the interval (UTC).
-    pub async fn timeline(&self, q: &AnalyticsQuery, interval: Interval) -> Result<Vec<Bucket>, StorageError> {
+    pub async fn timeline(
+        &self,
+        q: &AnalyticsQuery,
+        interval: Interval,
+    ) -> Result<Vec<Bucket>, StorageError> {
         let step = interval.millis();
         let base = millis(q.from).div_euclid(step) * step;
         let n = Self::bucket_count(q, interval);
@@ -206,7 +216,10 @@ impl<'a> AnalyticsRepo<'a> {
             .map(|i| Bucket {
                 start: at_millis(base + i * step),
                 end: at_millis(base + (i + 1) * step),
-                figures: parts.remove(&i).unwrap_or_default().figures(q.drop_within_s),
+                figures: parts
+                    .remove(&i)
+                    .unwrap_or_default()
+                    .figures(q.drop_within_s),
             })
             .collect())
     }
@@ -221,7 +234,12 @@ impl<'a> AnalyticsRepo<'a> {
     /// The window's partials per bucket `(started − base) / step`. For one site, the full past
     /// hours come from the hourly rollups and only the window's partial first and last hours
     /// (and the current hour) from the calls; across every site, all from the calls.
-    async fn partials(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<BTreeMap<i64, Partial>, StorageError> {
+    async fn partials(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<BTreeMap<i64, Partial>, StorageError> {
         let now_hour = rollups::floor_hour(millis(Utc::now()));
         let h0 = rollups::floor_hour(millis(q.from) + HOUR_MS - 1);
         let h1 = rollups::floor_hour(millis(q.to)).min(now_hour);
@@ -231,7 +249,17 @@ impl<'a> AnalyticsRepo<'a> {
         let mut out: BTreeMap<i64, PartialSum> = BTreeMap::new();
         let mut add = |bucket: i64, p: Partial| out.entry(bucket).or_default().add(p);
         if millis(q.from) < h0 {
-            for (b, p) in self.raw(&AnalyticsQuery { to: at_millis(h0), ..q.clone() }, base, step).await? {
+            for (b, p) in self
+                .raw(
+                    &AnalyticsQuery {
+                        to: at_millis(h0),
+                        ..q.clone()
+                    },
+                    base,
+                    step,
+                )
+                .await?
+            {
                 add(b, p);
             }
         }
@@ -239,7 +267,17 @@ impl<'a> AnalyticsRepo<'a> {
             add((hour - base).div_euclid(step), p);
         }
         if h1 < millis(q.to) {
-            for (b, p) in self.raw(&AnalyticsQuery { from: at_millis(h1), ..q.clone() }, base, step).await? {
+            for (b, p) in self
+                .raw(
+                    &AnalyticsQuery {
+                        from: at_millis(h1),
+                        ..q.clone()
+                    },
+                    base,
+                    step,
+                )
+                .await?
+            {
                 add(b, p);
             }
         }
@@ -248,16 +286,27 @@ impl<'a> AnalyticsRepo<'a> {
 
     /// The figures straight from the calls, without rollups (to check the rollups against).
     #[doc(hidden)]
-    pub async fn summary_from_calls(&self, q: &AnalyticsQuery) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
+    pub async fn summary_from_calls(
+        &self,
+        q: &AnalyticsQuery,
+    ) -> Result<(Figures, Vec<LanguageUsage>), StorageError> {
         Ok(summary_of(q, self.raw(q, millis(q.from), SINGLE).await?))
     }
 
     /// Calls not ended now, of the site (channel, campaign), whenever they started.
     pub async fn current(&self, q: &AnalyticsQuery) -> Result<i64, StorageError> {
         let w = Window::any_time(q);
-        let sql = format!("SELECT COUNT(*) FROM calls c WHERE {} AND c.ended_at IS NULL", w.where_sql());
+        let sql = format!(
+            "SELECT COUNT(*) FROM calls c WHERE {} AND c.ended_at IS NULL",
+            w.where_sql()
+        );
         let n = with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_one(pool).await
+            bind_all!(
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_one(pool)
+            .await
         })?;
         Ok(n)
     }
@@ -273,13 +322,24 @@ impl<'a> AnalyticsRepo<'a> {
             w.where_sql()
         );
         let rows: Vec<(Uuid, String, String, i64)> = with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, (Uuid, String, String, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+            bind_all!(
+                sqlx::query_as::<_, (Uuid, String, String, i64)>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_all(pool)
+            .await
         })?;
         let empty = |site_id| LiveSite {
             site_id,
             current_calls: 0,
-            by_state: ["ringing", "active", "holding", "transferring"].iter().map(|k| (k.to_string(), 0)).collect(),
-            by_channel: ["sip", "widget"].iter().map(|k| (k.to_string(), 0)).collect(),
+            by_state: ["ringing", "active", "holding", "transferring"]
+                .iter()
+                .map(|k| (k.to_string(), 0))
+                .collect(),
+            by_channel: ["sip", "widget"]
+                .iter()
+                .map(|k| (k.to_string(), 0))
+                .collect(),
         };
         let mut sites: BTreeMap<Uuid, LiveSite> = BTreeMap::new();
         if let Some(s) = site_id {
@@ -296,14 +356,23 @@ impl<'a> AnalyticsRepo<'a> {
 }
 
 /// The figures and languages of the summary's single bucket.
-fn summary_of(q: &AnalyticsQuery, mut buckets: BTreeMap<i64, Partial>) -> (Figures, Vec<LanguageUsage>) {
+fn summary_of(
+    q: &AnalyticsQuery,
+    mut buckets: BTreeMap<i64, Partial>,
+) -> (Figures, Vec<LanguageUsage>) {
     let p = buckets.remove(&0).unwrap_or_default();
     (p.figures(q.drop_within_s), languages(&p))
 }
 
 /// Calls and turns per language, most calls first (unknown = [`UNKNOWN_LANGUAGE`]).
 fn languages(p: &Partial) -> Vec<LanguageUsage> {
-    let name = |l: &String| if l.is_empty() { UNKNOWN_LANGUAGE.to_string() } else { l.clone() };
+    let name = |l: &String| {
+        if l.is_empty() {
+            UNKNOWN_LANGUAGE.to_string()
+        } else {
+            l.clone()
+        }
+    };
     let mut by: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (l, n) in &p.call_languages {
         by.entry(name(l)).or_default().0 += n;
@@ -311,8 +380,20 @@ fn languages(p: &Partial) -> Vec<LanguageUsage> {
     for (l, n) in &p.turn_languages {
         by.entry(name(l)).or_default().1 += n;
     }
-    let mut v: Vec<LanguageUsage> = by.into_iter().map(|(language, (calls, turns))| LanguageUsage { language, calls, turns }).collect();
-    v.sort_by(|a, b| b.calls.cmp(&a.calls).then(b.turns.cmp(&a.turns)).then(a.language.cmp(&b.language)));
+    let mut v: Vec<LanguageUsage> = by
+        .into_iter()
+        .map(|(language, (calls, turns))| LanguageUsage {
+            language,
+            calls,
+            turns,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.calls
+            .cmp(&a.calls)
+            .then(b.turns.cmp(&a.turns))
+            .then(a.language.cmp(&b.language))
+    });
     v
 }
 
@@ -320,13 +401,23 @@ fn languages(p: &Partial) -> Vec<LanguageUsage> {
 mod tests {
     use super::*;
 
-    use crate::calls::{CallEvent, CallEventKind, CallInfo, CallState, Direction, Speaker, TurnLatency, TurnRecord};
+    use crate::calls::{
+        CallEvent, CallEventKind, CallInfo, CallState, Direction, Speaker, TurnLatency, TurnRecord,
+    };
     use crate::storage_test;
 
     // A call left open by a node that died is ended at start-up (`end_orphans`); its analytics
     // columns are fixed then too: duration, holding state at the end, last speaker.
     storage_test!(orphans_are_finalized_for_analytics, |store| {
-        let site = store.sites().create(&crate::tenancy::NewSite { name: "Orphans".into(), settings: Default::default() }).await.unwrap().site_id;
+        let site = store
+            .sites()
+            .create(&crate::tenancy::NewSite {
+                name: "Orphans".into(),
+                settings: Default::default(),
+            })
+            .await
+            .unwrap()
+            .site_id;
         let started = Utc::now() - chrono::Duration::minutes(5);
         let mut call = CallInfo {
             id: Uuid::now_v7(),
@@ -357,25 +448,93 @@ mod tests {
             started_at: started,
             ended_at: started,
             interrupted: false,
-            latency: (speaker == Speaker::Bot).then(|| TurnLatency { first_packet_ms: Some(650), ..Default::default() }),
+            latency: (speaker == Speaker::Bot).then(|| TurnLatency {
+                first_packet_ms: Some(650),
+                ..Default::default()
+            }),
         };
-        store.calls().add_turn(call.id, &turn(0, Speaker::Caller)).await.unwrap();
-        store.calls().add_turn(call.id, &turn(1, Speaker::Bot)).await.unwrap();
-        for (seq, kind) in [CallEventKind::Holding { level: 1, text: "ek second".into() }, CallEventKind::State { state: CallState::Holding }].into_iter().enumerate() {
-            store.calls().add_event(seq as u32, &CallEvent { call_id: call.id, site_id: site, at: started, kind }).await.unwrap();
+        store
+            .calls()
+            .add_turn(call.id, &turn(0, Speaker::Caller))
+            .await
+            .unwrap();
+        store
+            .calls()
+            .add_turn(call.id, &turn(1, Speaker::Bot))
+            .await
+            .unwrap();
+        for (seq, kind) in [
+            CallEventKind::Holding {
+                level: 1,
+                text: "ek second".into(),
+            },
+            CallEventKind::State {
+                state: CallState::Holding,
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store
+                .calls()
+                .add_event(
+                    seq as u32,
+                    &CallEvent {
+                        call_id: call.id,
+                        site_id: site,
+                        at: started,
+                        kind,
+                    },
+                )
+                .await
+                .unwrap();
         }
-        let q = AnalyticsQuery { site_id: Some(site), from: started - chrono::Duration::hours(1), to: Utc::now() + chrono::Duration::hours(1), channel: None, campaign_id: None, drop_within_s: 10 };
+        let q = AnalyticsQuery {
+            site_id: Some(site),
+            from: started - chrono::Duration::hours(1),
+            to: Utc::now() + chrono::Duration::hours(1),
+            channel: None,
+            campaign_id: None,
+            drop_within_s: 10,
+        };
         // While live, the call's turns count; its duration and holding count once it has ended.
         let (f, _) = store.analytics().summary(&q).await.unwrap();
-        assert_eq!((f.in_progress_calls, f.duration_calls, f.holding_calls, f.response_turns, f.p50_response_ms), (1, 0, 0, 1, Some(650)));
+        assert_eq!(
+            (
+                f.in_progress_calls,
+                f.duration_calls,
+                f.holding_calls,
+                f.response_turns,
+                f.p50_response_ms
+            ),
+            (1, 0, 0, 1, Some(650))
+        );
         assert_eq!(store.analytics().current(&q).await.unwrap(), 1);
 
-        assert_eq!(store.calls().end_orphans("node restarted").await.unwrap(), 1);
+        assert_eq!(
+            store.calls().end_orphans("node restarted").await.unwrap(),
+            1
+        );
         let (f, languages) = store.analytics().summary(&q).await.unwrap();
-        assert_eq!((f.in_progress_calls, f.ended_calls, f.duration_calls, f.holding_calls), (0, 1, 1, 1));
+        assert_eq!(
+            (
+                f.in_progress_calls,
+                f.ended_calls,
+                f.duration_calls,
+                f.holding_calls
+            ),
+            (0, 1, 1, 1)
+        );
         assert!(f.avg_duration_ms.unwrap() >= 300_000.0, "{f:?}");
         assert_eq!(f.outcomes["failed"], 1);
-        assert_eq!(languages, vec![LanguageUsage { language: "pa".into(), calls: 1, turns: 2 }]);
+        assert_eq!(
+            languages,
+            vec![LanguageUsage {
+                language: "pa".into(),
+                calls: 1,
+                turns: 2
+            }]
+        );
         assert_eq!(store.analytics().current(&q).await.unwrap(), 0);
         // Ended while holding with the bot's answer last: a failure, not a drop nor AI-handled.
         assert_eq!((f.dropped_calls, f.ai_handled_calls), (0, 0));

@@ -42,17 +42,23 @@ impl Hist {
 
     /// Values below `limit`.
     pub fn count_below(&self, limit: i64) -> i64 {
-        self.0.iter().take_while(|(v, _)| *v < limit).map(|(_, n)| n).sum()
+        self.0
+            .iter()
+            .take_while(|(v, _)| *v < limit)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The value at 1-based `rank` of the sorted values.
     pub fn at_rank(&self, rank: i64) -> Option<i64> {
         let mut seen = 0;
-        self.0.iter().find(|(_, n)| {
-            seen += n;
-            seen >= rank
-        })
-        .map(|(v, _)| *v)
+        self.0
+            .iter()
+            .find(|(_, n)| {
+                seen += n;
+                seen >= rank
+            })
+            .map(|(v, _)| *v)
     }
 
     /// Nearest-rank percentile: the value at position ⌈p·n/100⌉.
@@ -142,7 +148,13 @@ impl DenseSum {
 
     fn finish(self) -> Hist {
         let offset = self.offset;
-        let mut pairs: Vec<(i64, i64)> = self.counts.into_iter().enumerate().filter(|(_, n)| *n > 0).map(|(i, n)| (offset + i as i64, n)).collect();
+        let mut pairs: Vec<(i64, i64)> = self
+            .counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .map(|(i, n)| (offset + i as i64, n))
+            .collect();
         pairs.extend(self.outliers);
         Hist::from_pairs(pairs)
     }
@@ -325,15 +337,23 @@ impl Partial {
     /// The contract's figures, with caller hang-ups within `drop_within_s` of the answer as drops.
     pub fn figures(&self, drop_within_s: u32) -> Figures {
         let x = i64::from(drop_within_s);
-        let early = self.hangup_unanswered + self.hangup_resolved_s.count_below(x) + self.hangup_unresolved_s.count_below(x);
+        let early = self.hangup_unanswered
+            + self.hangup_resolved_s.count_below(x)
+            + self.hangup_unresolved_s.count_below(x);
         let unresolved = self.hangup_unresolved_s.count() - self.hangup_unresolved_s.count_below(x);
         let resolved_late = self.hangup_resolved_s.count() - self.hangup_resolved_s.count_below(x);
-        let drops = DropBreakdown { during_holding: self.drop_holding, within_first_seconds: early, before_resolution: unresolved };
-        let dropped_calls = drops.during_holding + drops.within_first_seconds + drops.before_resolution;
+        let drops = DropBreakdown {
+            during_holding: self.drop_holding,
+            within_first_seconds: early,
+            before_resolution: unresolved,
+        };
+        let dropped_calls =
+            drops.during_holding + drops.within_first_seconds + drops.before_resolution;
         let response_turns = self.response_ms.count();
         let duration_calls = self.duration_s.count();
         let mean = |sum: i64, n: i64| (n > 0).then(|| round(sum as f64 / n as f64, 1));
-        let mut outcomes: BTreeMap<String, i64> = OUTCOME_KEYS.iter().map(|k| (k.to_string(), 0)).collect();
+        let mut outcomes: BTreeMap<String, i64> =
+            OUTCOME_KEYS.iter().map(|k| (k.to_string(), 0)).collect();
         add_map(&mut outcomes, &self.outcomes);
         Figures {
             total_calls: self.total,
@@ -379,8 +399,20 @@ mod tests {
     #[test]
     fn histogram_percentiles_are_nearest_rank() {
         // 400 500 600 700 700 900 1000 1200 → p50 rank 4 = 700, p90 rank 8 = 1200.
-        let h = Hist::from_pairs(vec![(1200, 1), (400, 1), (700, 1), (500, 1), (600, 1), (900, 1), (1000, 1), (700, 1)]);
-        assert_eq!((h.count(), h.sum(), h.percentile(50), h.percentile(90)), (8, 6000, Some(700), Some(1200)));
+        let h = Hist::from_pairs(vec![
+            (1200, 1),
+            (400, 1),
+            (700, 1),
+            (500, 1),
+            (600, 1),
+            (900, 1),
+            (1000, 1),
+            (700, 1),
+        ]);
+        assert_eq!(
+            (h.count(), h.sum(), h.percentile(50), h.percentile(90)),
+            (8, 6000, Some(700), Some(1200))
+        );
         assert_eq!(Hist::from_pairs(vec![(5, 1)]).percentile(90), Some(5));
         assert_eq!(Hist::default().percentile(50), None);
     }
@@ -389,7 +421,10 @@ mod tests {
     fn merging_histograms_adds_counts_in_order() {
         let mut a = Hist::from_pairs(vec![(1, 2), (5, 1), (9, 1)]);
         a.merge(&Hist::from_pairs(vec![(0, 1), (5, 2), (10, 3)]));
-        assert_eq!(a, Hist::from_pairs(vec![(0, 1), (1, 2), (5, 3), (9, 1), (10, 3)]));
+        assert_eq!(
+            a,
+            Hist::from_pairs(vec![(0, 1), (1, 2), (5, 3), (9, 1), (10, 3)])
+        );
         assert_eq!(a.count_below(5), 3);
         assert_eq!(a.count_below(6), 6);
     }
@@ -400,7 +435,11 @@ mod tests {
             total: i,
             peak: i % 7,
             outcomes: [("completed".to_string(), i)].into(),
-            response_ms: Hist::from_pairs(vec![(400 + i * 13 % 900, 1), (380, 2), (90_000_000 * (i % 2), 1)]),
+            response_ms: Hist::from_pairs(vec![
+                (400 + i * 13 % 900, 1),
+                (380, 2),
+                (90_000_000 * (i % 2), 1),
+            ]),
             duration_s: Hist::from_pairs(vec![(i, 1), (600 - i, 3)]),
             hangup_resolved_s: Hist::from_pairs(vec![(i % 11, 1)]),
             ..Default::default()
@@ -445,10 +484,32 @@ mod tests {
             ..Default::default()
         };
         let f = p.figures(10);
-        assert_eq!((f.drops.within_first_seconds, f.drops.before_resolution, f.ai_handled_calls), (2, 1, 0));
+        assert_eq!(
+            (
+                f.drops.within_first_seconds,
+                f.drops.before_resolution,
+                f.ai_handled_calls
+            ),
+            (2, 1, 0)
+        );
         let f = p.figures(0);
-        assert_eq!((f.drops.within_first_seconds, f.drops.before_resolution, f.ai_handled_calls), (1, 1, 1));
+        assert_eq!(
+            (
+                f.drops.within_first_seconds,
+                f.drops.before_resolution,
+                f.ai_handled_calls
+            ),
+            (1, 1, 1)
+        );
         let f = p.figures(31);
-        assert_eq!((f.drops.within_first_seconds, f.drops.before_resolution, f.ai_handled_calls, f.dropped_calls), (3, 0, 0, 3));
+        assert_eq!(
+            (
+                f.drops.within_first_seconds,
+                f.drops.before_resolution,
+                f.ai_handled_calls,
+                f.dropped_calls
+            ),
+            (3, 0, 0, 3)
+        );
     }
 }

@@ -58,10 +58,16 @@ impl AnalyticsRepo<'_> {
     /// per bucket `(started − base) / step`: every bucket meeting the range is present (empty
     /// ones carry the concurrency of calls open through them). `step` = [`SINGLE`] gives one
     /// bucket, 0, for the whole range.
-    pub(super) async fn raw(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<BTreeMap<i64, Partial>, StorageError> {
+    pub(super) async fn raw(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<BTreeMap<i64, Partial>, StorageError> {
         let first = (millis(q.from) - base).div_euclid(step);
         let last = (millis(q.to) - 1 - base).div_euclid(step);
-        let mut out: BTreeMap<i64, Partial> = (first..=last).map(|b| (b, Partial::default())).collect();
+        let mut out: BTreeMap<i64, Partial> =
+            (first..=last).map(|b| (b, Partial::default())).collect();
 
         for r in self.counts(q, base, step).await? {
             if let Some(p) = out.get_mut(&r.bucket) {
@@ -71,7 +77,8 @@ impl AnalyticsRepo<'_> {
 
         let mut hists: BTreeMap<i64, [Vec<(i64, i64)>; 4]> = BTreeMap::new();
         for (bucket, unresolved, s, n) in self.hangups(q, base, step).await? {
-            hists.entry(bucket).or_default()[usize::from(unresolved != 0)].push((s.clamp(0, MAX_DROP_WITHIN_S), n));
+            hists.entry(bucket).or_default()[usize::from(unresolved != 0)]
+                .push((s.clamp(0, MAX_DROP_WITHIN_S), n));
         }
         for (bucket, s, n, sum) in self.durations(q, base, step).await? {
             hists.entry(bucket).or_default()[2].push((s, n));
@@ -83,7 +90,9 @@ impl AnalyticsRepo<'_> {
             hists.entry(bucket).or_default()[3].push((v, n));
         }
         for (bucket, [resolved, unresolved, durations, responses]) in hists {
-            let Some(p) = out.get_mut(&bucket) else { continue };
+            let Some(p) = out.get_mut(&bucket) else {
+                continue;
+            };
             p.hangup_resolved_s = Hist::from_pairs(resolved);
             p.hangup_unresolved_s = Hist::from_pairs(unresolved);
             p.duration_s = Hist::from_pairs(durations);
@@ -95,9 +104,15 @@ impl AnalyticsRepo<'_> {
                 *p.turn_languages.entry(language).or_default() += n;
             }
         }
-        let peaks = self.peaks(q, base, step, (last + 1).max(0) as usize).await?;
+        let peaks = self
+            .peaks(q, base, step, (last + 1).max(0) as usize)
+            .await?;
         for (bucket, p) in out.iter_mut() {
-            p.peak = usize::try_from(*bucket).ok().and_then(|b| peaks.get(b)).copied().unwrap_or(0);
+            p.peak = usize::try_from(*bucket)
+                .ok()
+                .and_then(|b| peaks.get(b))
+                .copied()
+                .unwrap_or(0);
         }
         Ok(out)
     }
@@ -114,12 +129,22 @@ impl AnalyticsRepo<'_> {
 
     async fn fetch_quads(&self, sql: String, w: &Window) -> Result<Vec<Quad>, StorageError> {
         Ok(with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, Quad>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+            bind_all!(
+                sqlx::query_as::<_, Quad>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_all(pool)
+            .await
         })?)
     }
 
     /// One scan of the window's calls: counts, outcomes and calls per language per bucket.
-    async fn counts(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<CountsRow>, StorageError> {
+    async fn counts(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<Vec<CountsRow>, StorageError> {
         let mut w = Window::calls(q);
         let bucket = self.bucket_of(&mut w, "c.started_at", base, step);
         let hung = "c.outcome = 'caller_hung_up'";
@@ -136,17 +161,29 @@ impl AnalyticsRepo<'_> {
             holding = n("c.answered_at IS NOT NULL AND c.holding_count > 0"),
             ai = n("c.answered_at IS NOT NULL AND c.outcome IN ('completed', 'hung_up_by_api')"),
             d_hold = n(&format!("{hung} AND c.ended_holding")),
-            unanswered = n(&format!("{hung} AND NOT c.ended_holding AND c.answered_at IS NULL")),
+            unanswered = n(&format!(
+                "{hung} AND NOT c.ended_holding AND c.answered_at IS NULL"
+            )),
             where_ = w.where_sql(),
         );
         Ok(with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, CountsRow>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+            bind_all!(
+                sqlx::query_as::<_, CountsRow>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_all(pool)
+            .await
         })?)
     }
 
     /// Answered caller hang-ups not during holding: (bucket, unresolved 0/1, whole seconds of
     /// talk, calls). Whether one is a drop depends on the request's `drop_within_s`.
-    async fn hangups(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<Quad>, StorageError> {
+    async fn hangups(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<Vec<Quad>, StorageError> {
         let mut w = Window::calls(q);
         let bucket = self.bucket_of(&mut w, "c.started_at", base, step);
         let sql = format!(
@@ -160,7 +197,12 @@ impl AnalyticsRepo<'_> {
     }
 
     /// Talk time of answered, ended calls: (bucket, whole seconds, calls, exact sum in ms).
-    async fn durations(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<Quad>, StorageError> {
+    async fn durations(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<Vec<Quad>, StorageError> {
         let mut w = Window::calls(q);
         let bucket = self.bucket_of(&mut w, "c.started_at", base, step);
         let sql = format!(
@@ -172,23 +214,49 @@ impl AnalyticsRepo<'_> {
     }
 
     /// Bot response times: (bucket, exact ms, turns) — a few thousand distinct values at most.
-    async fn responses(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<(i64, i64, i64)>, StorageError> {
+    async fn responses(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StorageError> {
         let mut w = Window::turns(q);
         w.sql += " AND t.speaker = 'bot' AND t.first_packet_ms IS NOT NULL";
         let bucket = self.bucket_of(&mut w, "t.call_started_at", base, step);
-        let sql = format!("SELECT {bucket} AS bucket, t.first_packet_ms AS v, COUNT(*) AS n FROM call_turns t WHERE {} GROUP BY 1, 2", w.where_sql());
+        let sql = format!(
+            "SELECT {bucket} AS bucket, t.first_packet_ms AS v, COUNT(*) AS n FROM call_turns t WHERE {} GROUP BY 1, 2",
+            w.where_sql()
+        );
         Ok(with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+            bind_all!(
+                sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_all(pool)
+            .await
         })?)
     }
 
     /// Caller and bot turns per language: (bucket, language, turns).
-    async fn turn_languages(&self, q: &AnalyticsQuery, base: i64, step: i64) -> Result<Vec<(i64, String, i64)>, StorageError> {
+    async fn turn_languages(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+    ) -> Result<Vec<(i64, String, i64)>, StorageError> {
         let mut w = Window::turns(q);
         let bucket = self.bucket_of(&mut w, "t.call_started_at", base, step);
-        let sql = format!("SELECT {bucket} AS bucket, t.language, COUNT(*) AS n FROM call_turns t WHERE {} GROUP BY 1, 2", w.where_sql());
+        let sql = format!(
+            "SELECT {bucket} AS bucket, t.language, COUNT(*) AS n FROM call_turns t WHERE {} GROUP BY 1, 2",
+            w.where_sql()
+        );
         Ok(with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+            bind_all!(
+                sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_all(pool)
+            .await
         })?)
     }
 
@@ -197,7 +265,13 @@ impl AnalyticsRepo<'_> {
     /// `from` start there), −1 at its end, ends before starts at the same instant (a call ending
     /// when another starts does not overlap it). An end is booked in the bucket before its
     /// instant, so a bucket's opening level is the sum of the earlier buckets' changes.
-    async fn peaks(&self, q: &AnalyticsQuery, base: i64, step: i64, n: usize) -> Result<Vec<i64>, StorageError> {
+    async fn peaks(
+        &self,
+        q: &AnalyticsQuery,
+        base: i64,
+        step: i64,
+        n: usize,
+    ) -> Result<Vec<i64>, StorageError> {
         let mut w = Window::any_time(q);
         let p_from = w.arg(Arg::Time(q.from));
         let p_to = w.arg(Arg::Time(q.to));
@@ -208,7 +282,11 @@ impl AnalyticsRepo<'_> {
         let (start, end) = (self.epoch_ms("c.started_at"), self.epoch_ms("c.ended_at"));
         // Calls open at `from` are found through `ended_at` (bounded by the window), never
         // through `started_at < from` (all history): SQLite's unary `+` keeps it off that index.
-        let plus = if self.store.kind() == DatabaseKind::Sqlite { "+" } else { "" };
+        let plus = if self.store.kind() == DatabaseKind::Sqlite {
+            "+"
+        } else {
+            ""
+        };
         let sql = format!(
             "WITH ov AS (\
                SELECT {start} AS s, {end} AS e FROM calls c WHERE {where_} AND c.started_at >= {p_from} AND c.started_at < {p_to} \
@@ -222,9 +300,17 @@ impl AnalyticsRepo<'_> {
             where_ = w.where_sql()
         );
         let rows: Vec<(i64, i64, i64)> = with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_all(pool).await
+            bind_all!(
+                sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.clone())),
+                w.args
+            )
+            .fetch_all(pool)
+            .await
         })?;
-        let by: BTreeMap<i64, (i64, i64)> = rows.into_iter().map(|(b, peak, net)| (b, (peak, net))).collect();
+        let by: BTreeMap<i64, (i64, i64)> = rows
+            .into_iter()
+            .map(|(b, peak, net)| (b, (peak, net)))
+            .collect();
         let mut level = 0;
         Ok((0..n as i64)
             .map(|b| {

@@ -30,7 +30,11 @@ pub(crate) async fn touch_call(store: &Store, call_id: Uuid) -> Result<(), Stora
          AND hour_ms > (SELECT {started} - {HOUR_MS} FROM calls c WHERE c.id = $1)"
     );
     with_pool!(store, |pool| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(call_id).execute(pool).await.map(|r| r.rows_affected())
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(call_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
@@ -55,9 +59,18 @@ pub(super) fn floor_hour(ms: i64) -> i64 {
 impl AnalyticsRepo<'_> {
     /// The partials of the full hours `[h0, h1)` (hour starts, both in the past) of `q`'s site
     /// and slice, by hour start; hours before the slice's first call are left out (all zero).
-    pub(super) async fn hours(&self, q: &AnalyticsQuery, h0: i64, h1: i64) -> Result<BTreeMap<i64, Partial>, StorageError> {
-        let Some(site) = q.site_id else { return Ok(BTreeMap::new()) };
-        let Some(first) = self.first_call_ms(q).await? else { return Ok(BTreeMap::new()) };
+    pub(super) async fn hours(
+        &self,
+        q: &AnalyticsQuery,
+        h0: i64,
+        h1: i64,
+    ) -> Result<BTreeMap<i64, Partial>, StorageError> {
+        let Some(site) = q.site_id else {
+            return Ok(BTreeMap::new());
+        };
+        let Some(first) = self.first_call_ms(q).await? else {
+            return Ok(BTreeMap::new());
+        };
         let lo = h0.max(floor_hour(first));
         if lo >= h1 {
             return Ok(BTreeMap::new());
@@ -84,15 +97,31 @@ impl AnalyticsRepo<'_> {
     /// Start of the slice's first call, whenever it was.
     async fn first_call_ms(&self, q: &AnalyticsQuery) -> Result<Option<i64>, StorageError> {
         let w = Window::any_time(q);
-        let sql = format!("SELECT MIN(c.started_at) FROM calls c WHERE {}", w.where_sql());
+        let sql = format!(
+            "SELECT MIN(c.started_at) FROM calls c WHERE {}",
+            w.where_sql()
+        );
         let first: Option<chrono::DateTime<Utc>> = with_pool!(self.store, |pool| {
-            bind_all!(sqlx::query_scalar::<_, Option<chrono::DateTime<Utc>>>(sqlx::AssertSqlSafe(sql.clone())), w.args).fetch_one(pool).await
+            bind_all!(
+                sqlx::query_scalar::<_, Option<chrono::DateTime<Utc>>>(sqlx::AssertSqlSafe(
+                    sql.clone()
+                )),
+                w.args
+            )
+            .fetch_one(pool)
+            .await
         })?;
         Ok(first.map(millis))
     }
 
     /// Stored rollups of `[a, b)` still at their hour's generation, decoded.
-    async fn fresh(&self, site: Uuid, slice: &str, a: i64, b: i64) -> Result<BTreeMap<i64, Partial>, StorageError> {
+    async fn fresh(
+        &self,
+        site: Uuid,
+        slice: &str,
+        a: i64,
+        b: i64,
+    ) -> Result<BTreeMap<i64, Partial>, StorageError> {
         let rows: Vec<(i64, Vec<u8>)> = with_pool!(self.store, |pool| {
             sqlx::query_as(
                 "SELECT r.hour_ms, r.data FROM analytics_rollups r JOIN analytics_hours h ON h.site_id = r.site_id AND h.hour_ms = r.hour_ms \
@@ -106,13 +135,28 @@ impl AnalyticsRepo<'_> {
             .await
         })?;
         // A rollup that does not decode (written by another version) is simply rebuilt.
-        Ok(rows.into_iter().filter_map(|(h, data)| Some((h, Partial::decode(&data)?))).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(|(h, data)| Some((h, Partial::decode(&data)?)))
+            .collect())
     }
 
     /// Computes the hours `[a, b)` from the calls and stores them with the generation read first.
-    async fn build(&self, q: &AnalyticsQuery, site: Uuid, slice: &str, a: i64, b: i64) -> Result<BTreeMap<i64, Partial>, StorageError> {
+    async fn build(
+        &self,
+        q: &AnalyticsQuery,
+        site: Uuid,
+        slice: &str,
+        a: i64,
+        b: i64,
+    ) -> Result<BTreeMap<i64, Partial>, StorageError> {
         let mut w = Window::empty();
-        let (p_site, p_a, p_b, p_step) = (w.arg(Arg::Uuid(site)), w.arg(Arg::Int(a)), w.arg(Arg::Int(b)), w.arg(Arg::Int(HOUR_MS)));
+        let (p_site, p_a, p_b, p_step) = (
+            w.arg(Arg::Uuid(site)),
+            w.arg(Arg::Int(a)),
+            w.arg(Arg::Int(b)),
+            w.arg(Arg::Int(HOUR_MS)),
+        );
         let ensure = format!(
             "WITH RECURSIVE h(x) AS (SELECT CAST({p_a} AS BIGINT) UNION ALL SELECT x + {p_step} FROM h WHERE x + {p_step} < {p_b}) \
              INSERT INTO analytics_hours (site_id, hour_ms, gen) SELECT {p_site}, x, 0 FROM h WHERE TRUE ON CONFLICT (site_id, hour_ms) DO NOTHING"
@@ -131,8 +175,17 @@ impl AnalyticsRepo<'_> {
         })?;
         let gens: BTreeMap<i64, i64> = gens.into_iter().collect();
 
-        let range = AnalyticsQuery { from: super::at_millis(a), to: super::at_millis(b), ..q.clone() };
-        let parts: BTreeMap<i64, Partial> = self.raw(&range, a, HOUR_MS).await?.into_iter().map(|(i, p)| (a + i * HOUR_MS, p)).collect();
+        let range = AnalyticsQuery {
+            from: super::at_millis(a),
+            to: super::at_millis(b),
+            ..q.clone()
+        };
+        let parts: BTreeMap<i64, Partial> = self
+            .raw(&range, a, HOUR_MS)
+            .await?
+            .into_iter()
+            .map(|(i, p)| (a + i * HOUR_MS, p))
+            .collect();
 
         let upsert = "INSERT INTO analytics_rollups (site_id, slice, hour_ms, gen, data) VALUES ($1, $2, $3, $4, $5) \
                       ON CONFLICT (site_id, slice, hour_ms) DO UPDATE SET gen = excluded.gen, data = excluded.data";
@@ -141,7 +194,14 @@ impl AnalyticsRepo<'_> {
                 let mut tx = pool.begin().await?;
                 for (hour, p) in &parts {
                     let generation = gens.get(hour).copied().unwrap_or(-1);
-                    sqlx::query(upsert).bind(site).bind(slice).bind(*hour).bind(generation).bind(p.encode()).execute(&mut *tx).await?;
+                    sqlx::query(upsert)
+                        .bind(site)
+                        .bind(slice)
+                        .bind(*hour)
+                        .bind(generation)
+                        .bind(p.encode())
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await
             }

@@ -9,8 +9,12 @@ use crate::storage::DatabaseKind;
 /// `column` (a timestamp) as integer milliseconds since the epoch, in `kind`'s SQL.
 pub(super) fn epoch_ms(kind: DatabaseKind, column: &str) -> String {
     match kind {
-        DatabaseKind::Sqlite => format!("CAST(ROUND(unixepoch({column}, 'subsec') * 1000) AS INTEGER)"),
-        DatabaseKind::Postgres => format!("CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"),
+        DatabaseKind::Sqlite => {
+            format!("CAST(ROUND(unixepoch({column}, 'subsec') * 1000) AS INTEGER)")
+        }
+        DatabaseKind::Postgres => {
+            format!("CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)")
+        }
     }
 }
 
@@ -31,7 +35,10 @@ pub(super) struct Window {
 
 impl Window {
     pub fn empty() -> Window {
-        Window { sql: String::new(), args: Vec::new() }
+        Window {
+            sql: String::new(),
+            args: Vec::new(),
+        }
     }
 
     /// Calls `c` started in `[q.from, q.to)`.
@@ -67,7 +74,10 @@ impl Window {
 
     fn filters(&mut self, q: &AnalyticsQuery, alias: &str) {
         if let Some(ch) = q.channel {
-            self.push(&format!("{alias}channel = "), Arg::Text(crate::storage::calls::to_text(&ch)));
+            self.push(
+                &format!("{alias}channel = "),
+                Arg::Text(crate::storage::calls::to_text(&ch)),
+            );
         }
         if let Some(c) = q.campaign_id {
             self.push(&format!("{alias}campaign_id = "), Arg::Uuid(c));
@@ -88,7 +98,11 @@ impl Window {
     }
 
     pub fn where_sql(&self) -> String {
-        if self.sql.is_empty() { "1 = 1".to_string() } else { self.sql.clone() }
+        if self.sql.is_empty() {
+            "1 = 1".to_string()
+        } else {
+            self.sql.clone()
+        }
     }
 }
 

@@ -43,8 +43,15 @@ pub struct AudioChunk {
 /// voice runs at a time (the engine pool above decides how many requests wait).
 pub struct Tts {
     config: TtsConfig,
-    piper: HashMap<String, Arc<Mutex<PiperVoice>>>,
+    piper: HashMap<String, PiperSlot>,
     kokoro: Option<KokoroVoices>,
+}
+
+/// A loaded Piper voice and its file. The path sits outside the lock: naming a voice (a phrase
+/// cache lookup on a call's loop) must never wait for another call's synthesis.
+struct PiperSlot {
+    path: PathBuf,
+    voice: Arc<Mutex<PiperVoice>>,
 }
 
 /// The Kokoro model (shared by all its voices) and lower-cased language → voice name.
@@ -60,7 +67,11 @@ impl Tts {
         for (lang, path) in &config.voices {
             let voice = PiperVoice::load(runtime, path, config.threads)?;
             tracing::info!(lang, voice = %path.display(), rate = voice.sample_rate(), "Piper voice loaded");
-            piper.insert(lang.to_lowercase(), Arc::new(Mutex::new(voice)));
+            let slot = PiperSlot {
+                path: path.clone(),
+                voice: Arc::new(Mutex::new(voice)),
+            };
+            piper.insert(lang.to_lowercase(), slot);
         }
         let kokoro = load_kokoro(runtime, &config.kokoro, config.threads)?;
         for (lang, voice) in &config.espeak_fallback {
@@ -86,10 +97,8 @@ impl Tts {
 
     /// The voice that speaks `lang` (full code first, then its primary subtag).
     pub fn voice_for(&self, lang: &str) -> Result<VoiceKind, TtsError> {
-        if let Some(v) = self.piper_for(lang) {
-            return Ok(VoiceKind::Piper(
-                v.lock().unwrap_or_else(|p| p.into_inner()).path.clone(),
-            ));
+        if let Some(slot) = self.piper_for(lang) {
+            return Ok(VoiceKind::Piper(slot.path.clone()));
         }
         if let Some((_, name)) = self.kokoro_for(lang) {
             return Ok(VoiceKind::Kokoro(name.to_string()));
@@ -99,7 +108,7 @@ impl Tts {
             .ok_or_else(|| TtsError::UnsupportedLanguage(lang.to_string()))
     }
 
-    fn piper_for(&self, lang: &str) -> Option<&Arc<Mutex<PiperVoice>>> {
+    fn piper_for(&self, lang: &str) -> Option<&PiperSlot> {
         lang_keys(lang).iter().find_map(|k| self.piper.get(k))
     }
 
@@ -145,7 +154,7 @@ impl Tts {
             return Err(TtsError::EmptyText);
         }
         let voice = match (self.piper_for(lang), self.kokoro_for(lang)) {
-            (Some(v), _) => Voice::Piper(v.clone()),
+            (Some(slot), _) => Voice::Piper(slot.voice.clone()),
             (None, Some((model, name))) => Voice::Kokoro {
                 model: model.clone(),
                 voice: name.to_string(),
@@ -332,6 +341,7 @@ impl Iterator for SentenceStream {
         let started = std::time::Instant::now();
         let result = self.speak(&sentence).and_then(|(mut audio, rate)| {
             normalize_level(&mut audio);
+            super::trim::trim_leading_silence(&mut audio, rate);
             Ok(AudioChunk {
                 sentence: index,
                 text: sentence,

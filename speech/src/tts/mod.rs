@@ -29,6 +29,7 @@ pub mod kokoro;
 mod kokoro_g2p;
 pub mod kokoro_phonemes;
 mod sentences;
+mod trim;
 mod voice;
 
 use std::path::PathBuf;

@@ -130,6 +130,16 @@ impl Listener {
         }
     }
 
+    /// The utterance so far, without ending it: the speculative final's input (None outside
+    /// an utterance). Resample it off the audio loop.
+    pub fn snapshot(&self) -> Option<RecentAudio> {
+        self.utterance.as_ref()?;
+        Some(RecentAudio {
+            line: self.native.clone(),
+            rate: self.rate,
+        })
+    }
+
     /// How long ago, in the caller's audio, the stream position `at` was: the VAD reports
     /// speech end in audio time, `min_silence_ms` before it decides.
     pub fn audio_age(&self, at: std::time::Duration) -> std::time::Duration {
@@ -176,6 +186,11 @@ pub struct RecentAudio {
 }
 
 impl RecentAudio {
+    /// How much audio this is.
+    pub fn duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.line.len() as f64 / f64::from(self.rate.max(1)))
+    }
+
     /// The audio at 16 kHz.
     pub fn to_16k(&self) -> Vec<f32> {
         if self.rate == STT_RATE {

@@ -15,6 +15,7 @@ pub mod phrases;
 pub mod recorder;
 mod semantic_turn;
 pub mod speaker;
+mod speculative;
 mod state;
 
 use std::collections::VecDeque;
@@ -76,6 +77,11 @@ enum SttResult {
     },
     Failed {
         error: String,
+    },
+    /// A speculative final (see [`speculative`]), tagged with its guess.
+    Speculative {
+        epoch: u64,
+        result: Box<SttResult>,
     },
 }
 
@@ -148,6 +154,43 @@ struct Session<M: MediaPort> {
     /// Semantic end of turn (Smart Turn) when the node has the model.
     semantic: Option<semantic_turn::SemanticTurn>,
     turn_model_rx: mpsc::Receiver<semantic_turn::ModelResult>,
+    /// The final transcript started at the caller's pause.
+    speculation: speculative::Speculation<SttResult>,
+}
+
+/// The final transcription of an utterance's 16 kHz audio on the pool.
+async fn final_transcript(
+    pool: &vaarta_speech::stt::SttPool,
+    audio: Arc<[f32]>,
+    opts: TranscribeOptions,
+) -> SttResult {
+    if audio.len() < 1600 {
+        return SttResult::Final {
+            text: String::new(),
+            language: String::new(),
+            confidence: 0.0,
+            model: Duration::ZERO,
+        };
+    }
+    match transcribe_pooled(pool, audio, opts).await {
+        Ok((t, stats)) => {
+            let confidence = if t.segments.is_empty() {
+                0.0
+            } else {
+                1.0 - t.segments.iter().map(|s| s.no_speech_prob).sum::<f32>()
+                    / t.segments.len() as f32
+            };
+            SttResult::Final {
+                text: t.text.trim().to_string(),
+                language: t.language.unwrap_or_default(),
+                confidence,
+                model: stats.queue_wait + stats.compute,
+            }
+        }
+        Err(e) => SttResult::Failed {
+            error: e.to_string(),
+        },
+    }
 }
 
 enum AfterSpeech {
@@ -247,6 +290,7 @@ impl<M: MediaPort> Session<M> {
             semantic,
             turn_model_rx,
             recorder,
+            speculation: speculative::Speculation::default(),
         }
     }
 
@@ -361,6 +405,7 @@ impl<M: MediaPort> Session<M> {
             match e {
                 VadEvent::SpeechStart { .. } => {
                     self.utterance_started.get_or_insert(now);
+                    self.speculation.invalidate();
                 }
                 VadEvent::SpeechEnd { at } => {
                     // Latency counts from when the caller stopped, not from the VAD's decision.
@@ -373,6 +418,7 @@ impl<M: MediaPort> Session<M> {
                         speech_end: Some(ended),
                         ..TurnClock::default()
                     };
+                    self.speculate();
                 }
             }
             let actions = self.turn.handle(now, e.into());
@@ -485,6 +531,18 @@ impl<M: MediaPort> Session<M> {
                 self.apply_turn(actions).await;
             }
             SttResult::Failed { error } => self.failover("stt", &error).await,
+            SttResult::Speculative { epoch, result } => match *result {
+                SttResult::Failed { error } => {
+                    if self.speculation.on_failure(epoch) {
+                        self.failover("stt", &error).await;
+                    }
+                }
+                res => {
+                    if let Some(res) = self.speculation.on_result(epoch, res) {
+                        Box::pin(self.on_stt(res)).await;
+                    }
+                }
+            },
         }
     }
 
@@ -503,37 +561,58 @@ impl<M: MediaPort> Session<M> {
         let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
         let opts = self.stt_options(false);
         tokio::spawn(async move {
-            let res = if audio.len() < 1600 {
-                SttResult::Final {
-                    text: String::new(),
-                    language: String::new(),
-                    confidence: 0.0,
-                    model: Duration::ZERO,
-                }
-            } else {
-                match transcribe_pooled(&pool, audio, opts).await {
-                    Ok((t, stats)) => {
-                        let model = stats.queue_wait + stats.compute;
-                        let confidence = if t.segments.is_empty() {
-                            0.0
-                        } else {
-                            1.0 - t.segments.iter().map(|s| s.no_speech_prob).sum::<f32>()
-                                / t.segments.len() as f32
-                        };
-                        SttResult::Final {
-                            text: t.text.trim().to_string(),
-                            language: t.language.unwrap_or_default(),
-                            confidence,
-                            model,
-                        }
-                    }
-                    Err(e) => SttResult::Failed {
-                        error: e.to_string(),
-                    },
-                }
-            };
-            let _ = tx.send(res).await;
+            let _ = tx.send(final_transcript(&pool, audio, opts).await).await;
         });
+    }
+
+    /// The caller paused: the utterance so far is transcribed now, while the end of the turn
+    /// is decided, so a finished turn's final is (nearly) ready when it ends. Only on spare
+    /// STT capacity: a busy pool serves the calls' real finals first.
+    fn speculate(&mut self) {
+        let Some(audio) = self.listener.as_ref().and_then(Listener::snapshot) else {
+            return;
+        };
+        if audio.duration() < Duration::from_millis(100) {
+            return;
+        }
+        if self.engines.stt.waiting() > 0 {
+            self.speculation.invalidate();
+            metrics::counter!("vaarta_stt_speculative_total", "result" => "skipped").increment(1);
+            return;
+        }
+        metrics::counter!("vaarta_stt_speculative_total", "result" => "started").increment(1);
+        let (epoch, cancel) = self.speculation.start();
+        let (pool, tx) = (self.engines.stt.clone(), self.stt_tx.clone());
+        let opts = TranscribeOptions {
+            cancel: Some(cancel),
+            ..self.stt_options(false)
+        };
+        tokio::spawn(async move {
+            let audio: Arc<[f32]> = audio.to_16k().into();
+            let result = Box::new(final_transcript(&pool, audio, opts).await);
+            let _ = tx.send(SttResult::Speculative { epoch, result }).await;
+        });
+    }
+
+    /// The turn ended: its final is the speculative one when that covers the utterance,
+    /// else a transcription of the whole utterance now.
+    fn end_utterance_stt(&mut self) {
+        match self.speculation.adopt() {
+            speculative::Adoption::None => self.finalize_stt(),
+            adoption => {
+                self.cancel_partials();
+                if let Some(l) = self.listener.as_mut() {
+                    l.finalize();
+                }
+                metrics::counter!("vaarta_stt_speculative_total", "result" => "used").increment(1);
+                if let speculative::Adoption::Ready(res) = adoption {
+                    let tx = self.stt_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(res).await;
+                    });
+                }
+            }
+        }
     }
 
     // ---- turn taking ----
@@ -569,7 +648,7 @@ impl<M: MediaPort> Session<M> {
                 }
                 TurnAction::FinalizeStt => {
                     self.clock.finalize_at = Some(now);
-                    self.finalize_stt()
+                    self.end_utterance_stt()
                 }
                 TurnAction::EndOfTurn { text } => {
                     if let Some(s) = self.semantic.as_mut() {
@@ -583,6 +662,7 @@ impl<M: MediaPort> Session<M> {
                     }
                     self.utterance_started = None;
                     self.cancel_partials();
+                    self.speculation.invalidate();
                     if let Some(l) = self.listener.as_mut() {
                         l.finalize();
                     }

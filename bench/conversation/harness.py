@@ -7,12 +7,16 @@ Per call it reports what a caller lives through, measured from the caller's reco
   first_audio_ms   end of the question -> first agent audio heard (holding line or answer)
   answer_ms        end of the question -> start of the answer (first segment with an expected word)
   longest_silence_ms  longest stretch without agent audio between the question and the answer
-                   (a holding line counts as speech); to the hang-up when no answer came
+                   (a holding line counts as speech); without a recognised answer, the wait for
+                   the agent's first reply (to the hang-up when the agent never spoke)
   correct          the answer heard contains an expected word
   silent_end       the call ended with no agent audio after the question
 
 Usage:
   harness.py --uri sip:+911140000000@127.0.0.1:5060 --calls 5 --out DIR --model models/whisper/tiny.en
+             [--caller-voice piper|espeak]
+The callers speak with a Piper voice by default (a natural voice, as a recorded caller is);
+--caller-voice espeak is the robotic stress case.
 Prints one JSON object (calls + summary) on stdout; with --table also a table on stderr.
 """
 import argparse
@@ -73,10 +77,21 @@ def speech_flags(samples, rate):
     return keep
 
 
-def make_question(dir, text, lead_s, tail_s):
-    """espeak-ng speech after lead_s of silence; returns (wav path, end of speech in s)."""
+def speak_question(text, path, voice):
+    """The caller's question as a WAV: a natural neural voice (Piper, the `piper-tts` wheel) or
+    espeak-ng's robotic one (much harder for Whisper tiny over G.711: a stress case)."""
+    if voice == "espeak":
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", path, text], check=True)
+        return
+    from piper import PiperVoice
+    with wave.open(path, "wb") as w:
+        PiperVoice.load(voice).synthesize_wav(text, w)
+
+
+def make_question(dir, text, lead_s, tail_s, voice):
+    """The question after lead_s of silence; returns (wav path, end of speech in s)."""
     raw = os.path.join(dir, "raw.wav")
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", raw, text], check=True)
+    speak_question(text, raw, voice)
     samples, rate = read_wav(raw)
     flags = speech_flags(samples, rate)
     last = int(np.nonzero(flags)[0][-1]) + 1 if flags.any() else len(flags)
@@ -119,8 +134,16 @@ def judge(model, rec, q_end, expected):
                 break
         if answer_ms is not None:
             break
-    # Longest silence between the question and the answer (or the end of the recording).
-    limit = len(after) if answer_ms is None else min(len(after), int(answer_ms / 1000 / FRAME_S))
+    # Longest silence the caller waited through: from the question to the answer (holding lines
+    # count as speech). Without a recognised answer, to the agent's first reply (a wrong answer
+    # or "could you say that again?" hands the turn back: the silence after it is the caller's),
+    # or to the hang-up when the agent never spoke.
+    if answer_ms is not None:
+        limit = min(len(after), int(answer_ms / 1000 / FRAME_S))
+    elif heard_any:
+        limit = int(np.nonzero(after)[0][0])
+    else:
+        limit = len(after)
     longest = run = 0
     for f in after[:limit]:
         run = 0 if f else run + 1
@@ -154,6 +177,10 @@ def main():
     ap.add_argument("--listen", type=float, default=16.0, help="seconds heard after each question")
     ap.add_argument("--start-gap", type=float, default=0.25, help="seconds between dialling calls")
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--caller-voice", default="piper",
+                    help="'piper' (a Piper voice file given by --piper-voice), or 'espeak'")
+    ap.add_argument("--piper-voice", default=os.path.join(
+        os.environ.get("VAARTA_MODELS_DIR", os.path.join(ROOT, "models")), "piper", "en_US-joe-medium.onnx"))
     ap.add_argument("--table", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -164,7 +191,8 @@ def main():
         d = os.path.join(args.out, f"call{i}")
         os.makedirs(d, exist_ok=True)
         lead = args.lead + args.stagger * i
-        wav, q_end = make_question(d, text, lead, args.listen + 2)
+        voice = "espeak" if args.caller_voice == "espeak" else args.piper_voice
+        wav, q_end = make_question(d, text, lead, args.listen + 2, voice)
         rec = os.path.join(d, "heard.wav")
         hang = q_end + args.listen
         cmd = [args.python, PEER, "call", args.uri, "--play", wav, "--record", rec,

@@ -6,6 +6,8 @@
 #   bench/conversation/run.sh [N...]      default: 1 5 10
 #   VAARTA_BENCH_BRAIN_DELAY_MS=200 ...   an HTTP brain that takes this long to its first token
 #   VAARTA_BENCH_PROFILE=dev ...          use the dev build (target/debug; dependencies optimised)
+#   VAARTA_BENCH_CONFIG_EXTRA=$'[speech.stt]\naudio_ctx = { mode = "full" }' ...  more vaarta.toml
+#   VAARTA_BENCH_CALLER_VOICE=espeak ...  callers speak with espeak-ng (robotic; default: Piper)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -17,8 +19,10 @@ profile="${VAARTA_BENCH_PROFILE:-release}"
 if [ "$profile" = release ]; then bin=target/release/vaarta; else bin=target/debug/vaarta; fi
 cargo build -q --profile "$profile" --bin vaarta
 work=$(mktemp -d)
-# The server's log of the last run stays in /tmp/vaarta-conversation-bench.log.
-trap 'kill "${server:-}" "${brain:-}" 2>/dev/null || true; cp "$work/server.log" /tmp/vaarta-conversation-bench.log 2>/dev/null; rm -rf "$work"' EXIT
+# The server's log of the last run stays in /tmp/vaarta-conversation-bench.log, each round's
+# per-call report (what each caller heard, when) in /tmp/vaarta-conversation-bench/n<N>.json.
+keep=/tmp/vaarta-conversation-bench
+trap 'kill "${server:-}" "${brain:-}" 2>/dev/null || true; cp "$work/server.log" "$keep.log" 2>/dev/null; rm -rf "$keep"; mkdir -p "$keep"; cp "$work"/n*.json "$keep"/ 2>/dev/null; rm -rf "$work"' EXIT
 port() { "$py" -c 'import socket,sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
 http=$(port SOCK_STREAM); sip=$(port SOCK_DGRAM)
 admin=bench-admin-token
@@ -37,6 +41,7 @@ recordings_dir = "$work/recordings"
 bind = "127.0.0.1:$sip"
 rtp_port_min = 46000
 rtp_port_max = 46400
+${VAARTA_BENCH_CONFIG_EXTRA:-}
 EOF
 RUST_LOG="${RUST_LOG:-info}" "./$bin" --config "$work/vaarta.toml" serve 2>"$work/server.log" &
 server=$!
@@ -58,13 +63,14 @@ faq=$("$py" -c 'import json; print(json.dumps({"title": "FAQ", "type": "faq_csv"
 api POST "/v1/sites/$site/kb/documents" "$key" "$faq" >/dev/null
 api PUT "/v1/sites/$site/routes" "$key" '{"channel": "sip", "number": "+911140000000", "flow": "assistant"}' >/dev/null
 
-echo "$profile build; load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores; brain: ${VAARTA_BENCH_BRAIN_DELAY_MS:+HTTP, ${VAARTA_BENCH_BRAIN_DELAY_MS} ms to first token}${VAARTA_BENCH_BRAIN_DELAY_MS:-KB-only}"
+echo "$profile build; load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores; brain: ${VAARTA_BENCH_BRAIN_DELAY_MS:+HTTP, ${VAARTA_BENCH_BRAIN_DELAY_MS} ms to first token}${VAARTA_BENCH_BRAIN_DELAY_MS:-KB-only}; caller voice: ${VAARTA_BENCH_CALLER_VOICE:-piper}"
 echo "| calls | connected | correct | silent ends | first audio p50 / p95 ms | answer p50 / p95 ms | longest silence ms | load |"
 echo "|---|---|---|---|---|---|---|---|"
 for n in "${rounds[@]}"; do
   out="$work/n$n"
   "$py" bench/conversation/harness.py --uri "sip:+911140000000@127.0.0.1:$sip" --calls "$n" \
-    --out "$out" --model "$VAARTA_MODELS_DIR/whisper/tiny.en" >"$out.json"
+    --out "$out" --model "$VAARTA_MODELS_DIR/whisper/tiny.en" \
+    --caller-voice "${VAARTA_BENCH_CALLER_VOICE:-piper}" >"$out.json"
   "$py" - "$out.json" "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]

@@ -103,6 +103,15 @@ fn validate_language_codes(config: &SttConfig) -> Result<(), SttError> {
     Ok(())
 }
 
+/// Audio up to this long is one caller turn: decoded as one segment with a token budget.
+const SHORT_UTTERANCE_S: f64 = 12.0;
+
+/// Tokens a turn of `audio_s` can need: ~24 per second covers fast Hindi in Devanagari (one
+/// token per one or two letters), English needs ~4.
+fn max_tokens_for(audio_s: f64) -> i32 {
+    (16.0 + 24.0 * audio_s).ceil() as i32
+}
+
 /// Per-call options (the per-site parts of a transcription).
 #[derive(Debug, Clone, Default)]
 pub struct TranscribeOptions {
@@ -235,13 +244,20 @@ impl Transcriber {
             }
         }
         let compute_ms = started.elapsed().as_millis() as u64;
-        let segments = self.segments()?;
+        let mut segments = self.segments()?;
+        super::repeats::drop_past_audio(&mut segments, audio_ms);
+        for s in &mut segments {
+            // One segment spans the decoder's whole window: nothing ends after the audio.
+            s.end_ms = s.end_ms.min(audio_ms);
+            s.start_ms = s.start_ms.min(s.end_ms);
+        }
         let text = segments
             .iter()
             .map(|s| s.text.trim())
             .filter(|t| !t.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
+        let text = super::repeats::collapse_repeats(&text);
         Ok(Transcript {
             language: if text.is_empty() { None } else { detected },
             heard_language: heard,
@@ -283,6 +299,13 @@ impl Transcriber {
         if opts.partial {
             p.set_single_segment(true);
             p.set_no_timestamps(true);
+        }
+        let audio_s = audio.len() as f64 / 16_000.0;
+        if audio_s <= SHORT_UTTERANCE_S {
+            // A caller's turn: one segment with a token budget from its length, so a
+            // repetition loop over the padding (see `repeats`) costs ~0.2 s, not ~1 s.
+            p.set_single_segment(true);
+            p.set_max_tokens(max_tokens_for(audio_s));
         }
         if let Some(prompt) = prompt.filter(|p| !p.trim().is_empty()) {
             p.set_initial_prompt(prompt);

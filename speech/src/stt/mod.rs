@@ -18,6 +18,7 @@ mod config;
 mod engine;
 pub mod input;
 mod pooled;
+mod repeats;
 mod session;
 mod transcript;
 mod whisper_log;

@@ -16,6 +16,8 @@ pub struct VadStream {
     /// Samples already given to the model.
     consumed: u64,
     last_probability: f32,
+    /// Highest probability since [`Self::take_peak_probability`] was last called.
+    peak_probability: f32,
 }
 
 impl VadStream {
@@ -37,6 +39,7 @@ impl VadStream {
             pending: Vec::new(),
             consumed: 0,
             last_probability: 0.0,
+            peak_probability: 0.0,
         }
     }
 
@@ -59,6 +62,7 @@ impl VadStream {
             let chunk = &self.pending[offset..offset + n];
             let p = self.model.predict(chunk)?;
             self.last_probability = p;
+            self.peak_probability = self.peak_probability.max(p);
             let at = samples_to_duration(self.consumed, hz);
             self.endpointer
                 .push(at, samples_to_duration(n as u64, hz), p);
@@ -91,6 +95,7 @@ impl VadStream {
         self.pending.clear();
         self.consumed = 0;
         self.last_probability = 0.0;
+        self.peak_probability = 0.0;
     }
 
     pub fn in_speech(&self) -> bool {
@@ -100,6 +105,17 @@ impl VadStream {
     /// Probability of the most recent model step (for barge-in heuristics and metrics).
     pub fn last_probability(&self) -> f32 {
         self.last_probability
+    }
+
+    /// The highest speech probability since the previous call: a sound too short to start
+    /// speech (under `min_speech_ms`) still shows here.
+    pub fn take_peak_probability(&mut self) -> f32 {
+        std::mem::take(&mut self.peak_probability)
+    }
+
+    /// Probability under which a frame is silence.
+    pub fn end_threshold(&self) -> f32 {
+        self.endpointer.config().end_threshold
     }
 
     /// Audio time processed by the model so far.

@@ -32,6 +32,9 @@ pub struct Listener {
     pushed: u64,
     /// The last [`RECENT_MS`] of the caller at the line rate, speech and silence alike.
     recent: VecDeque<f32>,
+    /// A frame above the VAD's silence threshold came after the last [`Self::snapshot`]
+    /// (even one too short for the VAD to call it speech, e.g. a last word "sofa").
+    voice_since_snapshot: bool,
 }
 
 impl Listener {
@@ -47,12 +50,16 @@ impl Listener {
             upsampler: Upsampler::new(rate),
             pushed: 0,
             recent: VecDeque::new(),
+            voice_since_snapshot: false,
         }
     }
 
     /// Feeds caller audio; returns the VAD decisions it completed.
     pub fn push(&mut self, pcm: &[i16]) -> Result<Vec<VadEvent>, VadError> {
         let events = self.vad.push_i16(pcm)?;
+        if self.vad.take_peak_probability() >= self.vad.end_threshold() {
+            self.voice_since_snapshot = true;
+        }
         self.pushed += pcm.len() as u64;
         let wide = self.upsampler.run(pcm);
         self.recent
@@ -132,12 +139,19 @@ impl Listener {
 
     /// The utterance so far, without ending it: the speculative final's input (None outside
     /// an utterance). Resample it off the audio loop.
-    pub fn snapshot(&self) -> Option<RecentAudio> {
+    pub fn snapshot(&mut self) -> Option<RecentAudio> {
         self.utterance.as_ref()?;
+        self.voice_since_snapshot = false;
         Some(RecentAudio {
             line: self.native.clone(),
             rate: self.rate,
         })
+    }
+
+    /// Nothing but silence came since the last [`Self::snapshot`]: it still covers the whole
+    /// utterance.
+    pub fn quiet_since_snapshot(&self) -> bool {
+        !self.voice_since_snapshot
     }
 
     /// How long ago, in the caller's audio, the stream position `at` was: the VAD reports

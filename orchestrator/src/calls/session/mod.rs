@@ -569,7 +569,7 @@ impl<M: MediaPort> Session<M> {
     /// is decided, so a finished turn's final is (nearly) ready when it ends. Only on spare
     /// STT capacity: a busy pool serves the calls' real finals first.
     fn speculate(&mut self) {
-        let Some(audio) = self.listener.as_ref().and_then(Listener::snapshot) else {
+        let Some(audio) = self.listener.as_mut().and_then(Listener::snapshot) else {
             return;
         };
         if audio.duration() < Duration::from_millis(100) {
@@ -597,6 +597,15 @@ impl<M: MediaPort> Session<M> {
     /// The turn ended: its final is the speculative one when that covers the utterance,
     /// else a transcription of the whole utterance now.
     fn end_utterance_stt(&mut self) {
+        // A sound after the pause too short for the VAD to call speech (a last word) is still
+        // part of the utterance: the guess does not cover it.
+        if !self
+            .listener
+            .as_ref()
+            .is_some_and(Listener::quiet_since_snapshot)
+        {
+            self.speculation.invalidate();
+        }
         match self.speculation.adopt() {
             speculative::Adoption::None => self.finalize_stt(),
             adoption => {

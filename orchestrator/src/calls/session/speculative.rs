@@ -1,7 +1,8 @@
 //! The speculative final transcript: at the VAD's pause the utterance so far is transcribed
 //! at once, while the end-of-turn model and the silence decide whether the caller is done.
-//! When the turn ends with no speech since the pause, that transcript *is* the final (the
-//! VAD heard only silence after it), so the final costs nothing at the end of the turn. When
+//! When the turn ends with nothing but silence since the pause (the session checks that no
+//! VAD frame rose above the silence threshold: a short last word never starts "speech"), that
+//! transcript *is* the final, so the final costs nothing at the end of the turn. When
 //! the caller goes on, the guess is cancelled and forgotten: nothing is ever answered from a
 //! transcript that does not cover the whole utterance.
 //!

@@ -76,10 +76,11 @@ fn load(file: &Path) -> Result<(String, FlowModules)> {
         .unwrap_or(Path::new("."));
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "rhai") && path != file {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                modules.insert(stem.to_string(), std::fs::read_to_string(&path)?);
-            }
+        if path.extension().is_some_and(|e| e == "rhai")
+            && path != file
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            modules.insert(stem.to_string(), std::fs::read_to_string(&path)?);
         }
     }
     Ok((source, modules))

@@ -359,7 +359,8 @@ fn bad_uploads_are_refused_with_reasons_and_nothing_is_queued() {
     let (_, key) = server.site("Acme");
     let src = decode_support::speech_wav(tmp.path(), "s", AGENT, 0.3, 0.3);
     let wav = std::fs::read(decode_support::encode(&src, tmp.path(), "pcm16-16k.wav")).unwrap();
-    let cases: Vec<(&str, Vec<u8>, Option<Value>, u16, &str)> = vec![
+    type Case = (&'static str, Vec<u8>, Option<Value>, u16, &'static str);
+    let cases: Vec<Case> = vec![
         ("empty.wav", vec![], None, 422, "empty_file"),
         (
             "cut.wav",

@@ -215,6 +215,7 @@ async fn bad_paths_queries_and_methods_get_json_errors() {
 }
 
 #[tokio::test]
+#[allow(clippy::unnecessary_literal_unwrap)] // the handler panics on purpose
 async fn a_panicking_handler_becomes_a_json_500() {
     let app = app().await;
     let state = vaarta_api::AppState::new(app.db.store.clone(), &app.config, ADMIN.into());

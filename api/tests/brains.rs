@@ -20,6 +20,9 @@ use vaarta_orchestrator::brain::{
     Brain, BrainError, BrainKind, BrainRequest, BrainSettings, Retriever,
 };
 
+/// What the fake provider saw (request bodies) and how often the CRM was hit.
+type Seen = (Arc<std::sync::Mutex<Vec<Value>>>, Arc<AtomicUsize>);
+
 async fn serve(app: Router) -> String {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -236,7 +239,7 @@ async fn openai_compatible_brain_streams_uses_kb_and_calls_a_site_tool() {
     let app = Router::new()
         .route(
             "/v1/chat/completions",
-            post(|State((seen, _)): State<(Arc<std::sync::Mutex<Vec<Value>>>, Arc<AtomicUsize>)>, axum::Json(body): axum::Json<Value>| async move {
+            post(|State((seen, _)): State<Seen>, axum::Json(body): axum::Json<Value>| async move {
                 let first = seen.lock().unwrap().is_empty();
                 seen.lock().unwrap().push(body);
                 let sse = if first {
@@ -250,7 +253,7 @@ async fn openai_compatible_brain_streams_uses_kb_and_calls_a_site_tool() {
         )
         .route(
             "/orders/{id}",
-            get(|State((_, hits)): State<(Arc<std::sync::Mutex<Vec<Value>>>, Arc<AtomicUsize>)>, Path(id): Path<String>| async move {
+            get(|State((_, hits)): State<Seen>, Path(id): Path<String>| async move {
                 hits.fetch_add(1, Ordering::SeqCst);
                 axum::Json(json!({"order": id, "status": "shipped"}))
             }),

@@ -131,7 +131,6 @@ async fn run(
     let store = Store::connect(&DatabaseConfig {
         url: url.to_string(),
         max_connections: 4,
-        ..Default::default()
     })
     .await
     .unwrap();

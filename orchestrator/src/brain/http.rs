@@ -218,10 +218,10 @@ impl Brain for HttpBrain {
                             }
                         }
                     }
-                    if let Some(line) = lines.rest() {
-                        if let Some(piece) = parse_line(&format, &line) {
-                            let _ = tx.send(Ok(piece?)).await;
-                        }
+                    if let Some(line) = lines.rest()
+                        && let Some(piece) = parse_line(&format, &line)
+                    {
+                        let _ = tx.send(Ok(piece?)).await;
                     }
                     if let Format::Json = format {
                         let p: Piece = serde_json::from_slice(&json).map_err(|e| {

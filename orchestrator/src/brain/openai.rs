@@ -115,6 +115,7 @@ struct Round {
 }
 
 /// Streams one completion: content deltas go to `tx`; tool calls are collected.
+#[allow(clippy::too_many_arguments)] // one round's inputs; grouping them would only rename them
 async fn stream_round(
     client: &reqwest::Client,
     endpoint: &str,
@@ -213,14 +214,13 @@ impl Brain for OpenAiBrain {
                 .try_acquire_owned()
                 .map_err(|_| BrainError::Overloaded)?;
             let mut system = system_prompt(&request.language);
-            if let Some(r) = &self.retriever {
-                if let Ok(passages) = r.search(request.site_id, &request.text, 3).await {
-                    if !passages.is_empty() {
-                        system.push_str("\n\nFacts from the business's knowledge base (use them; do not invent others):");
-                        for p in passages {
-                            system.push_str(&format!("\n- {}", p.text.replace('\n', " ")));
-                        }
-                    }
+            if let Some(r) = &self.retriever
+                && let Ok(passages) = r.search(request.site_id, &request.text, 3).await
+                && !passages.is_empty()
+            {
+                system.push_str("\n\nFacts from the business's knowledge base (use them; do not invent others):");
+                for p in passages {
+                    system.push_str(&format!("\n- {}", p.text.replace('\n', " ")));
                 }
             }
             let mut messages = vec![json!({"role": "system", "content": system})];

@@ -15,17 +15,15 @@ use crate::tenancy::SiteSettings;
 /// The brains of every site on this node.
 pub struct SiteBrains {
     retriever: Option<Arc<dyn Retriever>>,
-    cache: Mutex<
-        HashMap<
-            Uuid,
-            (
-                BrainSettings,
-                vaarta_flows::tools::ToolsConfig,
-                Arc<dyn Brain>,
-            ),
-        >,
-    >,
+    cache: Mutex<HashMap<Uuid, CachedBrain>>,
 }
+
+/// A site's brain with the settings it was built from (rebuilt when they change).
+type CachedBrain = (
+    BrainSettings,
+    vaarta_flows::tools::ToolsConfig,
+    Arc<dyn Brain>,
+);
 
 impl SiteBrains {
     pub fn new(retriever: Option<Arc<dyn Retriever>>) -> Self {
@@ -56,10 +54,11 @@ impl BrainProvider for SiteBrains {
         let wanted = settings.brain.clone().unwrap_or_default();
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         // Tools matter to the LLM brain: a change of connectors rebuilds it too.
-        if let Some((s, t, b)) = cache.get(&site_id) {
-            if *s == wanted && *t == settings.tools {
-                return b.clone();
-            }
+        if let Some((s, t, b)) = cache.get(&site_id)
+            && *s == wanted
+            && *t == settings.tools
+        {
+            return b.clone();
         }
         let brain: Arc<dyn Brain> = match wanted.kind {
             BrainKind::KbOnly => Arc::new(KbOnlyBrain::new(self.retriever.clone())),

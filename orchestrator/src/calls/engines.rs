@@ -74,7 +74,7 @@ impl SpeechEngines {
             stt,
             stt_model: model,
             tts,
-            partials: config.stt.partial.clone(),
+            partials: config.stt.partial,
             phrases: Arc::new(PhraseCache::new()),
             turn_model: load_turn_model(config),
             turn: config.turn.settings,

@@ -182,6 +182,7 @@ impl<'a> KbRepo<'a> {
     }
 
     /// Stores a document (new or replacing `id`) with its chunks in one transaction.
+    #[allow(clippy::too_many_arguments)] // the document's columns
     pub async fn put(
         &self,
         site_id: Uuid,

@@ -184,10 +184,10 @@ impl SiteSettings {
         if s.webhook_secret.is_some() {
             s.webhook_secret = Some("***".into());
         }
-        if let Some(b) = s.brain.as_mut() {
-            if b.api_key.is_some() {
-                b.api_key = Some("***".into());
-            }
+        if let Some(b) = s.brain.as_mut()
+            && b.api_key.is_some()
+        {
+            b.api_key = Some("***".into());
         }
         s
     }
@@ -303,21 +303,21 @@ impl SiteSettings {
         for (i, o) in self.widget_origins.iter().enumerate() {
             validation::http_url(&format!("settings.widget_origins[{i}]"), o, true)?;
         }
-        if let Some(ms) = self.voice.holding_after_ms {
-            if !(300..=10_000).contains(&ms) {
-                return Err(ValidationError::new(
-                    "settings.voice.holding_after_ms",
-                    "must be between 300 and 10000",
-                ));
-            }
+        if let Some(ms) = self.voice.holding_after_ms
+            && !(300..=10_000).contains(&ms)
+        {
+            return Err(ValidationError::new(
+                "settings.voice.holding_after_ms",
+                "must be between 300 and 10000",
+            ));
         }
-        if let Some(ms) = self.voice.end_of_turn_silence_ms {
-            if ms > 3_000 {
-                return Err(ValidationError::new(
-                    "settings.voice.end_of_turn_silence_ms",
-                    "must be at most 3000",
-                ));
-            }
+        if let Some(ms) = self.voice.end_of_turn_silence_ms
+            && ms > 3_000
+        {
+            return Err(ValidationError::new(
+                "settings.voice.end_of_turn_silence_ms",
+                "must be at most 3000",
+            ));
         }
         validation::count(
             "settings.voice.backchannels",
@@ -381,7 +381,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_field() {
-        let cases: Vec<(fn(&mut SiteSettings), &str)> = vec![
+        type Case = (fn(&mut SiteSettings), &'static str);
+        let cases: Vec<Case> = vec![
             (
                 |s| s.languages.push("not a tag".into()),
                 "settings.languages[2]",

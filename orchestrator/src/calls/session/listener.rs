@@ -70,7 +70,7 @@ impl Listener {
         }
         for e in &events {
             if matches!(e, VadEvent::SpeechStart { .. }) && self.utterance.is_none() {
-                let mut s = SttSession::new(self.partials.clone());
+                let mut s = SttSession::new(self.partials);
                 let pre: Vec<f32> = self.pre_roll.iter().copied().collect();
                 s.push(&pre);
                 self.utterance = Some(s);

@@ -223,7 +223,7 @@ impl<M: MediaPort> Session<M> {
             ctx.flow_context.language.clone()
         };
         let listener = match ctx.engines.open_call_vad(rate) {
-            Ok(vad) => Some(Listener::new(vad, rate, ctx.engines.partials.clone())),
+            Ok(vad) => Some(Listener::new(vad, rate, ctx.engines.partials)),
             Err(e) => {
                 tracing::error!(error = %e, "VAD failed to open");
                 None
@@ -514,11 +514,11 @@ impl<M: MediaPort> Session<M> {
             } => {
                 // A final that arrives after the turn already ended on its partial still dates
                 // that turn's STT stage.
-                if self.clock.speech_end.is_none() {
-                    if let Some(c) = self.answering.as_mut().filter(|c| c.stt_final.is_none()) {
-                        c.stt_final = Some(now);
-                        c.stt_model = model;
-                    }
+                if self.clock.speech_end.is_none()
+                    && let Some(c) = self.answering.as_mut().filter(|c| c.stt_final.is_none())
+                {
+                    c.stt_final = Some(now);
+                    c.stt_model = model;
                 }
                 self.clock.stt_model = model;
                 tracing::debug!(%text, %language, "STT final");
@@ -897,14 +897,13 @@ impl<M: MediaPort> Session<M> {
                             text: text.to_string(),
                         });
                     }
-                    if kind == BotAudio::Answer {
-                        if let Some(c) = self.answering.as_mut() {
-                            if c.answer_msg.is_none() || c.answer_msg == Some(msg) {
-                                c.answer_msg = Some(msg);
-                                c.first_audio.get_or_insert(now);
-                                c.first_packet = Some(now);
-                            }
-                        }
+                    if kind == BotAudio::Answer
+                        && let Some(c) = self.answering.as_mut()
+                        && (c.answer_msg.is_none() || c.answer_msg == Some(msg))
+                    {
+                        c.answer_msg = Some(msg);
+                        c.first_audio.get_or_insert(now);
+                        c.first_packet = Some(now);
                     }
                     let actions = self.turn.handle(now, TurnEvent::PlaybackStarted(kind));
                     Box::pin(self.apply_turn(actions)).await;
@@ -960,10 +959,10 @@ impl<M: MediaPort> Session<M> {
                             text,
                         });
                     }
-                    if let Some(ask) = self.ask.as_mut() {
-                        if ask.prompt == Some(msg) {
-                            ask.deadline = Some(now + ask.timeout);
-                        }
+                    if let Some(ask) = self.ask.as_mut()
+                        && ask.prompt == Some(msg)
+                    {
+                        ask.deadline = Some(now + ask.timeout);
                     }
                 }
             }
@@ -1240,11 +1239,11 @@ impl<M: MediaPort> Session<M> {
                 } else {
                     Some(self.say_answer(&prompt).await)
                 };
-                if prompt_msg.is_none() {
-                    if let Some(r) = self.unread.pop_front() {
-                        let _ = reply.send(Ok(HostReply::Reply(r)));
-                        return;
-                    }
+                if prompt_msg.is_none()
+                    && let Some(r) = self.unread.pop_front()
+                {
+                    let _ = reply.send(Ok(HostReply::Reply(r)));
+                    return;
                 }
                 // Turns the caller finished while the flow was busy answer this question only
                 // when there is no new prompt (a new prompt asks something new).

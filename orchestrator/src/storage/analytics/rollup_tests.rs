@@ -163,7 +163,7 @@ fn random_call(
     let first_speaker = r.next(2);
     let turns = (0..n_turns)
         .map(|i| {
-            if (i + first_speaker) % 2 == 0 {
+            if (i + first_speaker).is_multiple_of(2) {
                 (Speaker::Caller, None)
             } else {
                 (

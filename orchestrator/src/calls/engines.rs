@@ -83,8 +83,8 @@ impl SpeechEngines {
 
     /// The caller's VAD for a call. With the turn model, speech "ends" after the model's short
     /// silence, so the model (not 300 ms of silence) decides when the caller is done.
-    pub fn open_call_vad(&self, rate: u32) -> Result<VadStream, VadError> {
-        if self.turn_model.is_none() {
+    pub fn open_call_vad(&self, rate: u32, semantic: bool) -> Result<VadStream, VadError> {
+        if self.turn_model.is_none() || !semantic {
             return self.open_vad(rate);
         }
         let mut vad = self.vad.clone();

@@ -207,6 +207,8 @@ pub fn session_settings(s: &SiteSettings, node_turn: &TurnTakingConfig) -> Sessi
         transfer_targets: s.transfer_targets.clone(),
         utc_offset_minutes,
         recording_dir: None,
+        semantic_turn: s.voice.semantic_turn.unwrap_or(true),
+        turn_max_wait_ms: s.voice.turn_max_wait_ms,
     }
 }
 

@@ -108,6 +108,12 @@ pub struct VoiceSettings {
     pub holding_after_ms: Option<u64>,
     /// Silence after the caller's speech before the turn counts as finished (default 300).
     pub end_of_turn_silence_ms: Option<u64>,
+    /// `false`: this site's turns end on silence alone, never on the end-of-turn model
+    /// (default: the model decides when the node has it, `[speech.turn]`).
+    pub semantic_turn: Option<bool>,
+    /// How long an utterance that sounds unfinished ("mera order number hai…") keeps the floor
+    /// for the caller, in ms of silence after their speech (default `[speech.turn] max_wait_ms`).
+    pub turn_max_wait_ms: Option<u32>,
     /// Extra backchannel words per language code ("hi": ["haan ji"]) that neither answer nor barge in.
     pub backchannels: BTreeMap<String, Vec<String>>,
     /// Most calls this site may have at once on a node (default: `[calls] max_calls_per_site`).
@@ -311,6 +317,14 @@ impl SiteSettings {
                 "must be between 300 and 10000",
             ));
         }
+        if let Some(ms) = self.voice.turn_max_wait_ms
+            && !(300..=5_000).contains(&ms)
+        {
+            return Err(ValidationError::new(
+                "settings.voice.turn_max_wait_ms",
+                "must be between 300 and 5000",
+            ));
+        }
         if let Some(ms) = self.voice.end_of_turn_silence_ms
             && ms > 3_000
         {
@@ -420,6 +434,10 @@ mod tests {
             (
                 |s| s.holding_messages.get_mut("en-IN").unwrap()[0] = "x".repeat(501),
                 "settings.holding_messages.en-IN",
+            ),
+            (
+                |s| s.voice.turn_max_wait_ms = Some(60_000),
+                "settings.voice.turn_max_wait_ms",
             ),
         ];
         for (mutate, field) in cases {

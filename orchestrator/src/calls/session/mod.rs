@@ -222,7 +222,13 @@ impl<M: MediaPort> Session<M> {
         } else {
             ctx.flow_context.language.clone()
         };
-        let listener = match ctx.engines.open_call_vad(rate) {
+        let turn_settings = semantic_turn::site_settings(ctx.engines.turn, &ctx.settings);
+        let semantic_model = ctx
+            .engines
+            .turn_model
+            .clone()
+            .filter(|_| ctx.settings.semantic_turn);
+        let listener = match ctx.engines.open_call_vad(rate, semantic_model.is_some()) {
             Ok(vad) => Some(Listener::new(vad, rate, ctx.engines.partials)),
             Err(e) => {
                 tracing::error!(error = %e, "VAD failed to open");
@@ -238,15 +244,12 @@ impl<M: MediaPort> Session<M> {
         );
         let host = LiveHost::new(host_tx, ctx.settings.utc_offset_minutes);
         let (turn_model_tx, turn_model_rx) = mpsc::channel(4);
-        let semantic = ctx
-            .engines
-            .turn_model
-            .clone()
-            .map(|m| semantic_turn::SemanticTurn::new(ctx.engines.turn, m, turn_model_tx));
+        let semantic = semantic_model
+            .map(|m| semantic_turn::SemanticTurn::new(turn_settings, m, turn_model_tx));
         let mut turn_cfg = ctx.settings.turn.clone();
         if semantic.is_some() {
             // The model decides when the caller is done; the silence timer is only a backstop.
-            turn_cfg.end_of_turn_silence_ms = semantic_turn::backstop_silence_ms(&ctx.engines.turn);
+            turn_cfg.end_of_turn_silence_ms = semantic_turn::backstop_silence_ms(&turn_settings);
         }
         let turn = TurnTaker::new(turn_cfg, &language);
         Session {

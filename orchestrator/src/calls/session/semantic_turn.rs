@@ -122,6 +122,15 @@ fn reason_label(reason: &vaarta_speech::turn::EndReason) -> &'static str {
     }
 }
 
+/// The node's end-of-turn settings with the site's overrides.
+pub(super) fn site_settings(node: TurnSettings, site: &super::SessionSettings) -> TurnSettings {
+    let mut s = node;
+    if let Some(ms) = site.turn_max_wait_ms {
+        s.max_wait_ms = ms.max(s.short_silence_ms);
+    }
+    s
+}
+
 /// The turn taker's own end-of-turn silence when the model decides: a backstop just past the
 /// decider's longest wait (the VAD already waited `short_silence_ms`).
 pub(super) fn backstop_silence_ms(settings: &TurnSettings) -> u64 {
@@ -130,4 +139,31 @@ pub(super) fn backstop_silence_ms(settings: &TurnSettings) -> u64 {
             .max_wait_ms
             .saturating_sub(settings.short_silence_ms),
     ) + 200
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_sets_its_own_longest_wait_never_below_the_short_silence() {
+        let node = TurnSettings::default();
+        let mut site = super::super::SessionSettings::for_language("hi");
+        assert_eq!(site_settings(node, &site), node);
+        site.turn_max_wait_ms = Some(3000);
+        let s = site_settings(node, &site);
+        assert_eq!(
+            (s.max_wait_ms, s.short_silence_ms),
+            (3000, node.short_silence_ms)
+        );
+        assert_eq!(
+            backstop_silence_ms(&s),
+            u64::from(3000 - node.short_silence_ms) + 200
+        );
+        site.turn_max_wait_ms = Some(10);
+        assert_eq!(
+            site_settings(node, &site).max_wait_ms,
+            node.short_silence_ms
+        );
+    }
 }

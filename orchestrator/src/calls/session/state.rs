@@ -30,6 +30,10 @@ pub struct SessionSettings {
     pub utc_offset_minutes: i32,
     /// Record the call into this folder (the site records calls and the node has a folder).
     pub recording_dir: Option<std::path::PathBuf>,
+    /// The end-of-turn model may end this call's turns (when the node has it).
+    pub semantic_turn: bool,
+    /// The site's `max_wait_ms` for the end-of-turn model (None: the node's).
+    pub turn_max_wait_ms: Option<u32>,
 }
 
 impl SessionSettings {
@@ -43,6 +47,8 @@ impl SessionSettings {
             transfer_targets: Vec::new(),
             utc_offset_minutes: 330,
             recording_dir: None,
+            semantic_turn: true,
+            turn_max_wait_ms: None,
         }
     }
 }
